@@ -1,0 +1,62 @@
+/** The canonical form of objects on disk and in archive headers (Invariant 4). */
+import fs from 'node:fs';
+import type { TreeEntry, EntryType } from './walk.js';
+import { entryPath, listTree } from './walk.js';
+
+export const MODE_FILE = 0o444;
+export const MODE_EXECUTABLE = 0o555;
+export const MODE_DIRECTORY = 0o555;
+export const MODE_SYMLINK = 0o777;
+/** Files in the store get mtime 1 (as Nix does: 0 is often read as "unknown"). */
+export const STORE_MTIME = 1;
+export const ARCHIVE_MTIME = new Date(0);
+
+export function canonicalMode(type: EntryType, executable: boolean): number {
+  if (type === 'directory') return MODE_DIRECTORY;
+  if (type === 'symlink') return MODE_SYMLINK;
+  return executable ? MODE_EXECUTABLE : MODE_FILE;
+}
+
+/**
+ * Make the tree at `root` read-only with fixed timestamps. `entries` (names relative to root,
+ * canonical order) may be passed when the caller already walked it.
+ */
+export function canonicaliseTree(root: string, entries?: readonly Pick<TreeEntry, 'name' | 'type' | 'executable'>[]): void {
+  const list = entries ?? listTree(root);
+  // Children before parents, so that a directory is made read-only only after its contents.
+  for (let i = list.length - 1; i >= 0; i--) {
+    const e = list[i];
+    const p = entryPath(root, e.name);
+    if (e.type !== 'symlink') fs.chmodSync(p, canonicalMode(e.type, e.executable));
+    fs.lutimesSync(p, STORE_MTIME, STORE_MTIME);
+  }
+}
+
+/** Make a tree (possibly read-only, as store objects are) writable again so it can be removed. */
+export function makeWritable(root: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(root);
+  } catch {
+    return;
+  }
+  if (!st.isDirectory()) return;
+  const stack = [root];
+  while (stack.length) {
+    const dir = stack.pop()!;
+    try {
+      fs.chmodSync(dir, 0o755);
+    } catch {
+      /* not ours to change; removal will say so */
+    }
+    for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (d.isDirectory()) stack.push(`${dir}/${d.name}`);
+    }
+  }
+}
+
+/** Remove a tree that may be read-only. Missing paths are fine. */
+export function removeTree(root: string): void {
+  makeWritable(root);
+  fs.rmSync(root, { recursive: true, force: true });
+}

@@ -1,0 +1,24 @@
+/** What every command module exports, and the context main.ts hands it. */
+import type { FlagSpec, Parsed } from './args.js';
+import type { LocalStore } from '../store/local-store.js';
+
+export interface Context {
+  storeRoot: string;
+  /** Opens the store on first use (commands that need no store never pay for it). */
+  store(): Promise<LocalStore>;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  cwd: string;
+}
+
+export interface Command {
+  usage: string;
+  summary: string;
+  flags: FlagSpec;
+  /** Returns the exit code. */
+  run(args: Parsed, ctx: Context): Promise<number>;
+}
+
+export function printJson(ctx: Context, value: unknown): void {
+  ctx.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}

@@ -1,0 +1,84 @@
+/** Entry point: global options, then dispatch to one command module, loaded on demand. */
+import { StoreError } from '../errors.js';
+import { helpText, parseArgs } from './args.js';
+import type { Command, Context } from './command.js';
+import { resolveStoreRoot } from '../store/root.js';
+import type { LocalStore } from '../store/local-store.js';
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  add: { summary: 'copy a file or tree into the store by content', load: async () => (await import('./add.js')).default },
+  'path-info': { summary: 'show narHash, narSize, references and referrers of store paths', load: async () => (await import('./path-info.js')).default },
+  verify: { summary: 'check that every valid path exists (and, with --check-contents, is unmodified)', load: async () => (await import('./verify.js')).default },
+  'hash-path': { summary: "print the SRI hash of a path's canonical archive", load: async () => (await import('./hash-path.js')).default },
+  dump: { summary: 'write the canonical archive of a path to stdout', load: async () => (await import('./dump.js')).default },
+  restore: { summary: 'restore a canonical archive from stdin into a new directory', load: async () => (await import('./restore.js')).default },
+};
+
+const VERSION = '0.1.0';
+
+function usage(): string {
+  const lines = ['usage: store [--store DIR] COMMAND [ARGS...]', '', 'commands:'];
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(12)} ${c.summary}`);
+  lines.push('', "The store root is --store DIR, else $STORE_ROOT, else $XDG_DATA_HOME/hepstore.", "Run 'store COMMAND --help' for a command's options.");
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let storeFlag: string | undefined;
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--store') storeFlag = argv[++i];
+    else if (a.startsWith('--store=')) storeFlag = a.slice('--store='.length);
+    else break;
+  }
+  const name = argv[i];
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name === undefined ? 1 : 0;
+  }
+  if (name === '--version') {
+    process.stdout.write(`hepstore ${VERSION}\n`);
+    return 0;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) throw new StoreError('USAGE', `unknown command '${name}'`, { hint: "run 'store --help' for the list of commands" });
+  const cmd = await entry.load();
+  const rest = argv.slice(i + 1);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(helpText(cmd.usage, cmd.summary, cmd.flags) + '\n');
+    return 0;
+  }
+  // --store may also come after the command name.
+  const args = parseArgs(rest, { ...cmd.flags, store: { kind: 'string' } }, name);
+  const storeRoot = resolveStoreRoot((args.flags.store as string | undefined) ?? storeFlag);
+  delete args.flags.store;
+  let opened: LocalStore | undefined;
+  const ctx: Context = {
+    storeRoot,
+    async store() {
+      // Loaded lazily: commands that need no store never open SQLite.
+      if (!opened) opened = new (await import('../store/local-store.js')).LocalStore(storeRoot);
+      return opened;
+    },
+    stdout: process.stdout,
+    stderr: process.stderr,
+    cwd: process.cwd(),
+  };
+  try {
+    return await cmd.run(args, ctx);
+  } finally {
+    opened?.close();
+  }
+}
+
+export function reportError(err: unknown): number {
+  if (err instanceof StoreError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+    return err.exitCode;
+  }
+  const e = err as Error;
+  process.stderr.write(`error: ${e?.stack ?? String(err)}\n`);
+  return 1;
+}

@@ -1,0 +1,46 @@
+/** Nix's base-32 encoding: its own alphabet (no e, o, u, t), least significant bits first. */
+
+export const NIX32_ALPHABET = '0123456789abcdfghijklmnpqrsvwxyz';
+
+const DECODE = new Int8Array(128).fill(-1);
+for (let i = 0; i < NIX32_ALPHABET.length; i++) DECODE[NIX32_ALPHABET.charCodeAt(i)] = i;
+
+export function nix32Length(byteLength: number): number {
+  return Math.ceil((byteLength * 8) / 5);
+}
+
+export function nix32Encode(bytes: Uint8Array): string {
+  const len = nix32Length(bytes.length);
+  let out = '';
+  for (let n = len - 1; n >= 0; n--) {
+    const b = n * 5;
+    const i = b >> 3;
+    const j = b & 7;
+    const c = ((bytes[i] >> j) | (i + 1 < bytes.length ? bytes[i + 1] << (8 - j) : 0)) & 0x1f;
+    out += NIX32_ALPHABET[c];
+  }
+  return out;
+}
+
+export function nix32Decode(s: string, byteLength: number): Buffer {
+  if (s.length !== nix32Length(byteLength)) throw new Error(`nix32 string '${s}' has length ${s.length}, expected ${nix32Length(byteLength)}`);
+  const out = Buffer.alloc(byteLength);
+  for (let n = 0; n < s.length; n++) {
+    const code = s.charCodeAt(s.length - n - 1);
+    const digit = code < 128 ? DECODE[code] : -1;
+    if (digit < 0) throw new Error(`invalid character '${s[s.length - n - 1]}' in nix32 string '${s}'`);
+    const b = n * 5;
+    const i = b >> 3;
+    const j = b & 7;
+    out[i] |= (digit << j) & 0xff;
+    const carry = digit >> (8 - j);
+    if (i + 1 < byteLength) out[i + 1] |= carry;
+    else if (carry) throw new Error(`nix32 string '${s}' has bits beyond ${byteLength} bytes`);
+  }
+  return out;
+}
+
+/** True for a character of the nix32 alphabet (used by the reference scanner). */
+export function isNix32Char(code: number): boolean {
+  return code < 128 && DECODE[code] >= 0;
+}

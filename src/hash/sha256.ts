@@ -1,0 +1,36 @@
+import { createHash, type Hash } from 'node:crypto';
+import { nix32Encode } from './nix32.js';
+
+export function sha256(data: string | Uint8Array): Buffer {
+  return createHash('sha256').update(data).digest();
+}
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** XOR-fold a digest to `size` bytes, as Nix's compressHash does (160 bits for store paths). */
+export function compressHash(digest: Uint8Array, size: number): Buffer {
+  const out = Buffer.alloc(size);
+  for (let i = 0; i < digest.length; i++) out[i % size] ^= digest[i];
+  return out;
+}
+
+/** A streaming sha256 that also counts bytes: the sink for archive dumps. */
+export class HashSink {
+  private readonly hash: Hash = createHash('sha256');
+  size = 0;
+
+  update(chunk: Uint8Array): void {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+  }
+
+  digest(): Buffer {
+    return this.hash.digest();
+  }
+}
+
+export function sha256Nix32(data: string | Uint8Array): string {
+  return nix32Encode(sha256(data));
+}

@@ -1,0 +1,69 @@
+/** Opening the store database: pragmas, ordered migrations from store-schema/, write transactions. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { StoreError } from '../errors.js';
+
+export type DB = Database.Database;
+
+/** How long a writer waits for another before giving up (SQLite's busy handler). */
+const BUSY_TIMEOUT_MS = 10 * 60 * 1000;
+
+export const SCHEMA_DIR = fileURLToPath(new URL('../../../store-schema/', import.meta.url));
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export function loadMigrations(dir = SCHEMA_DIR): Migration[] {
+  const files = fs.readdirSync(dir).filter((f) => /^\d{3}-[a-z0-9-]+\.sql$/.test(f)).sort();
+  return files.map((f, i) => {
+    const version = Number(f.slice(0, 3));
+    if (version !== i + 1) throw new StoreError('SCHEMA', `migration ${f} is out of sequence (expected ${String(i + 1).padStart(3, '0')}-…)`);
+    return { version, name: f, sql: fs.readFileSync(path.join(dir, f), 'utf8') };
+  });
+}
+
+/** Run `fn` in a write transaction taken up front (BEGIN IMMEDIATE), so it never fails half-way with SQLITE_BUSY. */
+export function writeTx<T>(db: DB, fn: () => T): T {
+  return db.transaction(fn).immediate();
+}
+
+export function migrate(db: DB, migrations = loadMigrations()): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > migrations.length) {
+    throw new StoreError('SCHEMA', `the store database has schema version ${current}, newer than this hepstore knows (${migrations.length})`, {
+      hint: 'use a newer hepstore with this store',
+    });
+  }
+  if (current === migrations.length) return;
+  writeTx(db, () => {
+    // Re-read inside the write lock: another process may have migrated meanwhile.
+    const v = db.pragma('user_version', { simple: true }) as number;
+    for (const m of migrations.slice(v)) {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    }
+  });
+}
+
+export function openDatabase(file: string, opts: { readonly?: boolean } = {}): DB {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  let db: DB;
+  try {
+    db = new Database(file, { timeout: BUSY_TIMEOUT_MS, readonly: opts.readonly ?? false });
+  } catch (err) {
+    throw new StoreError('IO', `cannot open the store database ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  if (!opts.readonly) {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+  }
+  db.pragma('foreign_keys = ON');
+  if (!opts.readonly) migrate(db);
+  return db;
+}

@@ -1,0 +1,46 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomBytes } from 'node:crypto';
+import { nix32Decode, nix32Encode, nix32Length } from '../../src/hash/nix32.js';
+import { compressHash, sha256 } from '../../src/hash/sha256.js';
+import { parseSRI, toSRI } from '../../src/hash/sri.js';
+
+test('sha256("abc") encodes to the published nix32 vector', () => {
+  assert.is(nix32Encode(sha256('abc')), '1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5s');
+});
+
+test('nix32 lengths: 20 bytes -> 32 characters, 32 bytes -> 52', () => {
+  assert.is(nix32Length(20), 32);
+  assert.is(nix32Length(32), 52);
+  assert.is(nix32Encode(Buffer.alloc(20)).length, 32);
+});
+
+test('nix32 decode inverts encode', () => {
+  for (let i = 0; i < 200; i++) {
+    const bytes = randomBytes(i % 2 ? 20 : 32);
+    assert.equal(nix32Decode(nix32Encode(bytes), bytes.length), bytes);
+  }
+});
+
+test('nix32 decode refuses characters outside the alphabet', () => {
+  const s = nix32Encode(sha256('abc'));
+  assert.throws(() => nix32Decode(s.replace(/.$/, 'e'), 32), /invalid character 'e'/);
+  assert.throws(() => nix32Decode(s.slice(1), 32), /length/);
+});
+
+test('compressHash folds with XOR', () => {
+  const d = Buffer.from([1, 2, 3, 4, 5, 6]);
+  assert.equal([...compressHash(d, 4)], [1 ^ 5, 2 ^ 6, 3, 4]);
+});
+
+test('SRI strings round-trip and bad ones are refused', () => {
+  const d = sha256('abc');
+  const sri = toSRI(d);
+  assert.is(sri, 'sha256-ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=');
+  assert.equal(parseSRI(sri), d);
+  assert.throws(() => parseSRI('sha256-short'), /SRI|32-byte/);
+  assert.throws(() => parseSRI('md5-XrY7u+Ae7tCTyyK7j1rNww=='), /only sha256/);
+  assert.throws(() => parseSRI('nonsense'), /not an SRI/);
+});
+
+test.run();
