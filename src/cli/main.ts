@@ -6,6 +6,10 @@ import { resolveStoreRoot } from '../store/root.js';
 import type { LocalStore } from '../store/local-store.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  realize: { summary: 'evaluate an expression file and build or find its outputs', load: async () => (await import('./realize.js')).default },
+  eval: { summary: 'print the .drv and output paths of an expression file without building', load: async () => (await import('./eval.js')).default },
+  log: { summary: 'print the build log of a store path', load: async () => (await import('./log.js')).default },
+  'show-derivation': { summary: 'print .drv files as JSON', load: async () => (await import('./show-derivation.js')).default },
   add: { summary: 'copy a file or tree into the store by content', load: async () => (await import('./add.js')).default },
   'path-info': { summary: 'show narHash, narSize, references and referrers of store paths', load: async () => (await import('./path-info.js')).default },
   verify: { summary: 'check that every valid path exists (and, with --check-contents, is unmodified)', load: async () => (await import('./verify.js')).default },
@@ -18,7 +22,7 @@ const VERSION = '0.1.0';
 
 function usage(): string {
   const lines = ['usage: store [--store DIR] COMMAND [ARGS...]', '', 'commands:'];
-  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(12)} ${c.summary}`);
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(16)} ${c.summary}`);
   lines.push('', "The store root is --store DIR, else $STORE_ROOT, else $XDG_DATA_HOME/hepstore.", "Run 'store COMMAND --help' for a command's options.");
   return lines.join('\n');
 }

@@ -1,0 +1,83 @@
+/**
+ * Synchronous hashing of a path's canonical archive, for evaluation: `path("./src")` and
+ * `derivation()` must know store paths without awaiting. It frames entries exactly as
+ * tar-stream's packer does, with tar-stream's own header encoder, so the bytes (and hash) are
+ * those of `packPath`; a test pins the two together.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { HashSink } from '../hash/sha256.js';
+import { toSRI } from '../hash/sri.js';
+import { ARCHIVE_MTIME, canonicalMode } from './canonical.js';
+import { listTree, type TreeEntry } from './walk.js';
+import type { NarInfo } from './dump.js';
+
+interface TarHeaders {
+  encode(h: Record<string, unknown>): Buffer | null;
+  encodePax(h: { name?: string; linkname?: string; pax?: unknown }): Buffer;
+}
+
+const require = createRequire(import.meta.url);
+// The encoder tar-stream's packer uses; its package exports do not list it, so load it by file.
+const headers = require(path.join(path.dirname(require.resolve('tar-stream')), 'headers.js')) as TarHeaders;
+
+const ZEROS = Buffer.alloc(1024);
+const CHUNK = 1 << 20;
+
+function pad(sink: HashSink, size: number): void {
+  const rest = size & 511;
+  if (rest) sink.update(ZEROS.subarray(0, 512 - rest));
+}
+
+function writeHeader(sink: HashSink, e: TreeEntry): void {
+  const h = {
+    name: e.name,
+    type: e.type,
+    mode: canonicalMode(e.type, e.executable),
+    size: e.type === 'file' ? e.size : 0,
+    linkname: e.type === 'symlink' ? e.target : undefined,
+    mtime: ARCHIVE_MTIME,
+    uid: 0,
+    gid: 0,
+    uname: '',
+    gname: '',
+  };
+  const buf = headers.encode(h);
+  if (buf) {
+    sink.update(buf);
+    return;
+  }
+  // Same framing as tar-stream's Pack._encodePax.
+  const pax = headers.encodePax({ name: h.name, linkname: h.linkname });
+  const paxHeader = { ...h, name: 'PaxHeader', size: pax.byteLength, type: 'pax-header', linkname: h.linkname && 'PaxHeader' };
+  sink.update(headers.encode(paxHeader)!);
+  sink.update(pax);
+  pad(sink, pax.byteLength);
+  sink.update(headers.encode({ ...paxHeader, size: h.size, type: h.type })!);
+}
+
+export function hashPathSync(root: string): NarInfo {
+  const sink = new HashSink();
+  let buf: Buffer | undefined;
+  for (const e of listTree(root)) {
+    writeHeader(sink, e);
+    if (e.type !== 'file' || e.size === 0) continue;
+    const fd = fs.openSync(e.abs, 'r');
+    try {
+      buf ??= Buffer.allocUnsafe(CHUNK);
+      let total = 0;
+      for (let n; (n = fs.readSync(fd, buf, 0, CHUNK, null)) > 0; ) {
+        total += n;
+        sink.update(buf.subarray(0, n));
+      }
+      if (total !== e.size) throw new Error(`'${e.abs}' changed while it was being read`);
+    } finally {
+      fs.closeSync(fd);
+    }
+    pad(sink, e.size);
+  }
+  sink.update(ZEROS);
+  const digest = sink.digest();
+  return { narHash: toSRI(digest), narSize: sink.size, digest };
+}

@@ -1,0 +1,257 @@
+/**
+ * Building one derivation: a fresh build directory, the clean environment, the builder run
+ * (in the sandbox where there is one), then each output canonicalised, hashed and scanned for
+ * references in one pass. The caller holds the output locks and registers the result.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { StoreError } from '../errors.js';
+import { canonicaliseTree, removeTree } from '../archive/canonical.js';
+import { packPath } from '../archive/dump.js';
+import { listTree } from '../archive/walk.js';
+import { HashSink, sha256 } from '../hash/sha256.js';
+import { toSRI } from '../hash/sri.js';
+import { isFixedOutput } from '../derivation/derivation.js';
+import type { BuildNode } from '../derivation/graph.js';
+import type { NewPathInfo } from '../store/local-store.js';
+import { ReferenceScanner } from './scan.js';
+import { buildEnvironment, SANDBOX_BUILD_DIR } from './environment.js';
+import { bwrapArgs } from './sandbox.js';
+import { fetchToFile } from './fetch.js';
+
+export const FETCHURL_BUILDER = 'builtin:fetchurl';
+const LOG_TAIL_LINES = 25;
+
+export interface BuilderSettings {
+  storeDir: string;
+  buildsDir: string;
+  logDir: string;
+  /** bwrap binary and host paths, or undefined to build without a sandbox. */
+  sandbox?: { bwrap: string; hostPaths: readonly string[] };
+  keepFailed: boolean;
+  cores: number;
+}
+
+export interface BuildTask {
+  node: BuildNode;
+  /** Store paths the build may see and refer to: the closure of its inputs. */
+  inputClosure: readonly string[];
+  /** Rebuild for comparison with the valid outputs (narHash by path); nothing is replaced. */
+  check?: { expected: Record<string, string> };
+}
+
+export interface BuiltOutput extends NewPathInfo {
+  /** Where the output is now (its final path, or a scratch copy when checking). */
+  location: string;
+}
+
+export function logPath(logDir: string, drvPath: string): string {
+  return path.join(logDir, `${path.basename(drvPath)}.log`);
+}
+
+function tail(file: string, n: number): string {
+  try {
+    const text = fs.readFileSync(file, 'utf8');
+    return text.split('\n').filter((l, i, a) => i < a.length - 1 || l !== '').slice(-n).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+function exists(p: string): boolean {
+  try {
+    fs.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function run(cmd: string, args: readonly string[], opts: { env: Record<string, string>; cwd: string; logFd: number }): Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env: opts.env, cwd: opts.cwd, stdio: ['ignore', opts.logFd, opts.logFd] });
+    child.once('error', (error) => resolve({ code: null, signal: null, error }));
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+}
+
+/** Hash an output's canonical archive and find its references in the same pass. */
+async function hashAndScan(location: string, candidates: Iterable<string>): Promise<{ narHash: string; narSize: number; digest: Buffer; references: string[] }> {
+  const sink = new HashSink();
+  const scanner = new ReferenceScanner(candidates);
+  for await (const chunk of packPath(location)) {
+    sink.update(chunk as Buffer);
+    scanner.update(chunk as Buffer);
+  }
+  const digest = sink.digest();
+  return { narHash: toSRI(digest), narSize: sink.size, digest, references: [...scanner.found].sort() };
+}
+
+function failure(node: BuildNode, why: string, log: string, keptDir?: string): StoreError {
+  const lines = tail(log, LOG_TAIL_LINES);
+  const where = node.location ? ` (defined at ${node.location})` : '';
+  const msg = [`builder for '${node.drvPath}'${where} ${why}`];
+  if (lines) msg.push(`last ${LOG_TAIL_LINES} log lines:`, ...lines.split('\n').map((l) => `  > ${l}`));
+  msg.push(`full log: ${log}`);
+  if (keptDir) msg.push(`note: keeping build directory '${keptDir}'`);
+  return new StoreError('BUILD_FAILED', msg.join('\n'), { hint: keptDir ? undefined : 'rerun with --keep-failed to keep the build directory' });
+}
+
+export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<BuiltOutput[]> {
+  const { node } = task;
+  const { drv } = node;
+  fs.mkdirSync(s.buildsDir, { recursive: true });
+  fs.mkdirSync(s.logDir, { recursive: true });
+  const top = fs.mkdtempSync(path.join(s.buildsDir, `${drv.name}-`));
+  const buildDir = path.join(top, 'build');
+  fs.mkdirSync(buildDir, { mode: 0o700 });
+  const log = logPath(s.logDir, node.drvPath);
+  const sandboxed = s.sandbox !== undefined && drv.builder !== FETCHURL_BUILDER;
+  // Where each output is written: its final path, or the scratch store (sandbox, or checking).
+  const scratch = path.join(top, 'store');
+  const useScratch = sandboxed || task.check !== undefined;
+  if (useScratch) fs.mkdirSync(scratch);
+  if (task.check !== undefined && !sandboxed && drv.builder !== FETCHURL_BUILDER) {
+    removeTree(top);
+    throw new StoreError('USAGE', `cannot check '${node.drvPath}' without the sandbox: the rebuild would overwrite the valid output`, {
+      hint: 'install bubblewrap (Debian package bubblewrap) and do not pass --no-sandbox',
+    });
+  }
+  const written = (p: string) => (useScratch ? path.join(scratch, path.basename(p)) : p);
+  const outputs = Object.entries(drv.outputs);
+  if (!task.check) for (const [, o] of outputs) if (exists(o.path)) removeTree(o.path); // stale, unregistered leftovers
+  const logFd = fs.openSync(log, 'w');
+  let ok = false;
+  try {
+    if (drv.builder === FETCHURL_BUILDER) {
+      const target = written(outputs[0][1].path);
+      try {
+        await fetchToFile(drv.env.url, target, (l) => fs.writeSync(logFd, l + '\n'));
+        if (drv.env.executable === '1') fs.chmodSync(target, 0o755);
+      } catch (e) {
+        fs.writeSync(logFd, `${(e as Error).message}\n`);
+        throw failure(node, 'failed to fetch', log);
+      }
+    } else {
+      const env = buildEnvironment(drv, { storeDir: s.storeDir, buildDir: sandboxed ? SANDBOX_BUILD_DIR : buildDir, cores: s.cores });
+      let cmd = drv.builder;
+      let args = drv.args;
+      if (sandboxed) {
+        const hostPaths = [...s.sandbox!.hostPaths, ...hostToolPaths(drv.env.__hostTools)];
+        args = bwrapArgs(
+          { bwrap: s.sandbox!.bwrap, storeDir: s.storeDir, scratchStore: scratch, buildDir, inputs: task.inputClosure, hostPaths, network: isFixedOutput(drv), etcDir: path.join(top, 'etc') },
+          [drv.builder, ...drv.args],
+        );
+        cmd = s.sandbox!.bwrap;
+      }
+      const r = await run(cmd, args, { env, cwd: buildDir, logFd });
+      if (r.error) {
+        fs.writeSync(logFd, `cannot run builder '${drv.builder}': ${r.error.message}\n`);
+        throw failure(node, `could not start: ${r.error.message}`, log);
+      }
+      if (r.code !== 0) {
+        const kept = s.keepFailed ? top : undefined;
+        throw failure(node, r.signal ? `was killed by ${r.signal}` : `failed with exit code ${r.code}`, log, kept);
+      }
+    }
+    const results: BuiltOutput[] = [];
+    const candidates = new Set([...task.inputClosure, ...outputs.map(([, o]) => o.path)]);
+    for (const [name, o] of outputs) {
+      const at = written(o.path);
+      if (!exists(at)) throw failure(node, `did not produce output '${name}' (expected at ${o.path})`, log, s.keepFailed ? top : undefined);
+      let location = at;
+      if (sandboxed && !task.check) {
+        fs.renameSync(at, o.path);
+        location = o.path;
+      }
+      canonicaliseTree(location);
+      const h = await hashAndScan(location, candidates);
+      const info: BuiltOutput = { path: o.path, location, narHash: h.narHash, narSize: h.narSize, references: h.references, deriver: node.drvPath, ultimate: true };
+      if (isFixedOutput(drv)) {
+        checkFixedOutput(node, location, h.digest, log);
+        if (h.references.some((r) => r !== o.path)) throw failure(node, `is fixed-output, but its output refers to other store paths: ${h.references.join(', ')}`, log);
+        info.references = [];
+        info.ca = `${o.hashAlgo === 'r:sha256' ? 'nar' : 'flat'}:${toSRI(Buffer.from(o.hash, 'hex'))}`;
+      }
+      results.push(info);
+    }
+    checkOutputCycles(node, results);
+    if (task.check) compareWithValid(node, results, task.check.expected, s.keepFailed ? top : undefined);
+    ok = true;
+    return results;
+  } finally {
+    fs.closeSync(logFd);
+    if (!ok && !task.check) for (const [, o] of outputs) if (exists(o.path)) removeTree(o.path);
+    if (ok || !s.keepFailed) removeTree(top);
+  }
+}
+
+function hostToolPaths(json: string | undefined): string[] {
+  if (!json) return [];
+  const tools = JSON.parse(json) as Array<{ path: string; paths: string[] }>;
+  return tools.flatMap((t) => [t.path, ...t.paths]);
+}
+
+function checkFixedOutput(node: BuildNode, location: string, narDigest: Buffer, log: string): void {
+  const [o] = Object.values(node.drv.outputs);
+  const wanted = Buffer.from(o.hash, 'hex');
+  let got: Buffer;
+  if (o.hashAlgo === 'r:sha256') got = narDigest;
+  else {
+    const st = fs.lstatSync(location);
+    if (!st.isFile()) throw failure(node, 'is a flat fixed-output derivation but its output is not a regular file', log);
+    got = sha256(fs.readFileSync(location));
+  }
+  if (!got.equals(wanted)) {
+    const where = node.location ? `\n  defined at: ${node.location}` : '';
+    throw new StoreError(
+      'HASH_MISMATCH',
+      `hash mismatch in fixed-output derivation '${node.drvPath}':\n  wanted: ${toSRI(wanted)}\n  got:    ${toSRI(got)}${where}`,
+      { hint: `if the new content is what you want, change the hash${node.location ? ` at ${node.location}` : ''} to ${toSRI(got)}` },
+    );
+  }
+}
+
+function checkOutputCycles(node: BuildNode, results: BuiltOutput[]): void {
+  const own = new Set(results.map((r) => r.path));
+  const refs = new Map(results.map((r) => [r.path, r.references.filter((x) => own.has(x) && x !== r.path)]));
+  const state = new Map<string, number>();
+  const visit = (p: string, chain: string[]) => {
+    if (state.get(p) === 2) return;
+    if (state.get(p) === 1) throw new StoreError('BUILD_FAILED', `outputs of '${node.drvPath}' refer to each other in a cycle: ${[...chain, p].join(' -> ')}`);
+    state.set(p, 1);
+    for (const r of refs.get(p)!) visit(r, [...chain, p]);
+    state.set(p, 2);
+  };
+  for (const p of own) visit(p, []);
+}
+
+function compareWithValid(node: BuildNode, results: BuiltOutput[], expected: Record<string, string>, keptDir: string | undefined): void {
+  const differ = results.filter((r) => expected[r.path] !== undefined && expected[r.path] !== r.narHash);
+  if (differ.length === 0) return;
+  const lines = [`derivation '${node.drvPath}' may not be deterministic:`];
+  for (const r of differ) {
+    lines.push(`  output '${r.path}' differs (valid: ${expected[r.path]}, rebuilt: ${r.narHash})`);
+    const files = differingFiles(r.path, r.location);
+    if (files.length) lines.push(`    files that differ: ${files.slice(0, 20).join(', ')}${files.length > 20 ? ` and ${files.length - 20} more` : ''}`);
+  }
+  if (keptDir) lines.push(`note: keeping the rebuilt outputs in '${keptDir}/store'`);
+  throw new StoreError('NOT_DETERMINISTIC', lines.join('\n'), { hint: 'compare the two builds (e.g. with diffoscope) to find the source of nondeterminism' });
+}
+
+/** Files (archive entry names) whose type, mode, contents or target differ between two trees. */
+export function differingFiles(a: string, b: string): string[] {
+  const la = listTree(a);
+  const lb = listTree(b);
+  const mb = new Map(lb.map((e) => [e.name, e]));
+  const out: string[] = [];
+  for (const e of la) {
+    const f = mb.get(e.name);
+    mb.delete(e.name);
+    if (!f || f.type !== e.type || f.executable !== e.executable || f.target !== e.target) out.push(e.name);
+    else if (e.type === 'file' && (e.size !== f.size || !fs.readFileSync(e.abs).equals(fs.readFileSync(f.abs)))) out.push(e.name);
+  }
+  out.push(...mb.keys());
+  return out.sort();
+}

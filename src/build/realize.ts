@@ -1,0 +1,285 @@
+/**
+ * Realizing a build graph: add local sources, write .drv files, find the outputs that are
+ * missing, and build them in dependency order, N at a time. Output locks make two processes
+ * on overlapping graphs build each output once; the loser waits and then finds it valid.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { StoreError } from '../errors.js';
+import { hashPathSync } from '../archive/hash-sync.js';
+import { unparseDerivation } from '../derivation/derivation.js';
+import { derivationReferences } from '../derivation/paths.js';
+import { topoOrder, type BuildGraph, type BuildNode } from '../derivation/graph.js';
+import type { LocalStore, NewPathInfo } from '../store/local-store.js';
+import { PathLocks } from '../store/locks.js';
+import { runBuild, type BuilderSettings } from './builder.js';
+import { defaultSandboxPaths, findBwrap, withLibraries } from './sandbox.js';
+
+export interface RealizeOptions {
+  jobs?: number;
+  /** Build in the bubblewrap sandbox when bwrap is installed (default true). */
+  sandbox?: boolean;
+  sandboxPaths?: string[];
+  keepFailed?: boolean;
+  /** Rebuild every derivation of the graph whose outputs are valid and compare. */
+  check?: boolean;
+  keepGoing?: boolean;
+  onEvent?: (e: RealizeEvent) => void;
+}
+
+export type RealizeEvent =
+  | { type: 'plan'; toBuild: number; drvs: number }
+  | { type: 'start'; drvPath: string; name: string }
+  | { type: 'done'; drvPath: string; name: string; built: boolean }
+  | { type: 'failed'; drvPath: string; name: string; error: StoreError }
+  | { type: 'waiting'; drvPath: string; name: string; holder: number };
+
+export interface RealizeResult {
+  /** Output paths of the requested roots, in the order asked for. */
+  roots: Array<{ drvPath: string; attr: string; outputs: Record<string, string> }>;
+  built: string[];
+  checked: string[];
+}
+
+const LOCK_POLL_MS = [20, 50, 100, 200];
+
+/** Validity of many paths in one query. */
+export function validSet(store: LocalStore, paths: readonly string[]): Set<string> {
+  const stmt = store.db.prepare<[string], { path: string }>('SELECT path FROM ValidPaths WHERE path IN (SELECT value FROM json_each(?))');
+  const out = new Set<string>();
+  const CHUNK = 5000;
+  for (let i = 0; i < paths.length; i += CHUNK) for (const r of stmt.all(JSON.stringify(paths.slice(i, i + CHUNK)))) out.add(r.path);
+  return out;
+}
+
+/** Add the local sources the graph refers to; each must still hash to what evaluation saw. */
+async function addSources(store: LocalStore, graph: BuildGraph): Promise<void> {
+  const sources = [...graph.sources.values()];
+  const valid = validSet(store, sources.map((s) => s.storePath));
+  for (const s of sources) {
+    if (valid.has(s.storePath)) continue;
+    const p = await store.addToStore(s.hostPath, s.name);
+    if (p !== s.storePath) {
+      throw new StoreError('EVAL', `source '${s.hostPath}' changed while it was being evaluated (expected ${s.storePath}, got ${p})`, { hint: 'run again once nothing writes to it' });
+    }
+  }
+}
+
+/** Write and register the .drv files that are not valid yet, in one transaction. */
+function writeDerivations(store: LocalStore, nodes: readonly BuildNode[]): void {
+  const valid = validSet(store, nodes.map((n) => n.drvPath));
+  const infos: Array<NewPathInfo & { derivationOutputs: Record<string, string> }> = [];
+  const temps: Array<[string, string]> = [];
+  try {
+    for (const n of nodes) {
+      if (valid.has(n.drvPath)) continue;
+      const text = unparseDerivation(n.drv);
+      const temp = store.tempPath('drv');
+      fs.writeFileSync(temp, text, { mode: 0o444 });
+      fs.utimesSync(temp, 1, 1);
+      temps.push([temp, n.drvPath]);
+      const nar = hashPathSync(temp);
+      const outs: Record<string, string> = {};
+      for (const [o, out] of Object.entries(n.drv.outputs)) outs[o] = out.path;
+      infos.push({ path: n.drvPath, narHash: nar.narHash, narSize: nar.narSize, references: derivationReferences(n.drv), ultimate: true, derivationOutputs: outs });
+    }
+    if (infos.length === 0) return;
+    // Same content at the same name: replacing an existing file is harmless, and the rows
+    // are written only once every file is in place.
+    for (const [temp, final] of temps) fs.renameSync(temp, final);
+    store.registerValidPaths(infos);
+  } finally {
+    for (const [temp] of temps) if (fs.existsSync(temp)) fs.rmSync(temp, { force: true });
+  }
+}
+
+function settingsFor(store: LocalStore, opts: RealizeOptions): BuilderSettings {
+  const bwrap = opts.sandbox === false ? undefined : findBwrap();
+  const jobs = opts.jobs ?? os.availableParallelism();
+  return {
+    storeDir: store.storeDir,
+    buildsDir: path.join(store.layout.varDir, 'builds'),
+    logDir: store.layout.logDir,
+    sandbox: bwrap ? { bwrap, hostPaths: opts.sandboxPaths ? withLibraries(opts.sandboxPaths) : defaultSandboxPaths() } : undefined,
+    keepFailed: opts.keepFailed ?? false,
+    cores: Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, jobs))),
+  };
+}
+
+export function sandboxAvailable(opts: RealizeOptions = {}): boolean {
+  return opts.sandbox !== false && findBwrap() !== undefined;
+}
+
+export async function realize(store: LocalStore, graph: BuildGraph, opts: RealizeOptions = {}): Promise<RealizeResult> {
+  const emit = opts.onEvent ?? (() => {});
+  const order = topoOrder(graph, graph.roots.map((r) => r.drvPath));
+  const outputsOf = (n: BuildNode) => Object.values(n.drv.outputs).map((o) => o.path);
+  let valid = validSet(store, order.flatMap(outputsOf));
+
+  // What must be built: a requested derivation with a missing output, and (only then) its inputs.
+  const toBuild = new Set<string>();
+  const stack = graph.roots.map((r) => r.drvPath);
+  while (stack.length) {
+    const p = stack.pop()!;
+    if (toBuild.has(p)) continue;
+    const n = graph.nodes.get(p)!;
+    if (!opts.check && outputsOf(n).every((o) => valid.has(o))) continue;
+    toBuild.add(p);
+    for (const i of Object.keys(n.drv.inputDrvs)) stack.push(i);
+  }
+  emit({ type: 'plan', toBuild: [...toBuild].filter((p) => !outputsOf(graph.nodes.get(p)!).every((o) => valid.has(o))).length, drvs: order.length });
+
+  const result: RealizeResult = { roots: [], built: [], checked: [] };
+  if (toBuild.size > 0) {
+    await addSources(store, graph);
+    writeDerivations(store, order);
+    await schedule(store, graph, order.filter((n) => toBuild.has(n.drvPath)), settingsFor(store, opts), opts, result, emit);
+    valid = validSet(store, order.flatMap(outputsOf));
+  } else if (!order.every((n) => valid.has(n.drvPath))) {
+    // Outputs valid but .drv files collected: put them back so the outputs keep a deriver.
+    await addSources(store, graph);
+    writeDerivations(store, order);
+  }
+  for (const r of graph.roots) {
+    const n = graph.nodes.get(r.drvPath)!;
+    const outputs: Record<string, string> = {};
+    for (const o of r.outputs) {
+      const p = n.drv.outputs[o].path;
+      if (!valid.has(p)) throw new StoreError('BUILD_FAILED', `output '${o}' of '${r.drvPath}' is not valid after the build`);
+      outputs[o] = p;
+    }
+    result.roots.push({ drvPath: r.drvPath, attr: r.attr, outputs });
+  }
+  return result;
+}
+
+async function schedule(
+  store: LocalStore,
+  graph: BuildGraph,
+  nodes: BuildNode[],
+  settings: BuilderSettings,
+  opts: RealizeOptions,
+  result: RealizeResult,
+  emit: NonNullable<RealizeOptions['onEvent']>,
+): Promise<void> {
+  const jobs = Math.max(1, opts.jobs ?? os.availableParallelism());
+  const locks = new PathLocks(store.db);
+  const inSet = new Set(nodes.map((n) => n.drvPath));
+  const waitingOn = new Map<string, number>();
+  const users = new Map<string, string[]>();
+  for (const n of nodes) {
+    const deps = Object.keys(n.drv.inputDrvs).filter((d) => inSet.has(d));
+    waitingOn.set(n.drvPath, deps.length);
+    for (const d of deps) (users.get(d) ?? users.set(d, []).get(d)!).push(n.drvPath);
+  }
+  const ready: BuildNode[] = nodes.filter((n) => waitingOn.get(n.drvPath) === 0);
+  const lockWait = new Map<string, { until: number; tries: number; announced: boolean }>();
+  const running = new Map<string, Promise<void>>();
+  const failures: StoreError[] = [];
+  const failed = new Set<string>();
+  const outputsOf = (n: BuildNode) => Object.values(n.drv.outputs).map((o) => o.path);
+
+  const finish = (n: BuildNode) => {
+    for (const u of users.get(n.drvPath) ?? []) {
+      const left = waitingOn.get(u)! - 1;
+      waitingOn.set(u, left);
+      if (left === 0 && !failed.has(u)) ready.push(graph.nodes.get(u)!);
+    }
+  };
+  const fail = (n: BuildNode, e: StoreError) => {
+    failures.push(e);
+    const q = [n.drvPath];
+    while (q.length) {
+      const p = q.pop()!;
+      if (failed.has(p)) continue;
+      failed.add(p);
+      q.push(...(users.get(p) ?? []));
+    }
+    emit({ type: 'failed', drvPath: n.drvPath, name: n.drv.name, error: e });
+  };
+
+  const buildOne = async (n: BuildNode): Promise<void> => {
+    const outs = outputsOf(n);
+    const validNow = validSet(store, outs);
+    const check = opts.check && outs.every((o) => validNow.has(o));
+    if (!check && outs.every((o) => validNow.has(o))) {
+      // Built by another process meanwhile.
+      emit({ type: 'done', drvPath: n.drvPath, name: n.drv.name, built: false });
+      return;
+    }
+    emit({ type: 'start', drvPath: n.drvPath, name: n.drv.name });
+    const inputs = [...n.drv.inputSrcs];
+    for (const [d, os_] of Object.entries(n.drv.inputDrvs)) for (const o of os_) inputs.push(graph.nodes.get(d)!.drv.outputs[o].path);
+    const inputClosure = store.queryClosure(inputs);
+    if (check) {
+      const expected: Record<string, string> = {};
+      for (const o of outs) expected[o] = store.pathInfo(o).narHash;
+      await runBuild({ node: n, inputClosure, check: { expected } }, settings);
+      result.checked.push(n.drvPath);
+    } else {
+      const built = await runBuild({ node: n, inputClosure }, settings);
+      store.registerValidPaths(built.map(({ location: _l, ...info }) => info));
+      result.built.push(n.drvPath);
+    }
+    emit({ type: 'done', drvPath: n.drvPath, name: n.drv.name, built: true });
+  };
+
+  const start = (n: BuildNode): boolean => {
+    const outs = outputsOf(n);
+    const got = locks.tryLock(outs);
+    if (!got.ok) {
+      const w = lockWait.get(n.drvPath) ?? { until: 0, tries: 0, announced: false };
+      w.until = Date.now() + LOCK_POLL_MS[Math.min(w.tries, LOCK_POLL_MS.length - 1)];
+      w.tries++;
+      if (!w.announced) emit({ type: 'waiting', drvPath: n.drvPath, name: n.drv.name, holder: got.holder });
+      w.announced = true;
+      lockWait.set(n.drvPath, w);
+      return false;
+    }
+    lockWait.delete(n.drvPath);
+    const p = buildOne(n)
+      .then(
+        () => finish(n),
+        (e) => fail(n, e instanceof StoreError ? e : new StoreError('BUILD_FAILED', `building '${n.drvPath}': ${(e as Error).message}`, { cause: e })),
+      )
+      .finally(() => {
+        locks.unlock(outs);
+        running.delete(n.drvPath);
+      });
+    running.set(n.drvPath, p);
+    return true;
+  };
+
+  try {
+    const deferred: BuildNode[] = [];
+    for (;;) {
+      const stop = failures.length > 0 && !opts.keepGoing;
+      if (!stop) {
+        while (running.size < jobs && ready.length) {
+          const n = ready.shift()!;
+          const w = lockWait.get(n.drvPath);
+          if (w && w.until > Date.now()) deferred.push(n);
+          else if (!start(n)) deferred.push(n);
+        }
+        ready.push(...deferred.splice(0));
+      }
+      if (running.size === 0 && (stop || ready.length === 0)) break;
+      const nextPoll = ready.length ? Math.max(1, Math.min(...ready.map((n) => (lockWait.get(n.drvPath)?.until ?? Date.now()) - Date.now()))) : undefined;
+      const timers: Array<Promise<void>> = [...running.values()];
+      if (nextPoll !== undefined && running.size < jobs) timers.push(new Promise((r) => setTimeout(r, nextPoll)));
+      if (timers.length === 0) break;
+      await Promise.race(timers);
+    }
+  } finally {
+    await Promise.allSettled([...running.values()]);
+    locks.releaseAll();
+  }
+  if (failures.length) {
+    const first = failures[0];
+    if (failures.length === 1) throw first;
+    const codes = new Set(failures.map((f) => f.exitCode));
+    const exitCode = codes.size === 1 ? first.exitCode : 1;
+    throw new StoreError(first.code, `${first.message}\n(and ${failures.length - 1} more build${failures.length > 2 ? 's' : ''} failed)`, { hint: first.hint, exitCode });
+  }
+}

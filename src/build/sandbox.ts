@@ -1,0 +1,72 @@
+/**
+ * The bubblewrap sandbox: fresh namespaces, no network unless fixed-output, and a file system
+ * in which only the input closure, the build directory, the outputs and the declared host
+ * paths exist. Outputs are written into a scratch directory mounted as the store directory.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { sharedLibraries } from '../host/libraries.js';
+import { SANDBOX_BUILD_DIR } from './environment.js';
+
+const BWRAP_CANDIDATES = ['/usr/bin/bwrap', '/bin/bwrap', '/usr/local/bin/bwrap'];
+
+export function findBwrap(): string | undefined {
+  return BWRAP_CANDIDATES.find((p) => fs.existsSync(p));
+}
+
+let defaultPaths: string[] | undefined;
+
+/** /bin/sh and what it needs to run: the default of `sandboxPaths`. */
+export function defaultSandboxPaths(): string[] {
+  defaultPaths ??= withLibraries(['/bin/sh']);
+  return defaultPaths;
+}
+
+/** Host paths plus the shared libraries of those that are binaries. */
+export function withLibraries(paths: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const p of paths) {
+    if (!fs.existsSync(p)) continue;
+    out.add(p);
+    if (fs.statSync(p).isFile()) for (const lib of sharedLibraries(p)) out.add(lib);
+  }
+  return [...out].sort();
+}
+
+export interface SandboxSpec {
+  bwrap: string;
+  storeDir: string;
+  /** Host directory mounted read-write as the store directory; outputs appear in it. */
+  scratchStore: string;
+  buildDir: string;
+  /** Store paths visible read-only (the input closure). */
+  inputs: readonly string[];
+  /** Host paths visible read-only at the same place. */
+  hostPaths: readonly string[];
+  network: boolean;
+  /** Directory for the synthetic /etc files. */
+  etcDir: string;
+}
+
+export function bwrapArgs(s: SandboxSpec, command: readonly string[]): string[] {
+  fs.mkdirSync(s.etcDir, { recursive: true });
+  fs.writeFileSync(path.join(s.etcDir, 'passwd'), 'root:x:0:0:root:/build:/noshell\nbuilder:x:1000:100:builder:/homeless-shelter:/noshell\nnobody:x:65534:65534:nobody:/:/noshell\n');
+  fs.writeFileSync(path.join(s.etcDir, 'group'), 'root:x:0:\nbuilders:x:100:\nnogroup:x:65534:\n');
+  fs.writeFileSync(path.join(s.etcDir, 'hosts'), '127.0.0.1 localhost\n::1 localhost\n');
+  const args = [
+    '--unshare-user', '--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup-try',
+    ...(s.network ? [] : ['--unshare-net']),
+    '--uid', '1000', '--gid', '100', '--hostname', 'localhost',
+    '--die-with-parent', '--new-session',
+    '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
+    '--bind', s.scratchStore, s.storeDir,
+  ];
+  for (const p of s.inputs) args.push('--ro-bind', p, p);
+  for (const p of s.hostPaths) if (!p.startsWith(s.storeDir + '/')) args.push('--ro-bind', p, p);
+  args.push('--ro-bind', path.join(s.etcDir, 'passwd'), '/etc/passwd', '--ro-bind', path.join(s.etcDir, 'group'), '/etc/group', '--ro-bind', path.join(s.etcDir, 'hosts'), '/etc/hosts');
+  if (s.network) {
+    for (const p of ['/etc/resolv.conf', '/etc/ssl/certs', '/etc/nsswitch.conf']) if (fs.existsSync(p)) args.push('--ro-bind', p, p);
+  }
+  args.push('--bind', s.buildDir, SANDBOX_BUILD_DIR, '--chdir', SANDBOX_BUILD_DIR, '--', ...command);
+  return args;
+}

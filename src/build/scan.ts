@@ -1,0 +1,44 @@
+/**
+ * Reference scanning: one linear pass over an output's archive, finding every run of 32
+ * nix32 characters and looking it up among the hash parts of the candidate paths.
+ */
+import { NIX32_ALPHABET } from '../hash/nix32.js';
+import { HASH_PART_LENGTH, hashPartOf } from '../store/path.js';
+
+const IS_NIX32 = new Uint8Array(256);
+for (const c of NIX32_ALPHABET) IS_NIX32[c.charCodeAt(0)] = 1;
+
+export class ReferenceScanner {
+  private readonly byHash = new Map<string, string>();
+  readonly found = new Set<string>();
+  /** Trailing nix32 characters of the previous chunk (at most 31). */
+  private tail = '';
+
+  constructor(candidates: Iterable<string>) {
+    for (const p of candidates) this.byHash.set(hashPartOf(p), p);
+  }
+
+  update(chunk: Uint8Array): void {
+    if (this.byHash.size === 0 || this.found.size === this.byHash.size) return;
+    let run = this.tail.length;
+    for (let i = 0; i < chunk.length; i++) {
+      if (IS_NIX32[chunk[i]]) {
+        run++;
+        if (run >= HASH_PART_LENGTH) {
+          const start = i - HASH_PART_LENGTH + 1;
+          const s = start >= 0 ? Buffer.from(chunk.buffer, chunk.byteOffset + start, HASH_PART_LENGTH).toString('latin1') : this.tail.slice(this.tail.length + start) + Buffer.from(chunk.buffer, chunk.byteOffset, i + 1).toString('latin1');
+          const p = this.byHash.get(s);
+          if (p) this.found.add(p);
+        }
+      } else {
+        run = 0;
+      }
+    }
+    const keep = Math.min(run, HASH_PART_LENGTH - 1);
+    if (keep === 0) this.tail = '';
+    else {
+      const from = Math.max(chunk.length - keep, 0);
+      this.tail = (this.tail + Buffer.from(chunk.buffer, chunk.byteOffset + from, chunk.length - from).toString('latin1')).slice(-keep);
+    }
+  }
+}

@@ -1,0 +1,30 @@
+import fs from 'node:fs';
+import type { Command } from './command.js';
+import { StoreError } from '../errors.js';
+import { logPath } from '../build/builder.js';
+import { resolveInstallable } from './resolve.js';
+
+const log: Command = {
+  usage: 'store log PATH',
+  summary: 'Print the build log of a store path (an output, or the .drv that built it).',
+  flags: {},
+  async run(args, ctx) {
+    if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store log takes exactly one PATH');
+    const store = await ctx.store();
+    const p = resolveInstallable(store, args.positionals[0], ctx.cwd);
+    const drv = p.endsWith('.drv') ? p : (store.queryPathInfo(p)?.deriver ?? derivers(store, p)[0]);
+    if (!drv) throw new StoreError('NOT_VALID', `no build log for '${p}': it was not built here`, { hint: 'paths added, imported or substituted have no log' });
+    const file = logPath(store.layout.logDir, drv);
+    if (!fs.existsSync(file)) throw new StoreError('NOT_VALID', `no build log for '${p}' (looked for ${file})`);
+    ctx.stdout.write(fs.readFileSync(file));
+    return 0;
+  },
+};
+
+function derivers(store: Awaited<ReturnType<Parameters<Command['run']>[1]['store']>>, p: string): string[] {
+  return store.db
+    .prepare<[string], { path: string }>('SELECT v.path FROM DerivationOutputs d JOIN ValidPaths v ON v.id = d.drv WHERE d.path = ?')
+    .all(p)
+    .map((r) => r.path);
+}
+export default log;

@@ -1,0 +1,84 @@
+import path from 'node:path';
+import type { Command } from './command.js';
+import { printJson } from './command.js';
+import { StoreError } from '../errors.js';
+import { evaluateFile } from '../eval/evaluate.js';
+import { buildGraph } from '../eval/graph.js';
+import { realize } from '../build/realize.js';
+import { readStoreConfig } from '../store/config.js';
+import { addOutLink } from '../gc/roots.js';
+import { progressReporter } from './progress.js';
+
+export function parseJobs(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = v === 'auto' ? 0 : Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new StoreError('USAGE', `-j takes a whole number (got '${v}')`);
+  return n === 0 ? undefined : n;
+}
+
+/** Out-link names as Nix makes them: result, result-2 …, and result-<output> for other outputs. */
+export function outLinkNames(base: string, roots: Array<{ outputs: Record<string, string> }>): Array<[string, string]> {
+  const links: Array<[string, string]> = [];
+  roots.forEach((r, i) => {
+    for (const [o, p] of Object.entries(r.outputs)) {
+      const suffix = (i === 0 ? '' : `-${i + 1}`) + (o === 'out' ? '' : `-${o}`);
+      links.push([base + suffix, p]);
+    }
+  });
+  return links;
+}
+
+const realizeCmd: Command = {
+  usage: 'store realize FILE [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--json]',
+  summary:
+    'Evaluate an expression file and build (or find) every output it names, in parallel and sandboxed. Prints the output paths; makes ./result a GC root.',
+  flags: {
+    attr: { kind: 'string', short: 'A', description: 'build this exported attribute (a.b for nested) instead of the default export' },
+    jobs: { kind: 'string', short: 'j', description: 'builds at once (default: number of cores)' },
+    'out-link': { kind: 'string', short: 'o', description: 'name of the result symlink (default ./result)' },
+    'no-out-link': { kind: 'boolean', description: 'make no result symlink (and so no GC root)' },
+    check: { kind: 'boolean', description: 'rebuild outputs that are already valid and compare (exit 104 if they differ)' },
+    'keep-failed': { kind: 'boolean', short: 'K', description: 'keep the build directory of a failed build' },
+    'keep-going': { kind: 'boolean', short: 'k', description: 'go on with other builds after one fails' },
+    'no-sandbox': { kind: 'boolean', description: 'build without the bubblewrap sandbox' },
+    json: { kind: 'boolean', description: 'print a JSON record of what was realized' },
+  },
+  async run(args, ctx) {
+    if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store realize takes exactly one FILE', { hint: 'e.g. store realize env.ts' });
+    if (args.flags['out-link'] && args.flags['no-out-link']) throw new StoreError('USAGE', '--out-link and --no-out-link do not go together');
+    const store = await ctx.store();
+    const config = readStoreConfig(store.layout.configFile);
+    const file = path.resolve(ctx.cwd, args.positionals[0]);
+    const roots = await evaluateFile(file, { storeDir: store.storeDir, attr: args.flags.attr as string | undefined, cacheDir: path.join(store.layout.varDir, 'cache') });
+    if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
+    const graph = buildGraph(roots);
+    const progress = progressReporter(ctx.stderr, Boolean(ctx.stderr.isTTY) && !args.flags.json);
+    let result;
+    try {
+      result = await realize(store, graph, {
+        jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
+        sandbox: args.flags['no-sandbox'] ? false : config.sandbox,
+        sandboxPaths: config.sandboxPaths,
+        keepFailed: Boolean(args.flags['keep-failed']),
+        keepGoing: Boolean(args.flags['keep-going']),
+        check: Boolean(args.flags.check),
+        onEvent: progress.onEvent,
+      });
+    } finally {
+      progress.close();
+    }
+    const links = args.flags['no-out-link'] ? [] : outLinkNames(path.resolve(ctx.cwd, (args.flags['out-link'] as string | undefined) ?? 'result'), result.roots);
+    for (const [link, p] of links) addOutLink(store.layout, link, p);
+    if (args.flags.json) {
+      printJson(
+        ctx,
+        result.roots.map((r) => ({ attr: r.attr, drvPath: r.drvPath, outputs: r.outputs })),
+      );
+    } else {
+      for (const r of result.roots) for (const p of Object.values(r.outputs)) ctx.stdout.write(p + '\n');
+    }
+    if (args.flags.check && !args.flags.json) ctx.stderr.write(`checked ${result.checked.length} derivations: all outputs rebuilt bit for bit\n`);
+    return 0;
+  },
+};
+export default realizeCmd;

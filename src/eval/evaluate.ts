@@ -1,0 +1,142 @@
+/**
+ * Evaluate an expression file: load it (TypeScript or JavaScript) with the "hepstore" API
+ * resolved, pick the default export or `--attr NAME`, and return the derivations it names.
+ * Errors name the file, the line and the chain of attributes, and touch no store.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { register } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { StoreError } from '../errors.js';
+import { beginEvaluation } from '../expr/context.js';
+import { Drv } from '../expr/drv.js';
+
+export interface EvalOptions {
+  storeDir: string;
+  attr?: string;
+  system?: string;
+  /** Where transformed files and host-tool identities are cached. */
+  cacheDir?: string;
+}
+
+export interface EvalRoot {
+  /** Attribute path that selected it ('' for a lone default export). */
+  attr: string;
+  drv: Drv;
+}
+
+let registered = false;
+
+function registerHooks(cacheDir?: string): void {
+  if (registered) return;
+  registered = true;
+  process.setSourceMapsEnabled(true);
+  const apiUrl = new URL('../expr/index.js', import.meta.url).href;
+  register(new URL('./hooks.js', import.meta.url).href, { parentURL: import.meta.url, data: { apiUrl, cacheDir: cacheDir ? path.join(cacheDir, 'eval') : undefined } });
+}
+
+/** The first stack frame inside the expression files, as "file:line". */
+function userFrame(err: unknown, file: string): string | undefined {
+  const stack = (err as Error)?.stack ?? '';
+  const dir = path.dirname(file);
+  for (const line of stack.split('\n')) {
+    const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?\s*$/.exec(line);
+    if (!m) continue;
+    const f = m[1].replace(/^file:\/\//, '');
+    if (f.includes('/node_modules/') || f.includes('/dist/src/')) continue;
+    if (f.startsWith(dir) || f.endsWith('.ts')) return `${decodeURIComponent(f)}:${m[2]}`;
+  }
+  return undefined;
+}
+
+function evalError(err: unknown, file: string, chain: string[]): StoreError {
+  const attrs = chain.length ? `\n  while evaluating attribute '${chain.join('.')}'` : '';
+  if (err instanceof RangeError && /call stack/.test(err.message)) {
+    return new StoreError('EVAL', `${file}: infinite recursion${attrs}`, { hint: 'a package probably depends on itself; use packageSet() to get the cycle named' });
+  }
+  if (err instanceof StoreError) {
+    const where = userFrame(err, file);
+    const msg = where && !err.message.includes(where) ? `${where}: ${err.message}` : err.message;
+    return new StoreError(err.code === 'CYCLE' ? 'CYCLE' : err.code, `${msg}${attrs}`, { hint: err.hint, cause: err });
+  }
+  const e = err as Error;
+  if (e instanceof SyntaxError || /ERR_MODULE_NOT_FOUND|Cannot find/.test(String((e as { code?: string }).code ?? e?.message))) {
+    return new StoreError('EVAL', `${e.message}${attrs}`, { hint: `fix ${file} and run again`, cause: e });
+  }
+  const where = userFrame(e, file) ?? file;
+  return new StoreError('EVAL', `${where}: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}${attrs}`, { cause: e });
+}
+
+async function force(v: unknown): Promise<unknown> {
+  let x = await v;
+  if (typeof x === 'function' && !(x instanceof Drv)) x = await (x as () => unknown)();
+  return x;
+}
+
+async function collect(value: unknown, attr: string[], out: EvalRoot[], file: string): Promise<void> {
+  const v = await force(value);
+  if (v instanceof Drv) {
+    out.push({ attr: attr.join('.'), drv: v });
+    return;
+  }
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) await collect(v[i], [...attr, String(i)], out, file);
+    return;
+  }
+  if (v && typeof v === 'object') {
+    for (const k of Object.keys(v)) {
+      let child: unknown;
+      try {
+        child = (v as Record<string, unknown>)[k];
+        await collect(child, [...attr, k], out, file);
+      } catch (e) {
+        if (e instanceof StoreError && e.message.includes('while evaluating attribute')) throw e;
+        throw evalError(e, file, [...attr, k]);
+      }
+    }
+    return;
+  }
+  throw new StoreError('EVAL', `${file}: attribute '${attr.join('.') || '(default export)'}' is ${v === undefined ? 'undefined' : `a ${typeof v}`}, not a derivation`, {
+    hint: 'export a derivation, an array of them, or an object of them',
+  });
+}
+
+export async function evaluateFile(file: string, opts: EvalOptions): Promise<EvalRoot[]> {
+  const abs = path.resolve(file);
+  if (!fs.existsSync(abs)) throw new StoreError('EVAL', `expression file '${file}' does not exist`);
+  registerHooks(opts.cacheDir);
+  beginEvaluation({ storeDir: opts.storeDir, ...(opts.system ? { system: opts.system } : {}), cacheDir: opts.cacheDir });
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
+  } catch (e) {
+    throw evalError(e, abs, []);
+  }
+  const chain = opts.attr ? opts.attr.split('.') : ['default'];
+  let value: unknown = mod;
+  const walked: string[] = [];
+  for (const k of chain) {
+    try {
+      value = await force(value);
+      if (value === null || typeof value !== 'object' || !(k in (value as object))) {
+        const have = value && typeof value === 'object' ? Object.keys(value).filter((x) => x !== 'default') : [];
+        throw new StoreError('EVAL', `${abs}: attribute '${[...walked, k].join('.')}' does not exist${have.length ? ` (there are: ${have.slice(0, 20).join(', ')})` : ''}`, {
+          hint: opts.attr ? 'check --attr' : 'export default a derivation, or pass --attr NAME',
+        });
+      }
+      value = (value as Record<string, unknown>)[k];
+      walked.push(k);
+    } catch (e) {
+      if (e instanceof StoreError && e.code === 'EVAL' && e.message.includes('does not exist')) throw e;
+      throw evalError(e, abs, [...walked, k]);
+    }
+  }
+  const roots: EvalRoot[] = [];
+  try {
+    await collect(value, opts.attr ? walked : [], roots, abs);
+  } catch (e) {
+    if (e instanceof StoreError) throw e;
+    throw evalError(e, abs, walked);
+  }
+  return roots;
+}

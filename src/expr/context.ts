@@ -1,0 +1,79 @@
+/**
+ * Evaluation state shared by the expression API: the store directory paths are computed for,
+ * and registries that map every store path created during evaluation back to what made it.
+ * A store path found in a derivation's strings is an input of that derivation ("string
+ * context", found by hash part, so `${dep}/bin/tool` and `${dep}-suffix` both count).
+ */
+import { StoreError } from '../errors.js';
+import type { Drv } from './drv.js';
+import type { SourcePath } from './path.js';
+import type { HostTool } from './host.js';
+
+export interface EvalSettings {
+  storeDir: string;
+  system: string;
+  /** Where cached host-tool identities live (optional). */
+  cacheDir?: string;
+}
+
+export type ContextEntry = { kind: 'drv'; drv: Drv; output: string } | { kind: 'src'; src: SourcePath };
+
+interface EvalState {
+  settings: EvalSettings;
+  byHashPart: Map<string, ContextEntry>;
+  drvsByPath: Map<string, Drv>;
+  hostTools: Map<string, HostTool>;
+}
+
+let state: EvalState | undefined;
+
+export function defaultSystem(): string {
+  const arch = process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch;
+  return `${arch}-${process.platform}`;
+}
+
+/** Start a fresh evaluation (the CLI calls this before loading an expression file). */
+export function beginEvaluation(settings: Partial<EvalSettings> & { storeDir: string }): void {
+  state = {
+    settings: { system: defaultSystem(), ...settings },
+    byHashPart: new Map(),
+    drvsByPath: new Map(),
+    hostTools: new Map(),
+  };
+}
+
+export function evalState(): EvalState {
+  if (!state) {
+    throw new StoreError('EVAL', 'hepstore expressions can only be used while `store` evaluates a file', {
+      hint: 'run the file with `store realize FILE` (or call beginEvaluation() first in a script)',
+    });
+  }
+  return state;
+}
+
+export function settings(): EvalSettings {
+  return evalState().settings;
+}
+
+const HASH_RE = /[0-9abcdfghijklmnpqrsvwxyz]{32}/g;
+
+/** Every context entry whose store path occurs in `s`. */
+export function contextOf(s: string, into: Set<ContextEntry>): void {
+  const st = evalState();
+  const prefix = st.settings.storeDir + '/';
+  let at = s.indexOf(prefix);
+  while (at >= 0) {
+    HASH_RE.lastIndex = at + prefix.length;
+    const m = HASH_RE.exec(s);
+    if (m && m.index === at + prefix.length) {
+      const entry = st.byHashPart.get(m[0]);
+      if (entry) into.add(entry);
+    }
+    at = s.indexOf(prefix, at + prefix.length);
+  }
+}
+
+/** Host tools whose paths occur in `s`. */
+export function hostToolsIn(s: string, into: Set<HostTool>): void {
+  for (const [p, tool] of evalState().hostTools) if (s.includes(p)) into.add(tool);
+}

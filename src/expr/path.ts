@@ -1,0 +1,58 @@
+/** `path("./src")`: a local file or directory brought into the store by content. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { StoreError } from '../errors.js';
+import { hashPathSync } from '../archive/hash-sync.js';
+import { makeStorePath, hashPartOf, validateName } from '../store/path.js';
+import { evalState, settings } from './context.js';
+import { callerFile } from './caller.js';
+
+export class SourcePath {
+  readonly kind = 'source';
+  constructor(
+    /** The store path it will have. */
+    readonly storePath: string,
+    /** Where it is on this machine (never part of any hash). */
+    readonly hostPath: string,
+    readonly name: string,
+    readonly narHash: string,
+  ) {}
+  toString(): string {
+    return this.storePath;
+  }
+  toJSON(): string {
+    return this.storePath;
+  }
+}
+
+const SANITIZE = /[^A-Za-z0-9+\-._?=]/g;
+
+export function sourceName(hostPath: string): string {
+  const base = path.basename(hostPath).replace(SANITIZE, '_').replace(/^\.+/, '');
+  return base || 'source';
+}
+
+/**
+ * Bring a local path into the store. Relative paths are resolved against the directory of the
+ * file that calls `path()` (not the working directory), so an expression gives the same store
+ * paths wherever it is evaluated from.
+ */
+export function sourcePath(p: string | URL, opts: { name?: string } = {}): SourcePath {
+  let abs: string;
+  if (p instanceof URL) abs = fileURLToPath(p);
+  else if (path.isAbsolute(p)) abs = p;
+  else {
+    const from = callerFile();
+    if (!from) throw new StoreError('EVAL', `cannot tell which file called path('${p}')`, { hint: 'pass an absolute path or new URL(p, import.meta.url)' });
+    abs = path.resolve(path.dirname(from), p);
+  }
+  if (!fs.existsSync(abs)) throw new StoreError('EVAL', `path('${p}'): '${abs}' does not exist`);
+  const name = opts.name ?? sourceName(abs);
+  validateName(name, `name of path('${p}')`);
+  const nar = hashPathSync(abs);
+  const storePath = makeStorePath('source', nar.digest.toString('hex'), settings().storeDir, name);
+  const src = new SourcePath(storePath, abs, name, nar.narHash);
+  evalState().byHashPart.set(hashPartOf(storePath), { kind: 'src', src });
+  return src;
+}

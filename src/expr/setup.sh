@@ -1,0 +1,52 @@
+# The generic builder of mkDerivation: runs the phases of a package in order.
+# Each phase is the shell code in the variable <phase>Phase, or the default below.
+set -e
+
+# Host tools declared by the derivation, as name=/host/path pairs, become $PATH.
+for t in $hostToolPaths; do
+  case "$t" in mkdir=*) _mkdir=${t#*=} ;; ln=*) _ln=${t#*=} ;; esac
+done
+_hostbin="$TMPDIR/.host-bin"
+if [ -n "$_mkdir" ] && [ -n "$_ln" ]; then
+  "$_mkdir" -p "$_hostbin"
+  for t in $hostToolPaths; do "$_ln" -sf "${t#*=}" "$_hostbin/${t%%=*}"; done
+fi
+PATH="$_hostbin"
+for p in $nativeBuildInputs $buildInputs; do
+  if [ -d "$p/bin" ]; then PATH="$p/bin:$PATH"; fi
+done
+export PATH
+
+defaultUnpackPhase() {
+  [ -n "$src" ] || return 0
+  if [ -d "$src" ]; then
+    cp -R "$src" source
+    chmod -R u+w source
+  else
+    mkdir source
+    case "$src" in
+      *.tar.gz | *.tgz | *.tar.xz | *.tar.bz2 | *.tar) tar -xf "$src" -C source ;;
+      *) cp "$src" source/ ;;
+    esac
+    # A tarball with one top-level directory unpacks into it.
+    set -- source/*
+    if [ $# -eq 1 ] && [ -d "$1" ]; then mv "$1" source.tmp && rmdir source && mv source.tmp source; fi
+  fi
+  cd source
+}
+defaultConfigurePhase() { if [ -x ./configure ]; then ./configure --prefix="$out"; fi; }
+defaultBuildPhase() { if [ -f Makefile ] || [ -f makefile ]; then make; fi; }
+defaultCheckPhase() { if [ -f Makefile ]; then make check; fi; }
+defaultInstallPhase() { if [ -f Makefile ]; then make install; else mkdir -p "$out"; fi; }
+
+runPhase() {
+  _name=$1
+  eval "_code=\${${_name}Phase-}"
+  echo "hepstore: running ${_name} phase"
+  if [ -n "$_code" ]; then eval "$_code"; else "default$(echo "$_name" | sed 's/./\U&/')Phase"; fi
+}
+
+for _phase in ${phases:-unpack configure build check install}; do
+  if [ "$_phase" = check ] && [ -z "$doCheck" ]; then continue; fi
+  runPhase "$_phase"
+done

@@ -1,0 +1,62 @@
+/**
+ * Locks on store paths (outputs being built), kept in the store database so that taking a
+ * set of locks is one atomic step, and a lock whose holder died is recognised and taken over.
+ */
+import { writeTx, type DB } from './db.js';
+import { isAlive, thisProcess } from './process.js';
+
+interface LockRow {
+  path: string;
+  pid: number;
+  procStart: string;
+}
+
+export class PathLocks {
+  private readonly held = new Set<string>();
+  private readonly get;
+  private readonly put;
+  private readonly del;
+
+  constructor(private readonly db: DB) {
+    this.get = db.prepare<[string], LockRow>('SELECT path, pid, procStart FROM PathLocks WHERE path = ?');
+    this.put = db.prepare('INSERT OR REPLACE INTO PathLocks (path, pid, procStart, acquired) VALUES (?, ?, ?, ?)');
+    this.del = db.prepare('DELETE FROM PathLocks WHERE path = ? AND pid = ? AND procStart = ?');
+  }
+
+  /** Take all of `paths`, or none. Returns the pid of a live holder when one is in the way. */
+  tryLock(paths: readonly string[]): { ok: true } | { ok: false; holder: number } {
+    const me = thisProcess();
+    return writeTx(this.db, () => {
+      for (const p of paths) {
+        const row = this.get.get(p);
+        if (row && isAlive({ pid: row.pid, start: row.procStart })) return { ok: false as const, holder: row.pid };
+      }
+      const now = Math.floor(Date.now() / 1000);
+      for (const p of paths) this.put.run(p, me.pid, me.start, now);
+      for (const p of paths) this.held.add(p);
+      return { ok: true as const };
+    });
+  }
+
+  unlock(paths: readonly string[]): void {
+    const me = thisProcess();
+    writeTx(this.db, () => {
+      for (const p of paths) this.del.run(p, me.pid, me.start);
+    });
+    for (const p of paths) this.held.delete(p);
+  }
+
+  /** Release everything this process holds (on exit or error). */
+  releaseAll(): void {
+    if (this.held.size) this.unlock([...this.held]);
+  }
+
+  /** Whether a live process other than this one holds `p`. */
+  lockedByOther(p: string): boolean {
+    const row = this.get.get(p);
+    if (!row) return false;
+    const me = thisProcess();
+    if (row.pid === me.pid && row.procStart === me.start) return false;
+    return isAlive({ pid: row.pid, start: row.procStart });
+  }
+}

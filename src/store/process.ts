@@ -1,0 +1,31 @@
+/** Identity of a process that survives pid reuse: its pid and its start time from /proc. */
+import fs from 'node:fs';
+
+export interface ProcessId {
+  pid: number;
+  start: string;
+}
+
+/** Start time (clock ticks since boot) of a running process, or undefined if it is gone. */
+export function processStart(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 2 (comm) may contain spaces and parentheses; fields after the last ')' are fixed.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+let self: ProcessId | undefined;
+
+export function thisProcess(): ProcessId {
+  self ??= { pid: process.pid, start: processStart(process.pid) ?? String(Date.now()) };
+  return self;
+}
+
+export function isAlive(p: ProcessId): boolean {
+  if (p.pid === process.pid) return p.start === thisProcess().start;
+  return processStart(p.pid) === p.start;
+}
