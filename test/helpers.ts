@@ -2,10 +2,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { LocalStore } from '../src/store/local-store.js';
+import { LocalStore, type NewPathInfo } from '../src/store/local-store.js';
+import { hashPath } from '../src/archive/dump.js';
+import { makeStorePath, typeWithReferences } from '../src/store/path.js';
 import { removeTree } from '../src/archive/canonical.js';
+import { createCipheriv, createHash } from 'node:crypto';
+import { Assertion } from 'uvu/assert';
+import { isStoreError, type ErrorCode, type StoreError } from '../src/errors.js';
 
 /** The repository root (tests are compiled to dist/test). */
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -57,4 +62,116 @@ export function golden(name: string, actual: Buffer | string): Buffer {
     fs.writeFileSync(file, actual);
   }
   return fs.readFileSync(file);
+}
+
+/** The error a function throws, which must be a StoreError with `code`; fails the test otherwise. */
+export function expectStoreError(fn: () => unknown, code: ErrorCode): StoreError {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (e) {
+    thrown = e;
+  }
+  return checkStoreError(thrown, code);
+}
+
+/** Like expectStoreError, for a promise (or async function). */
+export async function rejectsStoreError(p: Promise<unknown> | (() => Promise<unknown>), code: ErrorCode): Promise<StoreError> {
+  let thrown: unknown;
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    thrown = e;
+  }
+  return checkStoreError(thrown, code);
+}
+
+function checkStoreError(thrown: unknown, code: ErrorCode): StoreError {
+  if (thrown === undefined) throw new Assertion({ message: `expected a ${code} error, but nothing was thrown`, operator: 'throws', expects: code, actual: undefined });
+  if (!isStoreError(thrown)) {
+    throw new Assertion({ message: `expected a ${code} StoreError, got ${(thrown as Error)?.stack ?? String(thrown)}`, operator: 'throws', expects: code, actual: thrown });
+  }
+  if (thrown.code !== code) {
+    throw new Assertion({ message: `expected a ${code} error, got ${thrown.code}: ${thrown.message}`, operator: 'throws', expects: code, actual: thrown.code });
+  }
+  return thrown;
+}
+
+/** Everything a readable stream yields, as one buffer. */
+export async function collect(stream: object): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(c));
+  return Buffer.concat(chunks);
+}
+
+/** Whether anything (even a dangling symlink) exists at `p`. */
+export function exists(p: string): boolean {
+  try {
+    fs.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Deterministic pseudo-random bytes (AES-256-CTR keyed by the seed), for large fixture files. */
+export function pseudoRandomBytes(length: number, seed = 'hepstore'): Buffer {
+  const key = createHash('sha256').update(seed).digest();
+  const cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
+  return Buffer.concat([cipher.update(Buffer.alloc(length)), cipher.final()]);
+}
+
+/** Every entry below `root` (itself included) with its lstat. */
+export function walk(root: string): Array<{ path: string; st: fs.Stats }> {
+  const out = [{ path: root, st: fs.lstatSync(root) }];
+  for (let i = 0; i < out.length; i++) {
+    const { path: p, st } = out[i];
+    if (st.isDirectory()) for (const d of fs.readdirSync(p).sort()) out.push({ path: path.join(p, d), st: fs.lstatSync(path.join(p, d)) });
+  }
+  return out;
+}
+
+/**
+ * Put a tree into the store as a path that references `references`, the way a build output
+ * is: copied under a temporary name, canonicalised, renamed into place, then registered with
+ * store.registerValidPaths. Returns the registration record (not yet registered if `register`
+ * is false, so callers can register several in one batch).
+ */
+export async function placeWithReferences(
+  store: LocalStore,
+  name: string,
+  spec: TreeSpec,
+  references: string[],
+  opts: { register?: boolean; deriver?: string } = {},
+): Promise<NewPathInfo> {
+  const src = writeTree(path.join(tmpDir('src'), name), spec);
+  const temp = store.tempPath('test');
+  const nar = await hashPath(src, { copyTo: temp });
+  const storePath = makeStorePath(typeWithReferences('source', references), nar.digest.toString('hex'), store.storeDir, name);
+  fs.renameSync(temp, storePath);
+  const info: NewPathInfo = { path: storePath, narHash: nar.narHash, narSize: nar.narSize, references, deriver: opts.deriver };
+  if (opts.register ?? true) store.registerValidPaths([info]);
+  return info;
+}
+
+export interface CliResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the real CLI without blocking, so that several can run at the same time. */
+export function runCliAsync(args: string[], opts: { storeRoot?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+  if (opts.storeRoot) env.STORE_ROOT = opts.storeRoot;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+  });
 }

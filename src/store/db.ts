@@ -58,12 +58,17 @@ export function openDatabase(file: string, opts: { readonly?: boolean } = {}): D
   } catch (err) {
     throw new StoreError('IO', `cannot open the store database ${file}: ${(err as Error).message}`, { cause: err });
   }
-  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  if (!opts.readonly) {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    if (!opts.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+    }
+    db.pragma('foreign_keys = ON');
+    if (!opts.readonly) migrate(db);
+  } catch (err) {
+    db.close();
+    throw err;
   }
-  db.pragma('foreign_keys = ON');
-  if (!opts.readonly) migrate(db);
   return db;
 }

@@ -87,7 +87,12 @@ export class LocalStore {
       setMeta: db.prepare('INSERT OR IGNORE INTO Meta (key, value) VALUES (?, ?)'),
       deleteById: db.prepare('DELETE FROM ValidPaths WHERE id = ?'),
     };
-    this.checkStoreDir();
+    try {
+      this.checkStoreDir();
+    } catch (err) {
+      db.close();
+      throw err;
+    }
   }
 
   /** A database belongs to one store directory; its paths' hashes depend on it. */
@@ -236,7 +241,13 @@ export class LocalStore {
         if (this.isValid(info.path)) return;
         if (fs.existsSync(info.path) || isSymlink(info.path)) removeTree(info.path);
         fs.renameSync(temp, info.path);
-        this.registerInTx([info]);
+        try {
+          this.registerInTx([info]);
+        } catch (err) {
+          // The transaction rolls back; do not leave an unregistered object at the final name.
+          removeTree(info.path);
+          throw err;
+        }
       });
     } finally {
       removeTree(temp);

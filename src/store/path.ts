@@ -57,6 +57,10 @@ export function parseStorePath(p: string, storeDir: string): ParsedStorePath {
     throw new StoreError('NOT_IN_STORE', `path '${p}' is not in the store ${storeDir}`);
   }
   const base = path.basename(p);
+  // Only the normal spelling: no trailing slash, no '.' or empty components.
+  if (p !== `${storeDir}/${base}`) {
+    throw new StoreError('INVALID_PATH', `'${p}' is not a store path (expected ${storeDir}/<32-character hash>-<name>)`);
+  }
   const hashPart = base.slice(0, HASH_PART_LENGTH);
   if (base.length < HASH_PART_LENGTH + 2 || base[HASH_PART_LENGTH] !== '-' || ![...hashPart].every((c) => isNix32Char(c.charCodeAt(0)))) {
     throw new StoreError('INVALID_PATH', `'${p}' is not a store path (expected ${storeDir}/<32-character hash>-<name>)`);
