@@ -5,7 +5,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { StoreError } from '../errors.js';
 import { canonicaliseTree, removeTree } from '../archive/canonical.js';
 import { packPath } from '../archive/dump.js';
@@ -19,6 +18,7 @@ import { ReferenceScanner } from './scan.js';
 import { buildEnvironment, SANDBOX_BUILD_DIR } from './environment.js';
 import { bwrapArgs } from './sandbox.js';
 import { fetchToFile } from './fetch.js';
+import { Launcher } from './launcher.js';
 
 export const FETCHURL_BUILDER = 'builtin:fetchurl';
 const LOG_TAIL_LINES = 25;
@@ -28,9 +28,10 @@ export interface BuilderSettings {
   buildsDir: string;
   logDir: string;
   /** bwrap binary and host paths, or undefined to build without a sandbox. */
-  sandbox?: { bwrap: string; hostPaths: readonly string[] };
+  sandbox?: { bwrap: string; hostPaths: readonly string[]; etcDir: string };
   keepFailed: boolean;
   cores: number;
+  launcher: Launcher;
 }
 
 export interface BuildTask {
@@ -68,14 +69,6 @@ function exists(p: string): boolean {
   }
 }
 
-function run(cmd: string, args: readonly string[], opts: { env: Record<string, string>; cwd: string; logFd: number }): Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env: opts.env, cwd: opts.cwd, stdio: ['ignore', opts.logFd, opts.logFd] });
-    child.once('error', (error) => resolve({ code: null, signal: null, error }));
-    child.once('close', (code, signal) => resolve({ code, signal }));
-  });
-}
-
 /** Hash an output's canonical archive and find its references in the same pass. */
 async function hashAndScan(location: string, candidates: Iterable<string>): Promise<{ narHash: string; narSize: number; digest: Buffer; references: string[] }> {
   const sink = new HashSink();
@@ -101,19 +94,18 @@ function failure(node: BuildNode, why: string, log: string, keptDir?: string): S
 export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<BuiltOutput[]> {
   const { node } = task;
   const { drv } = node;
-  fs.mkdirSync(s.buildsDir, { recursive: true });
-  fs.mkdirSync(s.logDir, { recursive: true });
-  const top = fs.mkdtempSync(path.join(s.buildsDir, `${drv.name}-`));
-  const buildDir = path.join(top, 'build');
-  fs.mkdirSync(buildDir, { mode: 0o700 });
+  // Asynchronous file-system calls run on libuv's threads, leaving this one to schedule.
+  const top = await fs.promises.mkdtemp(path.join(s.buildsDir, `${drv.name}-`));
   const log = logPath(s.logDir, node.drvPath);
   const sandboxed = s.sandbox !== undefined && drv.builder !== FETCHURL_BUILDER;
   // Where each output is written: its final path, or the scratch store (sandbox, or checking).
-  const scratch = path.join(top, 'store');
   const useScratch = sandboxed || task.check !== undefined;
-  if (useScratch) fs.mkdirSync(scratch);
+  const buildDir = useScratch ? path.join(top, 'build') : top;
+  const scratch = path.join(top, 'store');
+  if (useScratch) await Promise.all([fs.promises.mkdir(buildDir, { mode: 0o700 }), fs.promises.mkdir(scratch)]);
+  else await fs.promises.chmod(top, 0o700);
   if (task.check !== undefined && !sandboxed && drv.builder !== FETCHURL_BUILDER) {
-    removeTree(top);
+    await removeBuildDir(top);
     throw new StoreError('USAGE', `cannot check '${node.drvPath}' without the sandbox: the rebuild would overwrite the valid output`, {
       hint: 'install bubblewrap (Debian package bubblewrap) and do not pass --no-sandbox',
     });
@@ -121,16 +113,16 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
   const written = (p: string) => (useScratch ? path.join(scratch, path.basename(p)) : p);
   const outputs = Object.entries(drv.outputs);
   if (!task.check) for (const [, o] of outputs) if (exists(o.path)) removeTree(o.path); // stale, unregistered leftovers
-  const logFd = fs.openSync(log, 'w');
   let ok = false;
   try {
     if (drv.builder === FETCHURL_BUILDER) {
       const target = written(outputs[0][1].path);
+      fs.writeFileSync(log, '');
       try {
-        await fetchToFile(drv.env.url, target, (l) => fs.writeSync(logFd, l + '\n'));
+        await fetchToFile(drv.env.url, target, (l) => fs.appendFileSync(log, l + '\n'));
         if (drv.env.executable === '1') fs.chmodSync(target, 0o755);
       } catch (e) {
-        fs.writeSync(logFd, `${(e as Error).message}\n`);
+        fs.appendFileSync(log, `${(e as Error).message}\n`);
         throw failure(node, 'failed to fetch', log);
       }
     } else {
@@ -140,14 +132,14 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
       if (sandboxed) {
         const hostPaths = [...s.sandbox!.hostPaths, ...hostToolPaths(drv.env.__hostTools)];
         args = bwrapArgs(
-          { bwrap: s.sandbox!.bwrap, storeDir: s.storeDir, scratchStore: scratch, buildDir, inputs: task.inputClosure, hostPaths, network: isFixedOutput(drv), etcDir: path.join(top, 'etc') },
+          { bwrap: s.sandbox!.bwrap, storeDir: s.storeDir, scratchStore: scratch, buildDir, inputs: task.inputClosure, hostPaths, network: isFixedOutput(drv), etcDir: s.sandbox!.etcDir },
           [drv.builder, ...drv.args],
         );
         cmd = s.sandbox!.bwrap;
       }
-      const r = await run(cmd, args, { env, cwd: buildDir, logFd });
+      const r = await s.launcher.run({ cmd, args, env, cwd: buildDir, logFile: log });
       if (r.error) {
-        fs.writeSync(logFd, `cannot run builder '${drv.builder}': ${r.error.message}\n`);
+        fs.appendFileSync(log, `cannot run builder '${drv.builder}': ${r.error.message}\n`);
         throw failure(node, `could not start: ${r.error.message}`, log);
       }
       if (r.code !== 0) {
@@ -181,9 +173,17 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
     ok = true;
     return results;
   } finally {
-    fs.closeSync(logFd);
     if (!ok && !task.check) for (const [, o] of outputs) if (exists(o.path)) removeTree(o.path);
-    if (ok || !s.keepFailed) removeTree(top);
+    if (ok || !s.keepFailed) await removeBuildDir(top);
+  }
+}
+
+/** Build directories are normally writable: try the plain removal first. */
+async function removeBuildDir(dir: string): Promise<void> {
+  try {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  } catch {
+    removeTree(dir);
   }
 }
 

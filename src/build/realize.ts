@@ -14,7 +14,8 @@ import { topoOrder, type BuildGraph, type BuildNode } from '../derivation/graph.
 import type { LocalStore, NewPathInfo } from '../store/local-store.js';
 import { PathLocks } from '../store/locks.js';
 import { runBuild, type BuilderSettings } from './builder.js';
-import { defaultSandboxPaths, findBwrap, withLibraries } from './sandbox.js';
+import { defaultSandboxPaths, findBwrap, withLibraries, writeSandboxEtc } from './sandbox.js';
+import { Launcher } from './launcher.js';
 
 export interface RealizeOptions {
   jobs?: number;
@@ -45,8 +46,14 @@ export interface RealizeResult {
 const LOCK_POLL_MS = [20, 50, 100, 200];
 
 /** Validity of many paths in one query. */
+const validStmts = new WeakMap<LocalStore, ReturnType<LocalStore['db']['prepare']>>();
+
 export function validSet(store: LocalStore, paths: readonly string[]): Set<string> {
-  const stmt = store.db.prepare<[string], { path: string }>('SELECT path FROM ValidPaths WHERE path IN (SELECT value FROM json_each(?))');
+  let stmt = validStmts.get(store) as import('better-sqlite3').Statement<[string], { path: string }> | undefined;
+  if (!stmt) {
+    stmt = store.db.prepare<[string], { path: string }>('SELECT path FROM ValidPaths WHERE path IN (SELECT value FROM json_each(?))');
+    validStmts.set(store, stmt as never);
+  }
   const out = new Set<string>();
   const CHUNK = 5000;
   for (let i = 0; i < paths.length; i += CHUNK) for (const r of stmt.all(JSON.stringify(paths.slice(i, i + CHUNK)))) out.add(r.path);
@@ -94,16 +101,26 @@ function writeDerivations(store: LocalStore, nodes: readonly BuildNode[]): void 
   }
 }
 
-function settingsFor(store: LocalStore, opts: RealizeOptions): BuilderSettings {
+function settingsFor(store: LocalStore, opts: RealizeOptions, launcher: Launcher): BuilderSettings {
   const bwrap = opts.sandbox === false ? undefined : findBwrap();
   const jobs = opts.jobs ?? os.availableParallelism();
+  const buildsDir = path.join(store.layout.varDir, 'builds');
+  fs.mkdirSync(buildsDir, { recursive: true });
+  fs.mkdirSync(store.layout.logDir, { recursive: true });
+  let sandbox: BuilderSettings['sandbox'];
+  if (bwrap) {
+    const etcDir = fs.mkdtempSync(path.join(buildsDir, '.etc-'));
+    writeSandboxEtc(etcDir);
+    sandbox = { bwrap, hostPaths: opts.sandboxPaths ? withLibraries(opts.sandboxPaths) : defaultSandboxPaths(), etcDir };
+  }
   return {
     storeDir: store.storeDir,
-    buildsDir: path.join(store.layout.varDir, 'builds'),
+    buildsDir,
     logDir: store.layout.logDir,
-    sandbox: bwrap ? { bwrap, hostPaths: opts.sandboxPaths ? withLibraries(opts.sandboxPaths) : defaultSandboxPaths() } : undefined,
+    sandbox,
     keepFailed: opts.keepFailed ?? false,
     cores: Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, jobs))),
+    launcher,
   };
 }
 
@@ -114,7 +131,12 @@ export function sandboxAvailable(opts: RealizeOptions = {}): boolean {
 export async function realize(store: LocalStore, graph: BuildGraph, opts: RealizeOptions = {}): Promise<RealizeResult> {
   const emit = opts.onEvent ?? (() => {});
   const order = topoOrder(graph, graph.roots.map((r) => r.drvPath));
-  const outputsOf = (n: BuildNode) => Object.values(n.drv.outputs).map((o) => o.path);
+  const outputLists = new Map<BuildNode, string[]>();
+  const outputsOf = (n: BuildNode) => {
+    let l = outputLists.get(n);
+    if (!l) outputLists.set(n, (l = Object.values(n.drv.outputs).map((o) => o.path)));
+    return l;
+  };
   let valid = validSet(store, order.flatMap(outputsOf));
 
   // What must be built: a requested derivation with a missing output, and (only then) its inputs.
@@ -134,7 +156,14 @@ export async function realize(store: LocalStore, graph: BuildGraph, opts: Realiz
   if (toBuild.size > 0) {
     await addSources(store, graph);
     writeDerivations(store, order);
-    await schedule(store, graph, order.filter((n) => toBuild.has(n.drvPath)), settingsFor(store, opts), opts, result, emit);
+    const launcher = new Launcher();
+    const settings = settingsFor(store, opts, launcher);
+    try {
+      await schedule(store, graph, order.filter((n) => toBuild.has(n.drvPath)), settings, opts, result, emit);
+    } finally {
+      launcher.close();
+      if (settings.sandbox) fs.rmSync(settings.sandbox.etcDir, { recursive: true, force: true });
+    }
     valid = validSet(store, order.flatMap(outputsOf));
   } else if (!order.every((n) => valid.has(n.drvPath))) {
     // Outputs valid but .drv files collected: put them back so the outputs keep a deriver.

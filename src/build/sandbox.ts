@@ -48,11 +48,15 @@ export interface SandboxSpec {
   etcDir: string;
 }
 
+/** The synthetic /etc/passwd, group and hosts of the sandbox, written once per realize. */
+export function writeSandboxEtc(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'passwd'), 'root:x:0:0:root:/build:/noshell\nbuilder:x:1000:100:builder:/homeless-shelter:/noshell\nnobody:x:65534:65534:nobody:/:/noshell\n');
+  fs.writeFileSync(path.join(dir, 'group'), 'root:x:0:\nbuilders:x:100:\nnogroup:x:65534:\n');
+  fs.writeFileSync(path.join(dir, 'hosts'), '127.0.0.1 localhost\n::1 localhost\n');
+}
+
 export function bwrapArgs(s: SandboxSpec, command: readonly string[]): string[] {
-  fs.mkdirSync(s.etcDir, { recursive: true });
-  fs.writeFileSync(path.join(s.etcDir, 'passwd'), 'root:x:0:0:root:/build:/noshell\nbuilder:x:1000:100:builder:/homeless-shelter:/noshell\nnobody:x:65534:65534:nobody:/:/noshell\n');
-  fs.writeFileSync(path.join(s.etcDir, 'group'), 'root:x:0:\nbuilders:x:100:\nnogroup:x:65534:\n');
-  fs.writeFileSync(path.join(s.etcDir, 'hosts'), '127.0.0.1 localhost\n::1 localhost\n');
   const args = [
     '--unshare-user', '--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup-try',
     ...(s.network ? [] : ['--unshare-net']),

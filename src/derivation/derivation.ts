@@ -26,8 +26,11 @@ export interface Derivation {
   env: Record<string, string>;
 }
 
+const SPECIAL = /[\\"\n\r\t]/;
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
 function str(s: string): string {
-  return '"' + s.replace(/[\\"\n\r\t]/g, (c) => ({ '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c]!) + '"';
+  return SPECIAL.test(s) ? '"' + s.replace(/[\\"\n\r\t]/g, (c) => ESCAPES[c]) + '"' : '"' + s + '"';
 }
 
 function list<T>(items: readonly T[], f: (x: T) => string): string {

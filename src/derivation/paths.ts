@@ -17,37 +17,40 @@ export function fixedOutputPath(storeDir: string, name: string, hashAlgo: string
 }
 
 /**
- * The hash modulo of a derivation, hex. `inputHash` gives the hash modulo of each input .drv
- * (the caller memoises; inputs are always hashed before their users).
+ * The hash modulo of a derivation, hex: what its outputs' paths and its users' hashes are
+ * computed from. For an input-addressed derivation it covers every field with output paths
+ * blanked and each input .drv replaced by that input's own hash modulo (`inputHash`, which the
+ * caller memoises); for a fixed-output one, only the declared content hash and output path.
  */
-export function hashDerivationModulo(drv: Derivation, inputHash: (drvPath: string) => string, maskOutputs = false): string {
+export function hashDerivationModulo(drv: Derivation, inputHash: (drvPath: string) => string): string {
   if (isFixedOutput(drv)) {
     const [o] = Object.values(drv.outputs);
     return sha256Hex(`fixed:out:${o.hashAlgo}:${o.hash}:${o.path}`);
   }
   const inputDrvs: Record<string, string[]> = {};
   for (const [p, outs] of Object.entries(drv.inputDrvs)) inputDrvs[inputHash(p)] = outs;
-  return sha256Hex(unparseDerivation(drv, { inputDrvs, maskOutputs }));
+  return sha256Hex(unparseDerivation(drv, { inputDrvs, maskOutputs: true }));
 }
 
-/** Fill in the output paths (and their env vars) of an input-addressed derivation in place. */
-export function assignOutputPaths(drv: Derivation, storeDir: string, inputHash: (drvPath: string) => string): void {
+/** Fill in the output paths (and their env vars) in place; returns the hash modulo. */
+export function assignOutputPaths(drv: Derivation, storeDir: string, inputHash: (drvPath: string) => string): string {
   if (isFixedOutput(drv)) {
     const [[name, o]] = Object.entries(drv.outputs);
     o.path = fixedOutputPath(storeDir, drv.name, o.hashAlgo, o.hash);
     drv.env[name] = o.path;
-    return;
+    return hashDerivationModulo(drv, inputHash);
   }
   for (const o of Object.keys(drv.outputs)) {
     drv.outputs[o].path = '';
     drv.env[o] = '';
   }
-  const h = hashDerivationModulo(drv, inputHash, true);
+  const h = hashDerivationModulo(drv, inputHash);
   for (const o of Object.keys(drv.outputs)) {
     const p = makeStorePath(`output:${o}`, h, storeDir, outputPathName(drv.name, o));
     drv.outputs[o].path = p;
     drv.env[o] = p;
   }
+  return h;
 }
 
 /** The .drv's own store path: a text object whose references are its input sources and .drvs. */

@@ -5,11 +5,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { register } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { StoreError } from '../errors.js';
 import { beginEvaluation } from '../expr/context.js';
 import { Drv } from '../expr/drv.js';
+import { bundleExpression } from './bundle.js';
 
 export interface EvalOptions {
   storeDir: string;
@@ -23,16 +22,6 @@ export interface EvalRoot {
   /** Attribute path that selected it ('' for a lone default export). */
   attr: string;
   drv: Drv;
-}
-
-let registered = false;
-
-function registerHooks(cacheDir?: string): void {
-  if (registered) return;
-  registered = true;
-  process.setSourceMapsEnabled(true);
-  const apiUrl = new URL('../expr/index.js', import.meta.url).href;
-  register(new URL('./hooks.js', import.meta.url).href, { parentURL: import.meta.url, data: { apiUrl, cacheDir: cacheDir ? path.join(cacheDir, 'eval') : undefined } });
 }
 
 /** The first stack frame inside the expression files, as "file:line". */
@@ -68,12 +57,16 @@ function evalError(err: unknown, file: string, chain: string[]): StoreError {
 }
 
 async function force(v: unknown): Promise<unknown> {
-  let x = await v;
+  let x = v instanceof Promise ? await v : v;
   if (typeof x === 'function' && !(x instanceof Drv)) x = await (x as () => unknown)();
-  return x;
+  return x instanceof Promise ? await x : x;
 }
 
 async function collect(value: unknown, attr: string[], out: EvalRoot[], file: string): Promise<void> {
+  if (value instanceof Drv) {
+    out.push({ attr: attr.join('.'), drv: value });
+    return;
+  }
   const v = await force(value);
   if (v instanceof Drv) {
     out.push({ attr: attr.join('.'), drv: v });
@@ -104,11 +97,12 @@ async function collect(value: unknown, attr: string[], out: EvalRoot[], file: st
 export async function evaluateFile(file: string, opts: EvalOptions): Promise<EvalRoot[]> {
   const abs = path.resolve(file);
   if (!fs.existsSync(abs)) throw new StoreError('EVAL', `expression file '${file}' does not exist`);
-  registerHooks(opts.cacheDir);
+  process.setSourceMapsEnabled(true);
+  const url = await bundleExpression(abs, opts.cacheDir);
   beginEvaluation({ storeDir: opts.storeDir, ...(opts.system ? { system: opts.system } : {}), cacheDir: opts.cacheDir });
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
+    mod = (await import(url)) as Record<string, unknown>;
   } catch (e) {
     throw evalError(e, abs, []);
   }

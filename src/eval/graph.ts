@@ -9,10 +9,21 @@ export function buildGraph(roots: readonly EvalRoot[]): BuildGraph {
   while (stack.length) {
     const d = stack.pop()!;
     if (graph.nodes.has(d.drvPath)) continue;
-    graph.nodes.set(d.drvPath, { drvPath: d.drvPath, drv: d.drv, location: d.location });
+    graph.nodes.set(d.drvPath, {
+      drvPath: d.drvPath,
+      drv: d.drv,
+      get location() {
+        return d.location;
+      },
+    });
     for (const [p, s] of d.sources) graph.sources.set(p, { storePath: p, hostPath: s.hostPath, name: s.name });
     for (const i of d.inputs.values()) if (!graph.nodes.has(i.drvPath)) stack.push(i);
   }
-  for (const r of roots) graph.roots.push({ drvPath: r.drv.drvPath, outputs: [r.drv.outputName], attr: r.attr });
+  for (const r of roots) {
+    // A derivation named as itself (its first output) stands for all of its outputs, as with
+    // nix-build (result, result-dev…); `drv.dev` names that output alone.
+    const outputs = r.drv.outputName === r.drv.outputs[0] ? r.drv.outputs : [r.drv.outputName];
+    graph.roots.push({ drvPath: r.drv.drvPath, outputs, attr: r.attr });
+  }
   return graph;
 }

@@ -17,7 +17,27 @@ export function callerFile(): string | undefined {
 
 /** "file:line" of the expression that called into the API, for error messages. */
 export function callerLocation(): string | undefined {
-  const stack = new Error().stack ?? '';
+  return locationFromStack(new Error().stack ?? '');
+}
+
+/**
+ * Capture the call site now, format it later: formatting a (source-mapped) stack costs far
+ * more than capturing one, and the location is only read when something goes wrong.
+ */
+export function callSite(): () => string | undefined {
+  // A short stack is enough to reach the expression file and much cheaper to capture.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 8;
+  const site = new Error();
+  Error.stackTraceLimit = limit;
+  let cached: string | undefined | null = null;
+  return () => {
+    if (cached === null) cached = locationFromStack(site.stack ?? '');
+    return cached;
+  };
+}
+
+function locationFromStack(stack: string): string | undefined {
   for (const line of stack.split('\n').slice(1)) {
     const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):\d+\)?\s*$/.exec(line);
     if (!m) continue;

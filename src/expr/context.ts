@@ -75,5 +75,7 @@ export function contextOf(s: string, into: Set<ContextEntry>): void {
 
 /** Host tools whose paths occur in `s`. */
 export function hostToolsIn(s: string, into: Set<HostTool>): void {
-  for (const [p, tool] of evalState().hostTools) if (s.includes(p)) into.add(tool);
+  const tools = evalState().hostTools;
+  if (tools.size === 0) return;
+  for (const [p, tool] of tools) if (s.includes(p)) into.add(tool);
 }

@@ -7,11 +7,11 @@ import { StoreError } from '../errors.js';
 import { parseSRI } from '../hash/sri.js';
 import { validateName, hashPartOf } from '../store/path.js';
 import { type Derivation } from '../derivation/derivation.js';
-import { assignOutputPaths, derivationPath, hashDerivationModulo } from '../derivation/paths.js';
+import { assignOutputPaths, derivationPath } from '../derivation/paths.js';
 import { contextOf, evalState, hostToolsIn, settings, type ContextEntry } from './context.js';
 import type { SourcePath } from './path.js';
 import type { HostTool } from './host.js';
-import { callerLocation } from './caller.js';
+import { callSite, callerLocation } from './caller.js';
 
 export type Stringish = string | number | boolean | { toString(): string } | null | undefined;
 
@@ -29,7 +29,7 @@ export interface DerivationArgs {
 }
 
 /** Properties of a Drv that an output may not be called. */
-const RESERVED = new Set(['name', 'drv', 'drvPath', 'outPath', 'outputName', 'outputs', 'inputs', 'sources', 'hostTools', 'hashModulo', 'location', 'toString', 'toJSON', 'constructor', 'valueOf', 'then', 'all', 'meta']);
+const RESERVED = new Set(['name', 'kind', 'output', 'drv', 'drvPath', 'outPath', 'outputName', 'outputs', 'inputs', 'sources', 'hostTools', 'hashModulo', 'location', 'toString', 'toJSON', 'constructor', 'valueOf', 'then', 'all', 'meta']);
 
 export class Drv {
   /** Outputs other than the one viewed: `drv.dev`, `drv.lib`… */
@@ -40,8 +40,7 @@ export class Drv {
   readonly inputs: Map<string, Drv>;
   readonly sources: Map<string, SourcePath>;
   readonly hostTools: HostTool[];
-  /** Where in the expression files it was made ("file:line"). */
-  readonly location?: string;
+  private readonly site?: () => string | undefined;
   /** Free-form package metadata (version, description…); never part of any hash. */
   meta: Record<string, unknown> = {};
 
@@ -49,32 +48,40 @@ export class Drv {
     readonly drv: Derivation,
     readonly drvPath: string,
     readonly hashModulo: string,
-    parts: { inputs: Map<string, Drv>; sources: Map<string, SourcePath>; hostTools: HostTool[]; location?: string },
-    outputName = 'out',
+    parts: { inputs: Map<string, Drv>; sources: Map<string, SourcePath>; hostTools: HostTool[]; site?: () => string | undefined },
+    outputName?: string,
   ) {
-    this.outputName = outputName;
+    // As in Nix, a derivation value stands for its first output ('out' unless outputs says otherwise).
+    this.outputName = outputName ?? Object.keys(drv.outputs)[0];
     this.inputs = parts.inputs;
     this.sources = parts.sources;
     this.hostTools = parts.hostTools;
-    this.location = parts.location;
-    for (const o of Object.keys(drv.outputs)) {
-      Object.defineProperty(this, o, { enumerable: false, get: () => this.output(o) });
+    this.site = parts.site;
+    this.outPath = drv.outputs[this.outputName].path;
+    for (const o in drv.outputs) {
+      if (o !== 'out') Object.defineProperty(this, o, { enumerable: false, get: () => this.output(o) });
     }
   }
 
   get name(): string {
     return this.drv.name;
   }
+  /** Where in the expression files it was made ("file:line"). */
+  get location(): string | undefined {
+    return this.site?.();
+  }
   get outputs(): string[] {
     return Object.keys(this.drv.outputs);
   }
-  get outPath(): string {
-    return this.drv.outputs[this.outputName].path;
+  readonly outPath: string;
+  /** The `out` output (every derivation with one). */
+  get out(): Drv {
+    return this.output('out');
   }
   /** The same derivation, viewing output `name`. */
   output(name: string): Drv {
     if (!(name in this.drv.outputs)) throw new StoreError('EVAL', `derivation '${this.name}' has no output '${name}' (it has ${this.outputs.join(', ')})`);
-    return name === this.outputName ? this : new Drv(this.drv, this.drvPath, this.hashModulo, this, name);
+    return name === this.outputName ? this : new Drv(this.drv, this.drvPath, this.hashModulo, { inputs: this.inputs, sources: this.sources, hostTools: this.hostTools, site: this.site }, name);
   }
   toString(): string {
     return this.outPath;
@@ -101,10 +108,20 @@ function coerce(v: Stringish | Stringish[], what: string): string {
 }
 
 export function derivation(a: DerivationArgs): Drv {
-  const where = callerLocation();
-  const ctx = `derivation '${a?.name}'${where ? ` (${where})` : ''}`;
-  if (!a || typeof a.name !== 'string') throw new StoreError('EVAL', `derivation() needs a name${where ? ` (${where})` : ''}`);
-  validateName(a.name, where ? `derivation name (at ${where})` : 'derivation name');
+  // Where it was made: kept for fixed-output derivations (a hash mismatch names the line to
+  // change); errors found during evaluation read the stack when they are thrown.
+  const site = a?.outputHash !== undefined ? callSite() : undefined;
+  const at = () => {
+    const where = site ? site() : callerLocation();
+    return where ? ` (${where})` : '';
+  };
+  if (!a || typeof a.name !== 'string') throw new StoreError('EVAL', `derivation() needs a name${at()}`);
+  const ctx = `derivation '${a.name}'`;
+  try {
+    validateName(a.name, 'derivation name');
+  } catch (e) {
+    throw new StoreError('INVALID_NAME', `${(e as Error).message}${at()}`, { hint: (e as StoreError).hint });
+  }
   const s = settings();
   const builder = coerce(a.builder, `builder of ${ctx}`);
   if (!builder) throw new StoreError('EVAL', `${ctx} has no builder`);
@@ -167,11 +184,11 @@ export function derivation(a: DerivationArgs): Drv {
   };
   const st = evalState();
   const inputHash = (p: string) => st.drvsByPath.get(p)!.hashModulo;
-  assignOutputPaths(drv, s.storeDir, inputHash);
+  const hashModulo = assignOutputPaths(drv, s.storeDir, inputHash);
   const drvPath = derivationPath(drv, s.storeDir);
   const existing = st.drvsByPath.get(drvPath);
   if (existing) return existing;
-  const value = new Drv(drv, drvPath, hashDerivationModulo(drv, inputHash), { inputs, sources, hostTools, location: where });
+  const value = new Drv(drv, drvPath, hashModulo, { inputs, sources, hostTools, site });
   st.drvsByPath.set(drvPath, value);
   for (const [o, out] of Object.entries(drv.outputs)) st.byHashPart.set(hashPartOf(out.path), { kind: 'drv', drv: value.output(o), output: o });
   return value;

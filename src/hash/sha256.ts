@@ -1,12 +1,14 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, hash, type Hash } from 'node:crypto';
 import { nix32Encode } from './nix32.js';
 
+// One-shot hashing (crypto.hash) avoids a Hash object per call: evaluation hashes a few
+// short strings for every derivation.
 export function sha256(data: string | Uint8Array): Buffer {
-  return createHash('sha256').update(data).digest();
+  return hash('sha256', data as string, 'buffer') as unknown as Buffer;
 }
 
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  return hash('sha256', data as string, 'hex');
 }
 
 /** XOR-fold a digest to `size` bytes, as Nix's compressHash does (160 bits for store paths). */

@@ -1,0 +1,132 @@
+/**
+ * Expression files are bundled with esbuild into one ES module: `import … from "hepstore"`
+ * stays external and points at this installation's API, TypeScript is stripped, and inline
+ * source maps keep errors naming the original files and lines. Bundles are cached, keyed by
+ * the content of every file they were built from, so an unchanged expression is loaded
+ * without running esbuild at all.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { StoreError } from '../errors.js';
+
+const API_URL = new URL('../expr/index.js', import.meta.url).href;
+/** Changes whenever the way bundles are made changes. */
+const BUNDLE_FORMAT = '2';
+
+interface CacheIndex {
+  inputs: Record<string, string>;
+  bundle: string;
+}
+
+const sha = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+function readIndex(file: string): CacheIndex | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as CacheIndex;
+  } catch {
+    return undefined;
+  }
+}
+
+function upToDate(index: CacheIndex, dir: string): boolean {
+  if (!fs.existsSync(path.join(dir, index.bundle))) return false;
+  for (const [file, hash] of Object.entries(index.inputs)) {
+    try {
+      if (sha(fs.readFileSync(file)) !== hash) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+function writeAtomic(file: string, data: string | Uint8Array): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, data);
+  fs.renameSync(tmp, file);
+}
+
+type EsbuildMessage = { text: string; location?: { file: string; line: number; column: number; lineText: string } | null };
+
+function buildError(errors: EsbuildMessage[], entry: string): StoreError {
+  const first = errors[0];
+  const loc = first?.location;
+  const where = loc ? `${path.resolve('/', loc.file)}:${loc.line}:${loc.column + 1}` : entry;
+  const snippet = loc ? `\n    ${loc.lineText}\n    ${' '.repeat(loc.column)}^` : '';
+  const more = errors.length > 1 ? `\n(and ${errors.length - 1} more error${errors.length > 2 ? 's' : ''})` : '';
+  return new StoreError('EVAL', `${where}: ${first?.text ?? 'cannot load the expression'}${snippet}${more}`, { hint: `fix ${loc ? path.resolve('/', loc.file) : entry} and run again` });
+}
+
+/** Bundle `entry` (an absolute path) and return the URL of the module to import. */
+export async function bundleExpression(entry: string, cacheDir?: string): Promise<string> {
+  const dir = cacheDir ? path.join(cacheDir, 'eval') : undefined;
+  const esbuildVersion = (await import('esbuild/package.json', { with: { type: 'json' } }).catch(() => ({ default: { version: '?' } }))).default.version;
+  const indexFile = dir ? path.join(dir, `${sha(`${BUNDLE_FORMAT}\0${esbuildVersion}\0${API_URL}\0${entry}`).slice(0, 32)}.json`) : undefined;
+  if (dir && indexFile) {
+    const index = readIndex(indexFile);
+    if (index && upToDate(index, dir)) return pathToFileURL(path.join(dir, index.bundle)).href;
+  }
+  const esbuild = await import('esbuild');
+  const inputs: Record<string, string> = {};
+  let result;
+  try {
+    result = await esbuild.build({
+      entryPoints: [entry],
+      absWorkingDir: '/',
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      sourcemap: 'inline',
+      sourceRoot: 'file:///',
+      write: false,
+      logLevel: 'silent',
+      plugins: [
+        {
+          name: 'hepstore',
+          setup(b) {
+            b.onResolve({ filter: /^hepstore$/ }, () => ({ path: API_URL, external: true }));
+            // Each file keeps its own import.meta.url (the bundle lives elsewhere), and every
+            // file read is recorded with its hash for the cache key.
+            b.onLoad({ filter: /\.(m|c)?[jt]sx?$/ }, (args) => {
+              const source = fs.readFileSync(args.path);
+              inputs[args.path] = sha(source);
+              let text = source.toString('utf8');
+              if (text.includes('import.meta')) {
+                const url = pathToFileURL(args.path).href;
+                text = text
+                  .replaceAll('import.meta.url', JSON.stringify(url))
+                  .replaceAll('import.meta.filename', JSON.stringify(args.path))
+                  .replaceAll('import.meta.dirname', JSON.stringify(path.dirname(args.path)));
+              }
+              const ext = path.extname(args.path);
+              const loader = ext.includes('ts') ? (ext.endsWith('x') ? 'tsx' : 'ts') : ext.endsWith('x') ? 'jsx' : 'js';
+              return { contents: text, loader };
+            });
+          },
+        },
+      ],
+    });
+  } catch (e) {
+    const errors = (e as { errors?: EsbuildMessage[] }).errors;
+    if (errors?.length) throw buildError(errors, entry);
+    throw new StoreError('EVAL', `cannot load ${entry}: ${(e as Error).message}`, { cause: e });
+  }
+  const code = result.outputFiles[0].contents;
+  if (!dir || !indexFile) {
+    // No cache (nothing may be written to a store): a private temporary file, removed at exit.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hepstore-eval-'));
+    const file = path.join(tmp, 'expression.mjs');
+    fs.writeFileSync(file, code);
+    process.once('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+    return pathToFileURL(file).href;
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  const bundle = `${sha(code).slice(0, 32)}.mjs`;
+  if (!fs.existsSync(path.join(dir, bundle))) writeAtomic(path.join(dir, bundle), code);
+  writeAtomic(indexFile, JSON.stringify({ inputs, bundle } satisfies CacheIndex));
+  return pathToFileURL(path.join(dir, bundle)).href;
+}
