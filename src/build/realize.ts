@@ -66,7 +66,7 @@ async function addSources(store: LocalStore, graph: BuildGraph): Promise<void> {
   const valid = validSet(store, sources.map((s) => s.storePath));
   for (const s of sources) {
     if (valid.has(s.storePath)) continue;
-    const p = await store.addToStore(s.hostPath, s.name);
+    const p = s.text !== undefined ? await store.addTextToStore(s.name, s.text, []) : await store.addToStore(s.hostPath, s.name);
     if (p !== s.storePath) {
       throw new StoreError('EVAL', `source '${s.hostPath}' changed while it was being evaluated (expected ${s.storePath}, got ${p})`, { hint: 'run again once nothing writes to it' });
     }

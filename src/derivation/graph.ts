@@ -10,8 +10,11 @@ export interface BuildNode {
 
 export interface SourceToAdd {
   storePath: string;
+  /** A local file or tree added by content, or… */
   hostPath: string;
   name: string;
+  /** …a text file with these contents. */
+  text?: string;
 }
 
 export interface BuildGraph {

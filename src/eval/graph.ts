@@ -16,7 +16,7 @@ export function buildGraph(roots: readonly EvalRoot[]): BuildGraph {
         return d.location;
       },
     });
-    for (const [p, s] of d.sources) graph.sources.set(p, { storePath: p, hostPath: s.hostPath, name: s.name });
+    for (const [p, s] of d.sources) graph.sources.set(p, { storePath: p, hostPath: s.hostPath, name: s.name, text: s.text });
     for (const i of d.inputs.values()) if (!graph.nodes.has(i.drvPath)) stack.push(i);
   }
   for (const r of roots) {

@@ -1,8 +1,9 @@
 /** The API that expression files import from "hepstore". */
 export { derivation, Drv, isDrv, type DerivationArgs, type Stringish } from './drv.js';
-export { sourcePath as path, SourcePath } from './path.js';
+export { sourcePath as path, writeText, SourcePath } from './path.js';
 export { fetchurl, type FetchurlArgs } from './fetchurl.js';
 export { host, tool as hostTool, HostTool, type HostToolOptions } from './host.js';
 export { mkDerivation, DEFAULT_HOST_TOOLS, type MkDerivationArgs } from './mkderivation.js';
 export { packageSet, type PackageDefs } from './package-set.js';
+export { zxDerivation, type ZxDerivationArgs } from './zx.js';
 export { beginEvaluation, settings as evalSettings } from './context.js';

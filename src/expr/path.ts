@@ -4,7 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StoreError } from '../errors.js';
 import { hashPathSync } from '../archive/hash-sync.js';
-import { makeStorePath, hashPartOf, validateName } from '../store/path.js';
+import { makeStorePath, hashPartOf, validateName, typeWithReferences } from '../store/path.js';
+import { sha256Hex } from '../hash/sha256.js';
 import { evalState, settings } from './context.js';
 import { callerFile } from './caller.js';
 
@@ -13,10 +14,12 @@ export class SourcePath {
   constructor(
     /** The store path it will have. */
     readonly storePath: string,
-    /** Where it is on this machine (never part of any hash). */
+    /** Where it is on this machine (never part of any hash); '' for text. */
     readonly hostPath: string,
     readonly name: string,
     readonly narHash: string,
+    /** The contents, for a text file made by writeText(). */
+    readonly text?: string,
   ) {}
   toString(): string {
     return this.storePath;
@@ -53,6 +56,22 @@ export function sourcePath(p: string | URL, opts: { name?: string } = {}): Sourc
   const nar = hashPathSync(abs);
   const storePath = makeStorePath('source', nar.digest.toString('hex'), settings().storeDir, name);
   const src = new SourcePath(storePath, abs, name, nar.narHash);
+  evalState().byHashPart.set(hashPartOf(storePath), { kind: 'src', src });
+  return src;
+}
+
+/**
+ * `writeText(name, text)`: a file with these contents in the store (as Nix's toFile). It may
+ * not mention other store paths; pass those to a derivation instead.
+ */
+export function writeText(name: string, text: string): SourcePath {
+  validateName(name, 'name of writeText()');
+  const st = settings();
+  if (text.includes(st.storeDir + '/')) {
+    throw new StoreError('EVAL', `writeText('${name}'): the text mentions store paths`, { hint: 'use a derivation to write files that refer to other store paths' });
+  }
+  const storePath = makeStorePath(typeWithReferences('text', []), sha256Hex(text), st.storeDir, name);
+  const src = new SourcePath(storePath, '', name, '', text);
   evalState().byHashPart.set(hashPartOf(storePath), { kind: 'src', src });
   return src;
 }
