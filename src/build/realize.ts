@@ -165,10 +165,6 @@ export async function realize(store: LocalStore, graph: BuildGraph, opts: Realiz
       if (settings.sandbox) fs.rmSync(settings.sandbox.etcDir, { recursive: true, force: true });
     }
     valid = validSet(store, order.flatMap(outputsOf));
-  } else if (!order.every((n) => valid.has(n.drvPath))) {
-    // Outputs valid but .drv files collected: put them back so the outputs keep a deriver.
-    await addSources(store, graph);
-    writeDerivations(store, order);
   }
   for (const r of graph.roots) {
     const n = graph.nodes.get(r.drvPath)!;

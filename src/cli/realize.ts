@@ -4,7 +4,7 @@ import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { evaluateFile } from '../eval/evaluate.js';
 import { buildGraph } from '../eval/graph.js';
-import { realize } from '../build/realize.js';
+import { realize, validSet } from '../build/realize.js';
 import { readStoreConfig } from '../store/config.js';
 import { addOutLink } from '../gc/roots.js';
 import { progressReporter } from './progress.js';
@@ -51,11 +51,14 @@ const realizeCmd: Command = {
     const file = path.resolve(ctx.cwd, args.positionals[0]);
     const roots = await evaluateFile(file, { storeDir: store.storeDir, attr: args.flags.attr as string | undefined, cacheDir: path.join(store.layout.varDir, 'cache') });
     if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
-    const graph = buildGraph(roots);
     const progress = progressReporter(ctx.stderr, Boolean(ctx.stderr.isTTY) && !args.flags.json);
-    let result;
-    try {
-      result = await realize(store, graph, {
+    let result: { roots: Array<{ drvPath: string; attr: string; outputs: Record<string, string> }>; checked: string[] };
+    const wanted = roots.map((r) => r.drv.outPath);
+    if (!args.flags.check && validSet(store, wanted).size === new Set(wanted).size) {
+      // Everything asked for is valid: no graph, no .drv files, nothing to build.
+      result = { roots: roots.map((r) => ({ attr: r.attr, get drvPath() { return r.drv.drvPath; }, outputs: { [r.drv.outputName]: r.drv.outPath } })), checked: [] };
+    } else try {
+      result = await realize(store, buildGraph(roots), {
         jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
         sandbox: args.flags['no-sandbox'] ? false : config.sandbox,
         sandboxPaths: config.sandboxPaths,

@@ -23,28 +23,48 @@ export function fixedOutputPath(storeDir: string, name: string, hashAlgo: string
  * caller memoises); for a fixed-output one, only the declared content hash and output path.
  */
 export function hashDerivationModulo(drv: Derivation, inputHash: (drvPath: string) => string): string {
+  return hashModuloOf(drv, inputsByHash(drv, inputHash));
+}
+
+/** The inputs of `drv` keyed by their hash modulo instead of their .drv path. */
+function inputsByHash(drv: Derivation, inputHash: (drvPath: string) => string): Record<string, string[]> {
+  const byHash: Record<string, string[]> = {};
+  for (const [p, outs] of Object.entries(drv.inputDrvs)) {
+    const h = inputHash(p);
+    byHash[h] = byHash[h] ? [...new Set([...byHash[h], ...outs])] : outs;
+  }
+  return byHash;
+}
+
+/**
+ * The hash modulo given the inputs already keyed by their own hashes modulo (evaluation
+ * knows those before it knows any .drv path; `drv.inputDrvs` is not read).
+ */
+export function hashModuloOf(drv: Derivation, inputDrvsByHash: Record<string, string[]>): string {
   if (isFixedOutput(drv)) {
     const [o] = Object.values(drv.outputs);
     return sha256Hex(`fixed:out:${o.hashAlgo}:${o.hash}:${o.path}`);
   }
-  const inputDrvs: Record<string, string[]> = {};
-  for (const [p, outs] of Object.entries(drv.inputDrvs)) inputDrvs[inputHash(p)] = outs;
-  return sha256Hex(unparseDerivation(drv, { inputDrvs, maskOutputs: true }));
+  return sha256Hex(unparseDerivation(drv, { inputDrvs: inputDrvsByHash, maskOutputs: true }));
 }
 
 /** Fill in the output paths (and their env vars) in place; returns the hash modulo. */
 export function assignOutputPaths(drv: Derivation, storeDir: string, inputHash: (drvPath: string) => string): string {
+  return assignOutputPathsByHash(drv, storeDir, isFixedOutput(drv) ? {} : inputsByHash(drv, inputHash));
+}
+
+export function assignOutputPathsByHash(drv: Derivation, storeDir: string, inputDrvsByHash: Record<string, string[]>): string {
   if (isFixedOutput(drv)) {
     const [[name, o]] = Object.entries(drv.outputs);
     o.path = fixedOutputPath(storeDir, drv.name, o.hashAlgo, o.hash);
     drv.env[name] = o.path;
-    return hashDerivationModulo(drv, inputHash);
+    return hashModuloOf(drv, {});
   }
   for (const o of Object.keys(drv.outputs)) {
     drv.outputs[o].path = '';
     drv.env[o] = '';
   }
-  const h = hashDerivationModulo(drv, inputHash);
+  const h = hashModuloOf(drv, inputDrvsByHash);
   for (const o of Object.keys(drv.outputs)) {
     const p = makeStorePath(`output:${o}`, h, storeDir, outputPathName(drv.name, o));
     drv.outputs[o].path = p;

@@ -27,8 +27,9 @@ export function callerLocation(): string | undefined {
 export function callSite(): () => string | undefined {
   // A short stack is enough to reach the expression file and much cheaper to capture.
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 8;
-  const site = new Error();
+  Error.stackTraceLimit = 6;
+  const site: { stack?: string } = {};
+  Error.captureStackTrace(site, callSite);
   Error.stackTraceLimit = limit;
   let cached: string | undefined | null = null;
   return () => {

@@ -21,7 +21,10 @@ export type ContextEntry = { kind: 'drv'; drv: Drv; output: string } | { kind: '
 interface EvalState {
   settings: EvalSettings;
   byHashPart: Map<string, ContextEntry>;
-  drvsByPath: Map<string, Drv>;
+  /** Derivations made so far, by hash modulo (fixed-output ones by .drv path). */
+  drvs: Map<string, Drv>;
+  /** `<storeDir>/`, for finding store paths in strings. */
+  prefix: string;
   hostTools: Map<string, HostTool>;
 }
 
@@ -37,7 +40,8 @@ export function beginEvaluation(settings: Partial<EvalSettings> & { storeDir: st
   state = {
     settings: { system: defaultSystem(), ...settings },
     byHashPart: new Map(),
-    drvsByPath: new Map(),
+    drvs: new Map(),
+    prefix: settings.storeDir + '/',
     hostTools: new Map(),
   };
 }
@@ -55,17 +59,17 @@ export function settings(): EvalSettings {
   return evalState().settings;
 }
 
-const HASH_RE = /[0-9abcdfghijklmnpqrsvwxyz]{32}/g;
+const HASH_RE = /[0-9abcdfghijklmnpqrsvwxyz]{32}/y;
 
 /** Every context entry whose store path occurs in `s`. */
 export function contextOf(s: string, into: Set<ContextEntry>): void {
   const st = evalState();
-  const prefix = st.settings.storeDir + '/';
+  const prefix = st.prefix;
   let at = s.indexOf(prefix);
   while (at >= 0) {
     HASH_RE.lastIndex = at + prefix.length;
     const m = HASH_RE.exec(s);
-    if (m && m.index === at + prefix.length) {
+    if (m) {
       const entry = st.byHashPart.get(m[0]);
       if (entry) into.add(entry);
     }

@@ -7,11 +7,11 @@ import { StoreError } from '../errors.js';
 import { parseSRI } from '../hash/sri.js';
 import { validateName, hashPartOf } from '../store/path.js';
 import { type Derivation } from '../derivation/derivation.js';
-import { assignOutputPaths, derivationPath } from '../derivation/paths.js';
+import { assignOutputPathsByHash, derivationPath } from '../derivation/paths.js';
 import { contextOf, evalState, hostToolsIn, settings, type ContextEntry } from './context.js';
 import type { SourcePath } from './path.js';
 import type { HostTool } from './host.js';
-import { callSite, callerLocation } from './caller.js';
+import { callSite } from './caller.js';
 
 export type Stringish = string | number | boolean | { toString(): string } | null | undefined;
 
@@ -29,59 +29,113 @@ export interface DerivationArgs {
 }
 
 /** Properties of a Drv that an output may not be called. */
-const RESERVED = new Set(['name', 'kind', 'output', 'drv', 'drvPath', 'outPath', 'outputName', 'outputs', 'inputs', 'sources', 'hostTools', 'hashModulo', 'location', 'toString', 'toJSON', 'constructor', 'valueOf', 'then', 'all', 'meta']);
+const RESERVED = new Set(['name', 'kind', 'output', 'drv', 'drvPath', 'outPath', 'outputName', 'outputs', 'inputs', 'sources', 'hostTools', 'hashModulo', 'location', 'toString', 'toJSON', 'constructor', 'valueOf', 'then', 'all', 'meta', 'out', 'core']);
+
+/**
+ * What all output views of one derivation share. The .drv (with its input .drv paths) and its
+ * own store path are made only when asked for: output paths need just the hash modulo, and a
+ * no-op realize needs nothing more.
+ */
+interface Core {
+  /** The derivation with `inputDrvs` still empty until materialised. */
+  readonly d: Derivation;
+  readonly inputs: ReadonlyArray<readonly [Core, readonly string[]]>;
+  readonly hashModulo: string;
+  readonly sources: Map<string, SourcePath>;
+  readonly hostTools: HostTool[];
+  readonly site?: () => string | undefined;
+  readonly storeDir: string;
+  drvPath?: string;
+  views: Map<string, Drv>;
+  meta: Record<string, unknown>;
+}
+
+/** Fill in the input .drv paths and compute .drv paths, inputs first, without recursion. */
+function materialise(root: Core): string {
+  if (root.drvPath !== undefined) return root.drvPath;
+  const stack: Array<[Core, boolean]> = [[root, false]];
+  while (stack.length) {
+    const [c, expanded] = stack.pop()!;
+    if (c.drvPath !== undefined) continue;
+    if (!expanded) {
+      stack.push([c, true]);
+      for (const [i] of c.inputs) if (i.drvPath === undefined) stack.push([i, false]);
+      continue;
+    }
+    for (const [i, outs] of c.inputs) {
+      const key = i.drvPath!;
+      const prev = c.d.inputDrvs[key];
+      c.d.inputDrvs[key] = prev ? [...new Set([...prev, ...outs])] : [...outs];
+    }
+    c.drvPath = derivationPath(c.d, c.storeDir);
+  }
+  return root.drvPath!;
+}
 
 export class Drv {
   /** Outputs other than the one viewed: `drv.dev`, `drv.lib`… */
   readonly [output: string]: unknown;
   readonly kind = 'derivation';
   readonly outputName: string;
-  /** Derivations this one uses, by .drv path. */
-  readonly inputs: Map<string, Drv>;
-  readonly sources: Map<string, SourcePath>;
-  readonly hostTools: HostTool[];
-  private readonly site?: () => string | undefined;
-  /** Free-form package metadata (version, description…); never part of any hash. */
-  meta: Record<string, unknown> = {};
+  readonly outPath: string;
+  private readonly core: Core;
 
-  constructor(
-    readonly drv: Derivation,
-    readonly drvPath: string,
-    readonly hashModulo: string,
-    parts: { inputs: Map<string, Drv>; sources: Map<string, SourcePath>; hostTools: HostTool[]; site?: () => string | undefined },
-    outputName?: string,
-  ) {
-    // As in Nix, a derivation value stands for its first output ('out' unless outputs says otherwise).
-    this.outputName = outputName ?? Object.keys(drv.outputs)[0];
-    this.inputs = parts.inputs;
-    this.sources = parts.sources;
-    this.hostTools = parts.hostTools;
-    this.site = parts.site;
-    this.outPath = drv.outputs[this.outputName].path;
-    for (const o in drv.outputs) {
+  constructor(core: Core, outputName: string) {
+    this.core = core;
+    this.outputName = outputName;
+    this.outPath = core.d.outputs[outputName].path;
+    for (const o in core.d.outputs) {
       if (o !== 'out') Object.defineProperty(this, o, { enumerable: false, get: () => this.output(o) });
     }
   }
 
   get name(): string {
-    return this.drv.name;
+    return this.core.d.name;
   }
-  /** Where in the expression files it was made ("file:line"). */
+  get hashModulo(): string {
+    return this.core.hashModulo;
+  }
+  /** The derivation record (its .drv file's contents). */
+  get drv(): Derivation {
+    materialise(this.core);
+    return this.core.d;
+  }
+  /** The store path of the .drv file. */
+  get drvPath(): string {
+    return materialise(this.core);
+  }
+  /** Derivations this one uses, by .drv path. */
+  get inputs(): Map<string, Drv> {
+    return new Map(this.core.inputs.map(([i]) => [materialise(i), viewOf(i, firstOutput(i))]));
+  }
+  get sources(): Map<string, SourcePath> {
+    return this.core.sources;
+  }
+  get hostTools(): HostTool[] {
+    return this.core.hostTools;
+  }
+  /** Free-form package metadata (version, description…); never part of any hash. */
+  get meta(): Record<string, unknown> {
+    return this.core.meta;
+  }
+  set meta(m: Record<string, unknown>) {
+    this.core.meta = m;
+  }
+  /** Where in the expression files it was made ("file:line"), when known. */
   get location(): string | undefined {
-    return this.site?.();
+    return this.core.site?.();
   }
   get outputs(): string[] {
-    return Object.keys(this.drv.outputs);
+    return Object.keys(this.core.d.outputs);
   }
-  readonly outPath: string;
   /** The `out` output (every derivation with one). */
   get out(): Drv {
     return this.output('out');
   }
   /** The same derivation, viewing output `name`. */
   output(name: string): Drv {
-    if (!(name in this.drv.outputs)) throw new StoreError('EVAL', `derivation '${this.name}' has no output '${name}' (it has ${this.outputs.join(', ')})`);
-    return name === this.outputName ? this : new Drv(this.drv, this.drvPath, this.hashModulo, { inputs: this.inputs, sources: this.sources, hostTools: this.hostTools, site: this.site }, name);
+    if (!(name in this.core.d.outputs)) throw new StoreError('EVAL', `derivation '${this.name}' has no output '${name}' (it has ${this.outputs.join(', ')})`);
+    return name === this.outputName ? this : viewOf(this.core, name);
   }
   toString(): string {
     return this.outPath;
@@ -91,67 +145,92 @@ export class Drv {
   }
 }
 
+function firstOutput(c: Core): string {
+  for (const o in c.d.outputs) return o;
+  return 'out';
+}
+
+function viewOf(c: Core, output: string): Drv {
+  let v = c.views.get(output);
+  if (!v) c.views.set(output, (v = new Drv(c, output)));
+  return v;
+}
+
+/** The shared core behind a Drv value (for evaluation internals). */
+export function coreOf(d: Drv): Core {
+  return (d as unknown as { core: Core }).core;
+}
+
 export function isDrv(x: unknown): x is Drv {
   return x instanceof Drv;
 }
 
-function coerce(v: Stringish | Stringish[], what: string): string {
+function coerce(v: Stringish | Stringish[], what: () => string): string {
+  if (typeof v === 'string') return v;
   if (Array.isArray(v)) return v.map((x) => coerce(x, what)).join(' ');
   if (v === null || v === undefined) return '';
   if (typeof v === 'boolean') return v ? '1' : '';
-  if (typeof v === 'string') return v;
   if (typeof v === 'number') return String(v);
   if (typeof v === 'object' && typeof v.toString === 'function' && v.toString !== Object.prototype.toString) return v.toString();
-  throw new StoreError('EVAL', `${what} cannot be turned into a string (got ${typeof v === 'object' ? 'an object' : typeof v})`, {
+  throw new StoreError('EVAL', `${what()} cannot be turned into a string (got ${typeof v === 'object' ? 'an object' : typeof v})`, {
     hint: 'use strings, numbers, booleans, derivations, paths, or arrays of them',
   });
 }
 
+const OUTPUT_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+
 export function derivation(a: DerivationArgs): Drv {
-  // Where it was made: kept for fixed-output derivations (a hash mismatch names the line to
-  // change); errors found during evaluation read the stack when they are thrown.
-  const site = a?.outputHash !== undefined ? callSite() : undefined;
+  // Where it was made, for messages about it (a failed build, a hash mismatch): the stack is
+  // captured now and formatted only if one is needed.
+  const site = callSite();
   const at = () => {
-    const where = site ? site() : callerLocation();
+    const where = site();
     return where ? ` (${where})` : '';
   };
   if (!a || typeof a.name !== 'string') throw new StoreError('EVAL', `derivation() needs a name${at()}`);
-  const ctx = `derivation '${a.name}'`;
+  const ctx = () => `derivation '${a.name}'`;
   try {
     validateName(a.name, 'derivation name');
   } catch (e) {
     throw new StoreError('INVALID_NAME', `${(e as Error).message}${at()}`, { hint: (e as StoreError).hint });
   }
   const s = settings();
-  const builder = coerce(a.builder, `builder of ${ctx}`);
-  if (!builder) throw new StoreError('EVAL', `${ctx} has no builder`);
-  const args = (a.args ?? []).map((x, i) => coerce(x, `args[${i}] of ${ctx}`));
+  const builder = coerce(a.builder, () => `builder of ${ctx()}`);
+  if (!builder) throw new StoreError('EVAL', `${ctx()} has no builder${at()}`);
+  const args: string[] = [];
+  if (a.args) for (let i = 0; i < a.args.length; i++) args.push(coerce(a.args[i], () => `args[${i}] of ${ctx()}`));
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(a.env ?? {})) env[k] = coerce(v, `env.${k} of ${ctx}`);
+  if (a.env) for (const k in a.env) env[k] = coerce(a.env[k], () => `env.${k} of ${ctx()}`);
   const outputNames = a.outputs ?? ['out'];
-  if (outputNames.length === 0) throw new StoreError('EVAL', `${ctx} has no outputs`);
+  if (outputNames.length === 0) throw new StoreError('EVAL', `${ctx()} has no outputs${at()}`);
   for (const o of outputNames) {
-    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(o) || RESERVED.has(o)) throw new StoreError('EVAL', `${ctx}: '${o}' cannot be an output name`);
-    if (o in env) throw new StoreError('EVAL', `${ctx}: env.${o} would be overwritten by the path of output '${o}'`);
+    if (!OUTPUT_NAME.test(o) || (RESERVED.has(o) && o !== 'out')) throw new StoreError('EVAL', `${ctx()}: '${o}' cannot be an output name${at()}`);
+    if (o in env) throw new StoreError('EVAL', `${ctx()}: env.${o} would be overwritten by the path of output '${o}'${at()}`);
   }
-  if (new Set(outputNames).size !== outputNames.length) throw new StoreError('EVAL', `${ctx}: duplicate output names`);
+  if (outputNames.length > 1 && new Set(outputNames).size !== outputNames.length) throw new StoreError('EVAL', `${ctx()}: duplicate output names${at()}`);
 
   // String context: every store path mentioned makes its producer an input.
   const found = new Set<ContextEntry>();
   const tools = new Set<HostTool>();
-  for (const str of [builder, ...args, ...Object.values(env)]) {
-    contextOf(str, found);
-    hostToolsIn(str, tools);
+  contextOf(builder, found);
+  hostToolsIn(builder, tools);
+  for (const x of args) {
+    contextOf(x, found);
+    hostToolsIn(x, tools);
   }
-  const inputs = new Map<string, Drv>();
-  const inputDrvs: Record<string, string[]> = {};
+  for (const k in env) {
+    contextOf(env[k], found);
+    hostToolsIn(env[k], tools);
+  }
+  const inputCores = new Map<Core, string[]>();
   const sources = new Map<string, SourcePath>();
   for (const e of found) {
     if (e.kind === 'src') sources.set(e.src.storePath, e.src);
     else {
-      inputs.set(e.drv.drvPath, e.drv);
-      const outs = (inputDrvs[e.drv.drvPath] ??= []);
-      if (!outs.includes(e.output)) outs.push(e.output);
+      const c = coreOf(e.drv);
+      const outs = inputCores.get(c);
+      if (!outs) inputCores.set(c, [e.output]);
+      else if (!outs.includes(e.output)) outs.push(e.output);
     }
   }
   const hostTools = [...tools].sort((x, y) => (x.path < y.path ? -1 : 1));
@@ -159,37 +238,42 @@ export function derivation(a: DerivationArgs): Drv {
 
   const outputs: Derivation['outputs'] = {};
   if (a.outputHash !== undefined) {
-    if (outputNames.length !== 1 || outputNames[0] !== 'out') throw new StoreError('EVAL', `${ctx}: a fixed-output derivation has exactly one output, 'out'`);
+    if (outputNames.length !== 1 || outputNames[0] !== 'out') throw new StoreError('EVAL', `${ctx()}: a fixed-output derivation has exactly one output, 'out'${at()}`);
     let digest: Buffer;
     try {
-      digest = parseSRI(a.outputHash, `outputHash of ${ctx}`);
+      digest = parseSRI(a.outputHash, `outputHash of ${ctx()}`);
     } catch (e) {
-      throw new StoreError('EVAL', (e as Error).message, { hint: (e as StoreError).hint });
+      throw new StoreError('EVAL', `${(e as Error).message}${at()}`, { hint: (e as StoreError).hint });
     }
     const mode = a.outputHashMode ?? 'flat';
-    if (mode !== 'flat' && mode !== 'recursive') throw new StoreError('EVAL', `${ctx}: outputHashMode must be 'flat' or 'recursive'`);
+    if (mode !== 'flat' && mode !== 'recursive') throw new StoreError('EVAL', `${ctx()}: outputHashMode must be 'flat' or 'recursive'${at()}`);
     outputs.out = { path: '', hashAlgo: mode === 'recursive' ? 'r:sha256' : 'sha256', hash: digest.toString('hex') };
   } else {
     for (const o of outputNames) outputs[o] = { path: '', hashAlgo: '', hash: '' };
   }
-  const drv: Derivation = {
+  const d: Derivation = {
     name: a.name,
     outputs,
-    inputDrvs,
-    inputSrcs: [...sources.keys()].sort(),
+    inputDrvs: {},
+    inputSrcs: sources.size ? [...sources.keys()].sort() : [],
     system: a.system ?? s.system,
     builder,
     args,
     env,
   };
+  const byHash: Record<string, string[]> = {};
+  for (const [c, outs] of inputCores) byHash[c.hashModulo] = byHash[c.hashModulo] ? [...new Set([...byHash[c.hashModulo], ...outs])] : outs;
+  const hashModulo = assignOutputPathsByHash(d, s.storeDir, byHash);
   const st = evalState();
-  const inputHash = (p: string) => st.drvsByPath.get(p)!.hashModulo;
-  const hashModulo = assignOutputPaths(drv, s.storeDir, inputHash);
-  const drvPath = derivationPath(drv, s.storeDir);
-  const existing = st.drvsByPath.get(drvPath);
+  // The same derivation made twice is one value. Fixed-output ones are told apart by their
+  // whole .drv (two URLs for the same content are two derivations with one output path).
+  const fixed = a.outputHash !== undefined;
+  const core: Core = { d, inputs: [...inputCores], hashModulo, sources, hostTools, site, storeDir: s.storeDir, views: new Map(), meta: {} };
+  const key = fixed ? `fixed:${materialise(core)}` : hashModulo;
+  const existing = st.drvs.get(key);
   if (existing) return existing;
-  const value = new Drv(drv, drvPath, hashModulo, { inputs, sources, hostTools, site });
-  st.drvsByPath.set(drvPath, value);
-  for (const [o, out] of Object.entries(drv.outputs)) st.byHashPart.set(hashPartOf(out.path), { kind: 'drv', drv: value.output(o), output: o });
+  const value = viewOf(core, outputNames[0]);
+  st.drvs.set(key, value);
+  for (const o of outputNames) st.byHashPart.set(hashPartOf(outputs[o].path), { kind: 'drv', drv: viewOf(core, o), output: o });
   return value;
 }
