@@ -3,7 +3,7 @@ import type { Command } from './command.js';
 import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { evaluateFile } from '../eval/evaluate.js';
-import { buildGraph } from '../eval/graph.js';
+import { buildGraph, requestedOutputs } from '../eval/graph.js';
 import { realize, validSet } from '../build/realize.js';
 import { readStoreConfig } from '../store/config.js';
 import { addOutLink } from '../gc/roots.js';
@@ -53,10 +53,11 @@ const realizeCmd: Command = {
     if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
     const progress = progressReporter(ctx.stderr, Boolean(ctx.stderr.isTTY) && !args.flags.json);
     let result: { roots: Array<{ drvPath: string; attr: string; outputs: Record<string, string> }>; checked: string[] };
-    const wanted = roots.map((r) => r.drv.outPath);
+    const asked = roots.map((r) => Object.fromEntries(requestedOutputs(r.drv).map((o) => [o, r.drv.output(o).outPath])));
+    const wanted = asked.flatMap((outs) => Object.values(outs));
     if (!args.flags.check && validSet(store, wanted).size === new Set(wanted).size) {
       // Everything asked for is valid: no graph, no .drv files, nothing to build.
-      result = { roots: roots.map((r) => ({ attr: r.attr, get drvPath() { return r.drv.drvPath; }, outputs: { [r.drv.outputName]: r.drv.outPath } })), checked: [] };
+      result = { roots: roots.map((r, i) => ({ attr: r.attr, get drvPath() { return r.drv.drvPath; }, outputs: asked[i] })), checked: [] };
     } else try {
       result = await realize(store, buildGraph(roots), {
         jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,

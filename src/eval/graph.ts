@@ -19,11 +19,14 @@ export function buildGraph(roots: readonly EvalRoot[]): BuildGraph {
     for (const [p, s] of d.sources) graph.sources.set(p, { storePath: p, hostPath: s.hostPath, name: s.name, text: s.text });
     for (const i of d.inputs.values()) if (!graph.nodes.has(i.drvPath)) stack.push(i);
   }
-  for (const r of roots) {
-    // A derivation named as itself (its first output) stands for all of its outputs, as with
-    // nix-build (result, result-dev…); `drv.dev` names that output alone.
-    const outputs = r.drv.outputName === r.drv.outputs[0] ? r.drv.outputs : [r.drv.outputName];
-    graph.roots.push({ drvPath: r.drv.drvPath, outputs, attr: r.attr });
-  }
+  for (const r of roots) graph.roots.push({ drvPath: r.drv.drvPath, outputs: requestedOutputs(r.drv), attr: r.attr });
   return graph;
+}
+
+/**
+ * The outputs a root asks for: a derivation named as itself (its first output) stands for all
+ * of its outputs, as with nix-build (result, result-dev…); `drv.dev` names that output alone.
+ */
+export function requestedOutputs(d: Drv): string[] {
+  return d.outputName === d.outputs[0] ? d.outputs : [d.outputName];
 }

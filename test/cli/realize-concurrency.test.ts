@@ -1,0 +1,127 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import path from 'node:path';
+import { runCliAsync, tmpDir, writeTree } from '../helpers.js';
+import { LocalStore } from '../../src/store/local-store.js';
+import { findBwrap } from '../../src/build/sandbox.js';
+
+/**
+ * 20 derivations: s0…s9 shared by both attributes (s_i depends on s_(i-1)/2), a0…a4 only in
+ * `a`, b0…b4 only in `b`. Every builder appends its name to a counter file outside the store
+ * (possible only with --no-sandbox) and sleeps a little, so that two processes really overlap.
+ */
+const OVERLAP = (counter: string | undefined) => `import { derivation, host } from 'hepstore';
+const sleep = host.tool('sleep');
+const mk = (name: string, deps: unknown[]) => derivation({
+  name,
+  builder: '/bin/sh',
+  args: ['-c', \`${counter ? `echo \${name} >> ${counter}; ` : ''}\${sleep} 0.1; echo "\${name} \${deps.join(' ')}" > $out\`],
+});
+const s: unknown[] = [];
+for (let i = 0; i < 10; i++) s.push(mk(\`s\${i}\`, i === 0 ? [] : [s[(i - 1) >> 1]]));
+const only = (p: string) => Array.from({ length: 5 }, (_, i) => mk(\`\${p}\${i}\`, [s[9 - i]]));
+export const a = [...s, ...only('a')];
+export const b = [...only('b'), ...[...s].reverse()];
+`;
+
+function validOutputs(root: string): string[] {
+  const store = new LocalStore(root);
+  try {
+    return store.allValidPaths().filter((p) => !p.endsWith('.drv'));
+  } finally {
+    store.close();
+  }
+}
+
+test('two realize processes on overlapping graphs: both succeed, each shared output is built once', async () => {
+  const counter = path.join(tmpDir('conc-counter'), 'runs');
+  const dir = writeTree(tmpDir('conc'), { 'default.ts': OVERLAP(counter) });
+  const root = path.join(tmpDir('conc-store'), 'root');
+  const opts = { storeRoot: root, cwd: dir };
+  const [ra, rb] = await Promise.all([
+    runCliAsync(['realize', 'default.ts', '-A', 'a', '--no-sandbox', '--no-out-link', '-j', '3'], opts),
+    runCliAsync(['realize', 'default.ts', '-A', 'b', '--no-sandbox', '--no-out-link', '-j', '3'], opts),
+  ]);
+  assert.is(ra.status, 0, ra.stderr);
+  assert.is(rb.status, 0, rb.stderr);
+  const runs = fs.readFileSync(counter, 'utf8').split('\n').filter(Boolean).sort();
+  const names = [...Array.from({ length: 10 }, (_, i) => `s${i}`), ...Array.from({ length: 5 }, (_, i) => `a${i}`), ...Array.from({ length: 5 }, (_, i) => `b${i}`)].sort();
+  assert.equal(runs, names, 'every derivation was built exactly once');
+  // Both printed the same paths for the shared derivations.
+  const outA = ra.stdout.trim().split('\n');
+  const outB = rb.stdout.trim().split('\n');
+  assert.is(outA.length, 15);
+  assert.is(outB.length, 15);
+  const sharedA = outA.slice(0, 10);
+  const sharedB = outB.slice(5).reverse();
+  assert.equal(sharedA, sharedB);
+  for (const [i, p] of sharedA.entries()) assert.match(p, new RegExp(`-s${i}$`));
+  assert.equal(validOutputs(root).sort(), [...new Set([...outA, ...outB])].sort());
+  for (const p of sharedA) assert.match(fs.readFileSync(p, 'utf8'), /^s\d/);
+  // Nothing was left behind: no build directories, no locks.
+  assert.equal(fs.readdirSync(path.join(root, 'var', 'builds')), []);
+  const store = new LocalStore(root);
+  try {
+    assert.is((store.db.prepare('SELECT count(*) AS n FROM PathLocks').get() as { n: number }).n, 0);
+  } finally {
+    store.close();
+  }
+});
+
+(findBwrap() ? test : test.skip)('the same in the sandbox: both succeed and agree', async () => {
+  const dir = writeTree(tmpDir('conc-sb'), { 'default.ts': OVERLAP(undefined) });
+  const root = path.join(tmpDir('conc-sb-store'), 'root');
+  const opts = { storeRoot: root, cwd: dir };
+  const [ra, rb] = await Promise.all([
+    runCliAsync(['realize', 'default.ts', '-A', 'a', '--no-out-link', '-j', '3'], opts),
+    runCliAsync(['realize', 'default.ts', '-A', 'b', '--no-out-link', '-j', '3'], opts),
+  ]);
+  assert.is(ra.status, 0, ra.stderr);
+  assert.is(rb.status, 0, rb.stderr);
+  assert.equal(ra.stdout.trim().split('\n').slice(0, 10), rb.stdout.trim().split('\n').slice(5).reverse());
+  assert.is(validOutputs(root).length, 20);
+  // 20 logs: one per derivation, whichever process built it.
+  assert.is(fs.readdirSync(path.join(root, 'var', 'log')).length, 20);
+});
+
+/**
+ * Six independent leaves and a top that uses them. Each leaf marks itself running, counts the
+ * marks (how many builds are running at that moment), sleeps, and unmarks itself.
+ */
+const WIDE = (marks: string) => `import { derivation, host } from 'hepstore';
+const sleep = host.tool('sleep');
+const rm = host.tool('rm');
+const leaf = (i: number) => derivation({
+  name: \`leaf\${i}\`,
+  builder: '/bin/sh',
+  args: ['-c', \`: > ${marks}/run.\${i}; set -- ${marks}/run.*; echo $# >> ${marks}/seen; \${sleep} 0.3; \${rm} ${marks}/run.\${i}; echo \${i} > $out\`],
+});
+const leaves = Array.from({ length: 6 }, (_, i) => leaf(i));
+export default derivation({ name: 'top', builder: '/bin/sh', args: ['-c', \`echo \${leaves.join(' ')} > $out\`] });
+`;
+
+async function maxConcurrency(jobs: number): Promise<{ max: number; seen: number[] }> {
+  const marks = tmpDir('wide-marks');
+  const dir = writeTree(tmpDir('wide'), { 'default.ts': WIDE(marks) });
+  const root = path.join(tmpDir('wide-store'), 'root');
+  const r = await runCliAsync(['realize', 'default.ts', '--no-sandbox', '--no-out-link', '-j', String(jobs)], { storeRoot: root, cwd: dir });
+  assert.is(r.status, 0, r.stderr);
+  const seen = fs.readFileSync(path.join(marks, 'seen'), 'utf8').split('\n').filter(Boolean).map(Number);
+  assert.is(seen.length, 6, 'every leaf ran once');
+  assert.equal(fs.readdirSync(marks).sort(), ['seen'], 'every leaf cleaned up its mark');
+  return { max: Math.max(...seen), seen };
+}
+
+test('-j3 runs independent builds at the same time, never more than 3', async () => {
+  const { max, seen } = await maxConcurrency(3);
+  assert.ok(max >= 2, `builds overlapped (saw ${seen})`);
+  assert.ok(max <= 3, `at most 3 at once (saw ${seen})`);
+});
+
+test('-j1 runs one build at a time', async () => {
+  const { max, seen } = await maxConcurrency(1);
+  assert.is(max, 1, `saw ${seen}`);
+});
+
+test.run();
