@@ -129,6 +129,9 @@ export function sandboxAvailable(opts: RealizeOptions = {}): boolean {
 }
 
 export async function realize(store: LocalStore, graph: BuildGraph, opts: RealizeOptions = {}): Promise<RealizeResult> {
+  // GC: temporary roots for every output, .drv and source of the graph, taken before any
+  // validity check (src/gc explains the protocol). One transaction.
+  store.addTempRoots([...graph.sources.keys(), ...[...graph.nodes.values()].flatMap((n) => [n.drvPath, ...Object.values(n.drv.outputs).map((o) => o.path)])]);
   const emit = opts.onEvent ?? (() => {});
   const order = topoOrder(graph, graph.roots.map((r) => r.drvPath));
   const outputLists = new Map<BuildNode, string[]>();

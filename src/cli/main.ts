@@ -16,6 +16,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   'hash-path': { summary: "print the SRI hash of a path's canonical archive", load: async () => (await import('./hash-path.js')).default },
   dump: { summary: 'write the canonical archive of a path to stdout', load: async () => (await import('./dump.js')).default },
   restore: { summary: 'restore a canonical archive from stdin into a new directory', load: async () => (await import('./restore.js')).default },
+  gc: { summary: 'delete the store paths no root keeps alive (--dry-run: show what and how much)', load: async () => (await import('./gc.js')).default },
+  roots: { summary: 'list GC roots with their age and the bytes only they keep alive', load: async () => (await import('./roots.js')).default },
+  why: { summary: 'show the chains of references from roots to a store path', load: async () => (await import('./why.js')).default },
+  delete: { summary: 'delete particular store paths if nothing live needs them', load: async () => (await import('./delete.js')).default },
 };
 
 const VERSION = '0.1.0';

@@ -1,14 +1,39 @@
 /**
- * GC roots. An out-link such as ./result is an indirect root: `var/gcroots/auto/<hash>` points
- * at the link, so moving or deleting the link is noticed, as in Nix.
+ * GC roots: everything that keeps store paths alive.
+ *
+ * - out-links: `./result` made by `store realize` is an indirect root, registered as
+ *   `var/gcroots/auto/<hash>` → the link, so that moving or deleting the link is noticed (as in
+ *   Nix). An auto entry whose link is gone or no longer points into the store is stale.
+ * - gcroots: any other symlink under `var/gcroots/**`: into the store it is a direct root;
+ *   elsewhere it is followed one level.
+ * - profiles: generation links `var/profiles/**` `/<name>-N-link` → store path.
+ * - releases: the ReleaseOutputs table.
+ * - temporary roots: TempRoots rows of live processes (a realize or import in progress).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { StoreError } from '../errors.js';
 import type { StoreLayout } from '../store/root.js';
+import type { LocalStore } from '../store/local-store.js';
+import { toStorePath } from '../store/path.js';
+import { isAlive } from '../store/process.js';
 
-function replaceSymlink(target: string, link: string): void {
+export type RootKind = 'out-link' | 'gcroot' | 'profile' | 'release' | 'temp';
+
+export interface Root {
+  kind: RootKind;
+  /** What keeps the paths alive: the link, the profile generation link, the release name, or `pid N`. */
+  name: string;
+  /** The store paths it keeps alive directly. */
+  targets: string[];
+  /** When it was made (seconds since the epoch): the link's mtime, the release's creation. */
+  time?: number;
+  /** A release's deprecation time. */
+  deprecated?: number;
+}
+
+export function replaceSymlink(target: string, link: string): void {
   const tmp = `${link}.tmp-${process.pid}`;
   fs.rmSync(tmp, { force: true });
   fs.symlinkSync(target, tmp);
@@ -31,4 +56,115 @@ export function addOutLink(layout: StoreLayout, link: string, storePath: string)
   fs.mkdirSync(auto, { recursive: true });
   const name = createHash('sha256').update(abs).digest('hex').slice(0, 32);
   replaceSymlink(abs, path.join(auto, name));
+}
+
+function inStore(storeDir: string, p: string): boolean {
+  return p.startsWith(storeDir + '/') && p.length > storeDir.length + 1;
+}
+
+function mtimeOf(p: string): number | undefined {
+  try {
+    return Math.floor(fs.lstatSync(p).mtimeMs / 1000);
+  } catch {
+    return undefined;
+  }
+}
+
+function readLinkAbs(link: string): string | undefined {
+  try {
+    return path.resolve(path.dirname(link), fs.readlinkSync(link));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Symlinks below `dir` (recursively; symlinked directories are not followed). */
+function symlinksUnder(dir: string, out: string[] = []): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const d of entries) {
+    const p = path.join(dir, d.name);
+    if (d.isSymbolicLink()) out.push(p);
+    else if (d.isDirectory()) symlinksUnder(p, out);
+  }
+  return out;
+}
+
+export interface FindRootsOptions {
+  /** Remove stale `gcroots/auto` entries (the collector does; reports do not). */
+  removeStale?: boolean;
+  /** Include temporary roots of live processes (default true). */
+  temp?: boolean;
+}
+
+/** Roots on the file system: out-links, other gcroots, profile generations. */
+export function fileRoots(layout: StoreLayout, opts: FindRootsOptions = {}): Root[] {
+  const roots: Root[] = [];
+  const auto = path.join(layout.gcRootsDir, 'auto') + '/';
+  for (const link of symlinksUnder(layout.gcRootsDir)) {
+    const target = readLinkAbs(link);
+    if (target === undefined) continue;
+    if (inStore(layout.storeDir, target)) {
+      roots.push({ kind: 'gcroot', name: link, targets: [toStorePath(target, layout.storeDir)], time: mtimeOf(link) });
+      continue;
+    }
+    // Indirect: follow one level.
+    const second = readLinkAbs(target);
+    if (second !== undefined && inStore(layout.storeDir, second)) {
+      roots.push({ kind: link.startsWith(auto) ? 'out-link' : 'gcroot', name: target, targets: [toStorePath(second, layout.storeDir)], time: mtimeOf(target) });
+    } else if (opts.removeStale && link.startsWith(auto)) {
+      fs.rmSync(link, { force: true });
+    }
+  }
+  for (const link of symlinksUnder(layout.profilesDir)) {
+    const target = readLinkAbs(link);
+    if (target !== undefined && inStore(layout.storeDir, target)) {
+      roots.push({ kind: 'profile', name: link, targets: [toStorePath(target, layout.storeDir)], time: mtimeOf(link) });
+    }
+  }
+  return roots;
+}
+
+export function releaseRoots(store: LocalStore): Root[] {
+  const rows = store.db
+    .prepare('SELECT r.name, r.created, r.deprecated, o.path FROM Releases r JOIN ReleaseOutputs o ON o.release = r.name ORDER BY r.name, o.path')
+    .raw()
+    .all() as Array<[string, number, number | null, string]>;
+  const byName = new Map<string, Root>();
+  for (const [name, created, deprecated, p] of rows) {
+    let r = byName.get(name);
+    if (!r) byName.set(name, (r = { kind: 'release', name, targets: [], time: created, ...(deprecated !== null ? { deprecated } : {}) }));
+    r.targets.push(p);
+  }
+  return [...byName.values()];
+}
+
+/** TempRoots rows grouped by owner, split into live and dead owners. */
+export function tempRootOwners(store: LocalStore): { live: Root[]; dead: Array<{ pid: number; start: string }> } {
+  const rows = store.db.prepare('SELECT pid, procStart, path FROM TempRoots ORDER BY pid, procStart').raw().all() as Array<[number, string, string]>;
+  const owners = new Map<string, { pid: number; start: string; paths: string[] }>();
+  for (const [pid, start, p] of rows) {
+    const key = `${pid}:${start}`;
+    let o = owners.get(key);
+    if (!o) owners.set(key, (o = { pid, start, paths: [] }));
+    o.paths.push(p);
+  }
+  const live: Root[] = [];
+  const dead: Array<{ pid: number; start: string }> = [];
+  for (const o of owners.values()) {
+    if (isAlive({ pid: o.pid, start: o.start })) live.push({ kind: 'temp', name: `pid ${o.pid}`, targets: [...new Set(o.paths)] });
+    else dead.push({ pid: o.pid, start: o.start });
+  }
+  return { live, dead };
+}
+
+/** Every root of the store. */
+export function findRoots(store: LocalStore, opts: FindRootsOptions = {}): Root[] {
+  const roots = [...fileRoots(store.layout, opts), ...releaseRoots(store)];
+  if (opts.temp ?? true) roots.push(...tempRootOwners(store).live);
+  return roots;
 }

@@ -13,7 +13,9 @@ import { toSRI } from '../hash/sri.js';
 import { sha256 } from '../hash/sha256.js';
 import { makeStorePath, parseStorePath, typeWithReferences, validateName } from './path.js';
 import { openDatabase, writeTx, type DB } from './db.js';
+import type { Statement } from 'better-sqlite3';
 import { storeLayout, type StoreLayout } from './root.js';
+import { thisProcess } from './process.js';
 
 export interface PathInfo {
   path: string;
@@ -110,6 +112,7 @@ export class LocalStore {
   }
 
   close(): void {
+    if (this.db.open) this.releaseTempRoots();
     this.db.close();
   }
 
@@ -267,6 +270,7 @@ export class LocalStore {
     try {
       const nar = await hashPath(abs, { copyTo: temp });
       const storePath = makeStorePath('source', nar.digest.toString('hex'), this.storeDir, name);
+      this.addTempRoots([storePath]);
       if (!this.isValid(storePath)) {
         this.commitPath(temp, { path: storePath, narHash: nar.narHash, narSize: nar.narSize, references: [], ca: `nar:${nar.narHash}`, ultimate: true });
       }
@@ -279,6 +283,7 @@ export class LocalStore {
   /** Add a text file (e.g. a .drv) whose references are known; its path depends on them. */
   async addTextToStore(name: string, text: string, references: readonly string[]): Promise<string> {
     const storePath = makeStorePath(typeWithReferences('text', references), sha256Hex(text), this.storeDir, name);
+    this.addTempRoots([storePath]);
     if (this.isValid(storePath)) return storePath;
     const temp = this.tempPath('text');
     try {
@@ -291,6 +296,46 @@ export class LocalStore {
       removeTree(temp);
     }
     return storePath;
+  }
+
+  // ---- temporary GC roots (see src/gc) -----------------------------------------------------
+
+  private tempRooted = new Set<string>();
+  private readonly tempRootSession = randomBytes(4).readUInt32BE(0) >>> 1;
+  private tempRootStmts?: { add: Statement<[number, string, number, string]>; release: Statement<[number, string, number]> };
+
+  /**
+   * Keep `paths` alive for as long as this process runs (or until close()), whether they are
+   * valid yet or not. Call it BEFORE checking that a path is valid and relying on it: the
+   * collector re-reads temporary roots in the same write transaction that deletes a path,
+   * so either it sees the root and keeps the path, or the path is already invalid when the
+   * caller looks. One transaction for the whole batch; paths already rooted cost nothing.
+   */
+  addTempRoots(paths: Iterable<string>): void {
+    const fresh: string[] = [];
+    for (const p of paths) if (!this.tempRooted.has(p)) fresh.push(p);
+    if (fresh.length === 0) return;
+    const me = thisProcess();
+    this.tempRootStmts ??= {
+      add: this.db.prepare<[number, string, number, string]>('INSERT OR IGNORE INTO TempRoots (path, pid, procStart, session) SELECT value, ?, ?, ? FROM json_each(?)'),
+      release: this.db.prepare<[number, string, number]>('DELETE FROM TempRoots WHERE pid = ? AND procStart = ? AND session = ?'),
+    };
+    const add = this.tempRootStmts.add;
+    writeTx(this.db, () => {
+      for (let i = 0; i < fresh.length; i += 10000) add.run(me.pid, me.start, this.tempRootSession, JSON.stringify(fresh.slice(i, i + 10000)));
+    });
+    for (const p of fresh) this.tempRooted.add(p);
+    liveStores.add(this);
+  }
+
+  /** Drop the temporary roots taken through this store object (done by close(), and at exit). */
+  releaseTempRoots(): void {
+    liveStores.delete(this);
+    if (this.tempRooted.size === 0 || !this.tempRootStmts) return;
+    const me = thisProcess();
+    const release = this.tempRootStmts.release;
+    writeTx(this.db, () => release.run(me.pid, me.start, this.tempRootSession));
+    this.tempRooted.clear();
   }
 
   // ---- verification --------------------------------------------------------------------
@@ -328,6 +373,18 @@ export interface VerifyReport {
   missing: string[];
   modified: Array<{ path: string; expected: string; actual: string; expectedSize: number; actualSize: number }>;
 }
+
+/** Stores holding temporary roots, released when the process exits (a dead owner's rows are ignored anyway). */
+const liveStores = new Set<LocalStore>();
+process.on('exit', () => {
+  for (const s of liveStores) {
+    try {
+      if (s.db.open) s.releaseTempRoots();
+    } catch {
+      /* harmless: rows of a dead process are ignored and cleaned by store gc */
+    }
+  }
+});
 
 function isSymlink(p: string): boolean {
   try {

@@ -1,0 +1,35 @@
+import type { Command } from './command.js';
+import { printJson } from './command.js';
+import { StoreError } from '../errors.js';
+import { resolveInstallable } from './resolve.js';
+import { deletePaths } from '../gc/collect.js';
+import { formatBytes } from '../gc/format.js';
+
+const del: Command = {
+  usage: 'store delete PATH... [--also-referrers] [--dry-run] [--json]',
+  summary: 'Delete particular store paths if nothing live needs them; otherwise say which root keeps them alive (as store why).',
+  flags: {
+    'also-referrers': { kind: 'boolean', description: 'also delete the dead paths that refer to them' },
+    'dry-run': { kind: 'boolean', description: 'print what would be deleted; change nothing' },
+    json: { kind: 'boolean', description: 'print a JSON report' },
+  },
+  async run(args, ctx) {
+    if (args.positionals.length === 0) throw new StoreError('USAGE', 'store delete needs at least one PATH');
+    const store = await ctx.store();
+    const paths = args.positionals.map((a) => resolveInstallable(store, a, ctx.cwd));
+    const r = await deletePaths(store, paths, {
+      alsoReferrers: Boolean(args.flags['also-referrers']),
+      dryRun: Boolean(args.flags['dry-run']),
+      onWait: (holder) => ctx.stderr.write(`waiting for a garbage collection (pid ${holder}) to finish\n`),
+    });
+    if (args.flags.json) {
+      printJson(ctx, { dryRun: r.dryRun, deleted: r.deleted, bytesFreed: r.bytesFreed });
+      return 0;
+    }
+    const out = r.deleted.map((d) => d.path);
+    out.push(`${r.dryRun ? 'would delete' : 'deleted'} ${r.deleted.length} paths, ${r.dryRun ? 'freeing' : 'freed'} ${formatBytes(r.bytesFreed)} (${r.bytesFreed} bytes)`);
+    ctx.stdout.write(out.join('\n') + '\n');
+    return 0;
+  },
+};
+export default del;

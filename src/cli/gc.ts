@@ -1,0 +1,54 @@
+import type { Command } from './command.js';
+import { printJson } from './command.js';
+import { StoreError } from '../errors.js';
+import { collectGarbage } from '../gc/collect.js';
+import { formatBytes, parseBytes } from '../gc/format.js';
+
+const gc: Command = {
+  usage: 'store gc [--dry-run] [--max-freed BYTES] [--keep-derivations] [--keep-outputs] [--json]',
+  summary:
+    'Delete every store path that no root keeps alive (out-links, profiles, releases, running processes), referrers first, and stray files in the store directory. Prints the number of paths and bytes freed.',
+  flags: {
+    'dry-run': { kind: 'boolean', description: 'print what would be deleted and the bytes it would free; change nothing' },
+    'max-freed': { kind: 'string', description: 'stop once this much is freed (bytes; K, M, G, T suffixes)' },
+    'keep-derivations': { kind: 'boolean', description: 'keep the .drv files of live outputs (as Nix keep-derivations)' },
+    'keep-outputs': { kind: 'boolean', description: 'keep the outputs of live .drv files (as Nix keep-outputs)' },
+    json: { kind: 'boolean', description: 'print a JSON report' },
+  },
+  async run(args, ctx) {
+    if (args.positionals.length) throw new StoreError('USAGE', 'store gc takes no arguments', { hint: "to delete particular paths use 'store delete PATH'" });
+    const store = await ctx.store();
+    const maxFreed = args.flags['max-freed'] !== undefined ? parseBytes(args.flags['max-freed'] as string) : undefined;
+    const dryRun = Boolean(args.flags['dry-run']);
+    const tty = Boolean(ctx.stderr.isTTY) && !args.flags.json;
+    const r = await collectGarbage(store, {
+      dryRun,
+      maxFreed,
+      keepDerivations: Boolean(args.flags['keep-derivations']),
+      keepOutputs: Boolean(args.flags['keep-outputs']),
+      onWait: (holder) => ctx.stderr.write(`waiting for another garbage collection (pid ${holder}) to finish\n`),
+      onProgress: tty ? (done, total) => ctx.stderr.write(`\r\x1b[Kdeleted ${done}/${total} paths`) : undefined,
+    });
+    if (tty && !dryRun && r.deleted.length) ctx.stderr.write('\r\x1b[K');
+    if (args.flags.json) {
+      printJson(ctx, { ...r, paths: r.deleted.length });
+      return 0;
+    }
+    const out: string[] = [];
+    if (dryRun) {
+      for (const d of r.deleted) out.push(d.path);
+      for (const j of r.junk) out.push(j.path);
+      out.push(`would delete ${r.deleted.length} paths, freeing ${formatBytes(r.bytesFreed)} (${r.bytesFreed} bytes)`);
+      if (r.junk.length) out.push(`would remove ${r.junk.length} stray entries in the store directory (${formatBytes(r.junkBytes)})`);
+    } else {
+      out.push(`deleted ${r.deleted.length} paths, freed ${formatBytes(r.bytesFreed)} (${r.bytesFreed} bytes)`);
+      if (r.junk.length) out.push(`removed ${r.junk.length} stray entries in the store directory (${formatBytes(r.junkBytes)})`);
+      if (r.kept.length) out.push(`kept ${r.kept.length} paths that became alive during the collection`);
+      if (r.staleLocks || r.staleTempRoots) out.push(`cleaned ${r.staleLocks} stale locks and ${r.staleTempRoots} temporary roots of finished processes`);
+    }
+    if (maxFreed !== undefined && r.bytesFreed >= maxFreed) out.push(`stopped after freeing ${formatBytes(maxFreed)} (--max-freed)`);
+    ctx.stdout.write(out.join('\n') + '\n');
+    return 0;
+  },
+};
+export default gc;

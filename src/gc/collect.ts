@@ -1,0 +1,429 @@
+/**
+ * Garbage collection.
+ *
+ * Liveness is computed in memory (src/gc/graph.ts) from the roots (src/gc/roots.ts). Dead
+ * paths are deleted referrers first, a strongly connected component (a cycle) at a time, in
+ * batches; for each batch:
+ *
+ *  1. One write transaction (the SQLite write lock orders it against every writer):
+ *     re-read all roots — file roots, releases, live temporary roots — and mark whatever
+ *     became reachable since the start; keep paths locked by a live builder and paths with a
+ *     referrer outside the batch (a path registered meanwhile); then DELETE the rows of the
+ *     rest. The database row is the commit point (Invariant 1): from here the paths are
+ *     invalid.
+ *  2. A second write transaction moves their files out of the way, to `.tmp-gc-<pid>-…` in the
+ *     store directory — unless the path became valid again, or a live process holds a
+ *     temporary root or a build lock on it (it is rebuilding it: the stale copy is its business).
+ *  3. The moved trees are removed, outside any transaction.
+ *
+ * A process that relies on a path adds a temporary root BEFORE it checks that the path is
+ * valid. Either its root is committed before step 1 (the collector sees it and keeps the path
+ * and its closure) or after (the path is already invalid when the process looks, and it
+ * rebuilds it). Temporary roots seen once stay in force for the whole collection; new
+ * permanent roots (an out-link made just before a realize released its temporary roots) are
+ * seen because step 1 re-reads the roots inside the transaction.
+ *
+ * A crash at any point leaves a consistent store: before step 1 commits nothing changed;
+ * after it, an unregistered object or a `.tmp-gc-<dead pid>-…` tree remains, which the next
+ * collection removes as junk (anything in the store directory that is not a valid path, not
+ * locked or temporarily rooted by a live process, and not a temporary name of a live process).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { StoreError } from '../errors.js';
+import { removeTree } from '../archive/canonical.js';
+import { writeTx } from '../store/db.js';
+import type { LocalStore } from '../store/local-store.js';
+import { isAlive, processStart } from '../store/process.js';
+import { deletionOrder, loadGraph, markReachable, type GraphOptions, type StoreGraph } from './graph.js';
+import { findRoots, tempRootOwners } from './roots.js';
+import { withGcLock, GC_LOCK_KEY } from './lock.js';
+import { explain, type Explanation } from './why.js';
+
+export interface GcOptions extends GraphOptions {
+  /** Work out what would be deleted, and change nothing. */
+  dryRun?: boolean;
+  /** Stop once at least this many bytes (narSize) are freed. */
+  maxFreed?: number;
+  /** Paths per deletion transaction (default 2000, or $HEPSTORE_GC_BATCH). */
+  batchSize?: number;
+  /** Called once if another collection holds the lock. */
+  onWait?: (holder: number) => void;
+  onProgress?: (deleted: number, total: number) => void;
+  /** Test hook: runs before each deletion batch's transaction. */
+  beforeBatch?: (paths: string[]) => void;
+}
+
+export interface DeletedPath {
+  path: string;
+  narSize: number;
+}
+
+export interface Junk {
+  path: string;
+  bytes: number;
+}
+
+export interface GcResult {
+  dryRun: boolean;
+  /** Valid paths when the collection started, and how many of them were alive. */
+  valid: number;
+  alive: number;
+  /** Deleted (or, in a dry run, to be deleted), referrers before references. */
+  deleted: DeletedPath[];
+  /** Sum of narSize of the deleted paths. */
+  bytesFreed: number;
+  /** Dead at the start, but kept because something began to need them meanwhile. */
+  kept: string[];
+  /** Stray entries of the store directory (not valid paths): leftovers of killed processes. */
+  junk: Junk[];
+  junkBytes: number;
+  staleLocks: number;
+  staleTempRoots: number;
+}
+
+const TEMP_NAME = /^\.tmp-.*-(\d+)-[0-9a-f]+$/;
+
+function batchSizeOf(opts: GcOptions): number {
+  const env = Number(process.env.HEPSTORE_GC_BATCH);
+  return Math.max(1, opts.batchSize ?? (Number.isInteger(env) && env > 0 ? env : 2000));
+}
+
+/** Apparent size of a tree (regular file sizes and symlink lengths), for junk. */
+function treeBytes(p: string): number {
+  let total = 0;
+  const stack = [p];
+  while (stack.length) {
+    const q = stack.pop()!;
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(q);
+    } catch {
+      continue;
+    }
+    if (st.isDirectory()) {
+      try {
+        for (const d of fs.readdirSync(q)) stack.push(path.join(q, d));
+      } catch {
+        /* unreadable: count what we can */
+      }
+    } else total += st.size;
+  }
+  return total;
+}
+
+/** The liveness state of one collection: the graph, the marks, and the roots seen so far. */
+export class Collector {
+  readonly g: StoreGraph;
+  readonly live: Uint8Array;
+  private readonly knownTargets = new Set<string>();
+  private readonly stmts;
+
+  constructor(
+    readonly store: LocalStore,
+    readonly opts: GcOptions,
+  ) {
+    const roots = findRoots(store, { removeStale: !opts.dryRun });
+    this.g = loadGraph(store, opts);
+    this.live = new Uint8Array(this.g.size);
+    this.markTargets(roots.flatMap((r) => r.targets));
+    const db = store.db;
+    this.stmts = {
+      locks: db.prepare<[string], { path: string; pid: number; procStart: string }>('SELECT path, pid, procStart FROM PathLocks WHERE path IN (SELECT value FROM json_each(?))'),
+      temps: db.prepare<[string], { path: string; pid: number; procStart: string }>('SELECT path, pid, procStart FROM TempRoots WHERE path IN (SELECT value FROM json_each(?))'),
+      valid: db.prepare<[string], { path: string }>('SELECT path FROM ValidPaths WHERE path IN (SELECT value FROM json_each(?))'),
+      referrers: db.prepare<[string], { reference: number; referrer: number }>('SELECT reference, referrer FROM Refs WHERE reference IN (SELECT value FROM json_each(?))'),
+      delRefs: db.prepare<[string]>('DELETE FROM Refs WHERE referrer IN (SELECT value FROM json_each(?))'),
+      delPaths: db.prepare<[string]>('DELETE FROM ValidPaths WHERE id IN (SELECT value FROM json_each(?))'),
+    };
+  }
+
+  private markTargets(targets: Iterable<string>): void {
+    const from: number[] = [];
+    for (const t of targets) {
+      if (this.knownTargets.has(t)) continue;
+      this.knownTargets.add(t);
+      const i = this.g.index.get(t);
+      if (i !== undefined) from.push(i);
+    }
+    if (from.length) markReachable(this.g, from, this.live);
+  }
+
+  /** Count of live paths. */
+  aliveCount(): number {
+    let n = 0;
+    for (let i = 0; i < this.g.size; i++) n += this.live[i];
+    return n;
+  }
+
+  /** Dead paths (or the dead among `only`), as components in deletion order. */
+  plan(only?: Uint8Array): number[][] {
+    const members = new Uint8Array(this.g.size);
+    for (let i = 0; i < this.g.size; i++) members[i] = !this.live[i] && (!only || only[i]) ? 1 : 0;
+    return deletionOrder(this.g, members);
+  }
+
+  /** Paths of `paths` that a live process holds a temporary root or a build lock on. */
+  private heldByLiveProcess(paths: string[]): Set<string> {
+    const held = new Set<string>();
+    if (paths.length === 0) return held;
+    const json = JSON.stringify(paths);
+    for (const r of this.stmts.temps.all(json)) if (isAlive({ pid: r.pid, start: r.procStart })) held.add(r.path);
+    for (const r of this.stmts.locks.all(json)) if (isAlive({ pid: r.pid, start: r.procStart })) held.add(r.path);
+    return held;
+  }
+
+  /**
+   * Step 1 for one batch, in one write transaction: re-check, then invalidate. Returns the
+   * indices whose rows were deleted; the others of the batch are now marked live.
+   */
+  invalidate(batch: number[]): number[] {
+    const g = this.g;
+    return writeTx(this.store.db, () => {
+      // Roots made since the start (temporary ones included) and what they reach.
+      this.markTargets(findRoots(this.store).flatMap((r) => r.targets));
+      const pending = batch.filter((i) => !this.live[i]);
+      if (pending.length === 0) return [];
+      // Build locks of live processes (PathLocks rows of the batch; temporary roots were read above).
+      const held = this.heldByLiveProcess(pending.map((i) => g.paths[i]));
+      const keep: number[] = pending.filter((i) => held.has(g.paths[i]));
+      // A referrer outside the batch (registered since the start, or kept): keep the reference.
+      const inBatch = new Set(pending.map((i) => g.rowIds[i]));
+      const indexOfRow = new Map(pending.map((i) => [g.rowIds[i], i]));
+      for (const { reference, referrer } of this.stmts.referrers.all(JSON.stringify([...inBatch]))) {
+        if (referrer !== reference && !inBatch.has(referrer)) keep.push(indexOfRow.get(reference)!);
+      }
+      if (keep.length) markReachable(g, keep, this.live);
+      const doomed = pending.filter((i) => !this.live[i]);
+      if (doomed.length === 0) return [];
+      const ids = JSON.stringify(doomed.map((i) => g.rowIds[i]));
+      this.stmts.delRefs.run(ids);
+      this.stmts.delPaths.run(ids);
+      return doomed;
+    });
+  }
+
+  /** Step 2: move the files of invalidated paths (or junk entries) aside; returns the new names. */
+  moveAside(paths: string[], junk = false): Array<[string, string]> {
+    return writeTx(this.store.db, () => {
+      const json = JSON.stringify(paths);
+      const valid = new Set(this.stmts.valid.all(json).map((r) => r.path));
+      const held = this.heldByLiveProcess(paths);
+      const moved: Array<[string, string]> = [];
+      for (const p of paths) {
+        if (valid.has(p) || held.has(p)) continue;
+        if (junk) {
+          const m = TEMP_NAME.exec(path.basename(p));
+          if (m && processStart(Number(m[1])) !== undefined) continue; // being written by a live process
+        }
+        const aside = this.store.tempPath('gc');
+        try {
+          fs.renameSync(p, aside);
+          moved.push([p, aside]);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        }
+      }
+      return moved;
+    });
+  }
+
+  /** Entries of the store directory that are not valid paths and no live process is writing. */
+  junkCandidates(deleted: ReadonlySet<string>): string[] {
+    const g = this.g;
+    const out: string[] = [];
+    for (const name of fs.readdirSync(this.store.storeDir)) {
+      if (name === '.links') continue; // reserved for `store optimise`
+      const p = path.join(this.store.storeDir, name);
+      const i = g.index.get(p);
+      if (i !== undefined && !deleted.has(p)) continue; // valid (and we hold the GC lock)
+      out.push(p);
+    }
+    if (out.length === 0) return out;
+    // Read-only checks (the move re-checks under the write lock).
+    const valid = new Set<string>();
+    for (let k = 0; k < out.length; k += 5000) for (const r of this.stmts.valid.all(JSON.stringify(out.slice(k, k + 5000)))) valid.add(r.path);
+    const held = this.heldByLiveProcess(out);
+    return out.filter((p) => {
+      if (valid.has(p) || held.has(p)) return false;
+      const m = TEMP_NAME.exec(path.basename(p));
+      return !(m && processStart(Number(m[1])) !== undefined);
+    });
+  }
+}
+
+/** Remove dead PathLocks and TempRoots rows. */
+function cleanStaleRows(store: LocalStore): { staleLocks: number; staleTempRoots: number } {
+  const db = store.db;
+  let staleLocks = 0;
+  let staleTempRoots = 0;
+  const locks = db.prepare('SELECT path, pid, procStart FROM PathLocks').all() as Array<{ path: string; pid: number; procStart: string }>;
+  const deadLocks = locks.filter((l) => l.path !== GC_LOCK_KEY && !isAlive({ pid: l.pid, start: l.procStart }));
+  const deadOwners = tempRootOwners(store).dead;
+  if (deadLocks.length || deadOwners.length) {
+    writeTx(db, () => {
+      const delLock = db.prepare('DELETE FROM PathLocks WHERE path = ? AND pid = ? AND procStart = ?');
+      for (const l of deadLocks) staleLocks += delLock.run(l.path, l.pid, l.procStart).changes;
+      const delTemp = db.prepare('DELETE FROM TempRoots WHERE pid = ? AND procStart = ?');
+      for (const o of deadOwners) staleTempRoots += delTemp.run(o.pid, o.start).changes;
+    });
+  }
+  return { staleLocks, staleTempRoots };
+}
+
+function emptyResult(dryRun: boolean): GcResult {
+  return { dryRun, valid: 0, alive: 0, deleted: [], bytesFreed: 0, kept: [], junk: [], junkBytes: 0, staleLocks: 0, staleTempRoots: 0 };
+}
+
+/** Delete components in order, in batches, until done or `maxFreed` is reached. */
+function sweep(c: Collector, components: number[][], opts: GcOptions, result: GcResult): Set<string> {
+  const g = c.g;
+  const max = opts.maxFreed ?? Infinity;
+  const size = batchSizeOf(opts);
+  const total = components.reduce((n, s) => n + s.length, 0);
+  const deletedPaths = new Set<string>();
+  let next = 0;
+  while (next < components.length && result.bytesFreed < max) {
+    const batch: number[] = [];
+    let planned = result.bytesFreed;
+    while (next < components.length && batch.length < size && planned < max) {
+      for (const i of components[next++]) {
+        batch.push(i);
+        planned += g.narSize[i];
+      }
+    }
+    opts.beforeBatch?.(batch.map((i) => g.paths[i]));
+    const doomed = c.invalidate(batch);
+    const gone = new Set(doomed);
+    for (const i of batch) if (!gone.has(i)) result.kept.push(g.paths[i]);
+    if (doomed.length === 0) continue;
+    for (const i of doomed) {
+      result.deleted.push({ path: g.paths[i], narSize: g.narSize[i] });
+      result.bytesFreed += g.narSize[i];
+      deletedPaths.add(g.paths[i]);
+    }
+    for (const [, aside] of c.moveAside(doomed.map((i) => g.paths[i]))) removeTree(aside);
+    opts.onProgress?.(result.deleted.length, total);
+  }
+  return deletedPaths;
+}
+
+function removeJunk(c: Collector, deleted: ReadonlySet<string>, result: GcResult, dryRun: boolean): void {
+  const candidates = c.junkCandidates(deleted);
+  if (dryRun) {
+    for (const p of candidates) result.junk.push({ path: p, bytes: treeBytes(p) });
+  } else {
+    const sizes = new Map(candidates.map((p) => [p, treeBytes(p)]));
+    for (const [p, aside] of c.moveAside(candidates, true)) {
+      removeTree(aside);
+      result.junk.push({ path: p, bytes: sizes.get(p) ?? 0 });
+    }
+  }
+  result.junkBytes = result.junk.reduce((n, j) => n + j.bytes, 0);
+}
+
+/** `store gc`: delete every valid path that no root keeps alive, and the junk. */
+export async function collectGarbage(store: LocalStore, opts: GcOptions = {}): Promise<GcResult> {
+  return withGcLock(
+    store,
+    () => {
+      const result = emptyResult(Boolean(opts.dryRun));
+      if (!opts.dryRun) Object.assign(result, cleanStaleRows(store));
+      const c = new Collector(store, opts);
+      result.valid = c.g.size;
+      result.alive = c.aliveCount();
+      const components = c.plan();
+      let deleted = new Set<string>();
+      if (opts.dryRun) {
+        const max = opts.maxFreed ?? Infinity;
+        for (const scc of components) {
+          if (result.bytesFreed >= max) break;
+          for (const i of scc) {
+            result.deleted.push({ path: c.g.paths[i], narSize: c.g.narSize[i] });
+            result.bytesFreed += c.g.narSize[i];
+          }
+        }
+      } else {
+        deleted = sweep(c, components, opts, result);
+      }
+      removeJunk(c, deleted, result, Boolean(opts.dryRun));
+      return result;
+    },
+    opts.onWait,
+  );
+}
+
+export interface DeleteOptions extends GraphOptions {
+  /** Also delete the (dead) paths that refer to the given ones. */
+  alsoReferrers?: boolean;
+  dryRun?: boolean;
+  onWait?: (holder: number) => void;
+}
+
+/**
+ * `store delete`: remove the given paths if nothing live needs them. A live path is refused,
+ * naming the root that keeps it (as `store why` does); a path that dead paths still refer to
+ * is refused unless `alsoReferrers`.
+ */
+export async function deletePaths(store: LocalStore, paths: readonly string[], opts: DeleteOptions = {}): Promise<GcResult> {
+  return withGcLock(
+    store,
+    () => {
+      const c = new Collector(store, opts);
+      const g = c.g;
+      const want = new Uint8Array(g.size);
+      const alive: Explanation[] = [];
+      for (const p of paths) {
+        const i = g.index.get(p);
+        if (i === undefined) throw new StoreError('NOT_VALID', `path '${p}' is not valid in the store`, { hint: 'nothing to delete' });
+        if (c.live[i]) alive.push(explain(store, p, { graph: g }));
+        want[i] = 1;
+      }
+      if (alive.length) {
+        const e = alive[0];
+        const why = e.chains.length
+          ? e.chains
+              .slice(0, 3)
+              .map((ch) => `  kept by ${ch.root.kind} ${ch.root.name}:\n${ch.chain.map((q) => `    ${q}`).join('\n')}`)
+              .join('\n')
+          : '';
+        throw new StoreError('STILL_REFERENCED', `cannot delete '${e.path}': it is still alive\n${why}`, {
+          hint: `remove the root first (see 'store why ${e.path}')${alive.length > 1 ? `; ${alive.length - 1} more of the given paths are alive too` : ''}`,
+        });
+      }
+      // Dead referrers: deleted too, or in the way.
+      const stack = [...paths].map((p) => g.index.get(p)!);
+      while (stack.length) {
+        const i = stack.pop()!;
+        for (let k = g.referrers.start[i]; k < g.referrers.start[i + 1]; k++) {
+          const r = g.referrers.list[k];
+          if (want[r]) continue;
+          if (!opts.alsoReferrers) {
+            throw new StoreError('STILL_REFERENCED', `cannot delete '${g.paths[i]}': '${g.paths[r]}' refers to it`, {
+              hint: `nothing live needs either; delete both, or pass --also-referrers`,
+            });
+          }
+          want[r] = 1;
+          stack.push(r);
+        }
+      }
+      const result = emptyResult(Boolean(opts.dryRun));
+      result.valid = g.size;
+      result.alive = c.aliveCount();
+      const components = c.plan(want);
+      if (opts.dryRun) {
+        for (const scc of components) for (const i of scc) result.deleted.push({ path: g.paths[i], narSize: g.narSize[i] });
+        result.bytesFreed = result.deleted.reduce((n, d) => n + d.narSize, 0);
+        return result;
+      }
+      sweep(c, components, {}, result);
+      if (result.kept.length) {
+        throw new StoreError('STILL_REFERENCED', `cannot delete '${result.kept[0]}': it became alive while being deleted${result.deleted.length ? ` (${result.deleted.length} other paths were deleted)` : ''}`, {
+          hint: `see 'store why ${result.kept[0]}'`,
+        });
+      }
+      return result;
+    },
+    opts.onWait,
+  );
+}

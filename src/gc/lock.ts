@@ -1,0 +1,27 @@
+/**
+ * The collector's global lock: a PathLocks row under a reserved key (not a store path), held
+ * by a live process. A second `store gc` (or `store delete`) waits for the first; a lock
+ * whose holder died is taken over.
+ */
+import { PathLocks } from '../store/locks.js';
+import type { LocalStore } from '../store/local-store.js';
+
+export const GC_LOCK_KEY = 'gc';
+const POLL_MS = [20, 50, 100, 200, 250];
+
+export async function withGcLock<T>(store: LocalStore, fn: () => Promise<T> | T, onWait?: (holder: number) => void): Promise<T> {
+  const locks = new PathLocks(store.db);
+  let announced = false;
+  for (let tries = 0; ; tries++) {
+    const got = locks.tryLock([GC_LOCK_KEY]);
+    if (got.ok) break;
+    if (!announced) onWait?.(got.holder);
+    announced = true;
+    await new Promise((r) => setTimeout(r, POLL_MS[Math.min(tries, POLL_MS.length - 1)]));
+  }
+  try {
+    return await fn();
+  } finally {
+    locks.unlock([GC_LOCK_KEY]);
+  }
+}
