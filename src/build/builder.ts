@@ -19,6 +19,7 @@ import { buildEnvironment, SANDBOX_BUILD_DIR } from './environment.js';
 import { bwrapArgs } from './sandbox.js';
 import { fetchToFile } from './fetch.js';
 import { Launcher } from './launcher.js';
+import type { Semaphore } from './semaphore.js';
 
 export const FETCHURL_BUILDER = 'builtin:fetchurl';
 const LOG_TAIL_LINES = 25;
@@ -32,6 +33,8 @@ export interface BuilderSettings {
   keepFailed: boolean;
   cores: number;
   launcher: Launcher;
+  /** Bounds the builder processes running at once (-j); preparing and registering are not counted. */
+  slots: Semaphore;
 }
 
 export interface BuildTask {
@@ -96,7 +99,8 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
   const { drv } = node;
   // Asynchronous file-system calls run on libuv's threads, leaving this one to schedule.
   const top = await fs.promises.mkdtemp(path.join(s.buildsDir, `${drv.name}-`));
-  const log = logPath(s.logDir, node.drvPath);
+  // A check keeps its own log: the log of the build that made the valid outputs stays.
+  const log = task.check ? logPath(s.logDir, node.drvPath).replace(/\.log$/, '.check.log') : logPath(s.logDir, node.drvPath);
   const sandboxed = s.sandbox !== undefined && drv.builder !== FETCHURL_BUILDER;
   // Where each output is written: its final path, or the scratch store (sandbox, or checking).
   const useScratch = sandboxed || task.check !== undefined;
@@ -119,7 +123,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
       const target = written(outputs[0][1].path);
       fs.writeFileSync(log, '');
       try {
-        await fetchToFile(drv.env.url, target, (l) => fs.appendFileSync(log, l + '\n'));
+        await s.slots.with(() => fetchToFile(drv.env.url, target, (l) => fs.appendFileSync(log, l + '\n')));
         if (drv.env.executable === '1') fs.chmodSync(target, 0o755);
       } catch (e) {
         fs.appendFileSync(log, `${(e as Error).message}\n`);
@@ -137,7 +141,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
         );
         cmd = s.sandbox!.bwrap;
       }
-      const r = await s.launcher.run({ cmd, args, env, cwd: buildDir, logFile: log });
+      const r = await s.slots.with(() => s.launcher.run({ cmd, args, env, cwd: buildDir, logFile: log }));
       if (r.error) {
         fs.appendFileSync(log, `cannot run builder '${drv.builder}': ${r.error.message}\n`);
         throw failure(node, `could not start: ${r.error.message}`, log);
