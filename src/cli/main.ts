@@ -20,6 +20,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   roots: { summary: 'list GC roots with their age and the bytes only they keep alive', load: async () => (await import('./roots.js')).default },
   why: { summary: 'show the chains of references from roots to a store path', load: async () => (await import('./why.js')).default },
   delete: { summary: 'delete particular store paths if nothing live needs them', load: async () => (await import('./delete.js')).default },
+  profile: { summary: 'profiles: install, remove, list, rollback, switch, delete-older-than, keep-last', load: async () => (await import('./profile.js')).default },
+  release: { summary: 'named releases kept as GC roots: add, deprecate, rm, list', load: async () => (await import('./release.js')).default },
 };
 
 const VERSION = '0.1.0';

@@ -1,0 +1,76 @@
+/**
+ * Shared by `store profile install` and `store release add`: turn an argument into store
+ * paths — a store path (or a link into the store, such as ./result) as it is, or an
+ * expression file evaluated and realized like `store realize --no-out-link`. The paths are
+ * temporarily rooted by this process until it exits, so the caller can make them a
+ * permanent root without a collection racing it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { StoreError } from '../errors.js';
+import type { FlagSpec, Parsed } from './args.js';
+import type { Context } from './command.js';
+import type { LocalStore } from '../store/local-store.js';
+import { resolveInstallable } from './resolve.js';
+
+export interface Realized {
+  path: string;
+  drvPath?: string;
+  attr: string;
+  /** The file (and attribute), or the path as given. */
+  source: string;
+}
+
+export const REALIZE_FLAGS: FlagSpec = {
+  attr: { kind: 'string', short: 'A', description: 'realize this exported attribute of FILE (a.b for nested)' },
+  jobs: { kind: 'string', short: 'j', description: 'builds at once (default: number of cores)' },
+  'no-sandbox': { kind: 'boolean', description: 'build without the bubblewrap sandbox' },
+};
+
+function isStorePathArg(store: LocalStore, arg: string, cwd: string): boolean {
+  const abs = path.resolve(cwd, arg);
+  if (abs.startsWith(store.storeDir + '/')) return true;
+  try {
+    const st = fs.lstatSync(abs);
+    if (!st.isSymbolicLink()) return false;
+    return path.resolve(path.dirname(abs), fs.readlinkSync(abs)).startsWith(store.storeDir + '/');
+  } catch {
+    return false;
+  }
+}
+
+export async function realizeArg(store: LocalStore, arg: string, args: Parsed, ctx: Context): Promise<Realized[]> {
+  if (isStorePathArg(store, arg, ctx.cwd)) {
+    const p = resolveInstallable(store, arg, ctx.cwd);
+    store.addTempRoots([p]);
+    store.pathInfo(p);
+    return [{ path: p, attr: '', source: p }];
+  }
+  const file = path.resolve(ctx.cwd, arg);
+  if (!fs.existsSync(file)) throw new StoreError('USAGE', `'${arg}' is neither a store path nor an expression file`);
+  const [{ evaluateFile }, { buildGraph }, { realize }, { readStoreConfig }, { progressReporter }, { parseJobs }] = await Promise.all([
+    import('../eval/evaluate.js'),
+    import('../eval/graph.js'),
+    import('../build/realize.js'),
+    import('../store/config.js'),
+    import('./progress.js'),
+    import('./realize.js'),
+  ]);
+  const config = readStoreConfig(store.layout.configFile);
+  const attr = args.flags.attr as string | undefined;
+  const roots = await evaluateFile(file, { storeDir: store.storeDir, attr, cacheDir: path.join(store.layout.varDir, 'cache') });
+  if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
+  const progress = progressReporter(ctx.stderr, Boolean(ctx.stderr.isTTY) && !args.flags.json);
+  try {
+    const result = await realize(store, buildGraph(roots), {
+      jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
+      sandbox: args.flags['no-sandbox'] ? false : config.sandbox,
+      sandboxPaths: config.sandboxPaths,
+      onEvent: progress.onEvent,
+    });
+    const source = attr ? `${file}#${attr}` : file;
+    return result.roots.flatMap((r) => Object.values(r.outputs).map((p) => ({ path: p, drvPath: r.drvPath, attr: r.attr, source })));
+  } finally {
+    progress.close();
+  }
+}
