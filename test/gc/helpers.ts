@@ -23,7 +23,7 @@ export function gcroot(store: LocalStore, name: string, target: string): string 
 }
 
 /** Entries of the store directory (full paths), sorted. */
-export function onDisk(store: LocalStore): string[] {
+export function onDisk(store: { storeDir: string }): string[] {
   return fs
     .readdirSync(store.storeDir)
     .map((f) => path.join(store.storeDir, f))
@@ -38,7 +38,7 @@ export function assertClean(store: LocalStore, msg = ''): void {
 }
 
 /** narSize of every entry of the store directory, measured on disk (not from the database). */
-export async function diskNarSizes(store: LocalStore): Promise<Map<string, number>> {
+export async function diskNarSizes(store: { storeDir: string }): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const p of onDisk(store)) out.set(p, (await hashPath(p)).narSize);
   return out;

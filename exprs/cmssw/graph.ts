@@ -1,0 +1,193 @@
+/**
+ * CMSSW dependency graphs (from cms-sw/cmsdist: `Requires:` and `BuildRequires:`) turned into
+ * derivations with synthetic payloads: the real dependency edges, deterministic small
+ * contents. Each package's output holds a payload derived from its name and version and the
+ * store paths of its runtime dependencies (so those become its references); build-only
+ * dependencies are read while building and not referred to (so GC may drop them).
+ *
+ * Graph format (exprs/cmssw/graphs/*.json): package name → { v: version | null,
+ * kind: 'spec' | 'pip' | 'missing', req: [runtime deps], breq: [build-only deps] }.
+ * A 'missing' package has no recipe of its own: a leaf.
+ *
+ * Real graphs have a bootstrap cycle, py3-flit-core ⇄ py3-wheel (flit-core build-requires
+ * wheel, wheel requires flit-core). It is broken explicitly (flit-core is bootstrapped without
+ * wheel); any other cycle is an error that names its members.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { derivation, type Drv } from 'hepstore';
+
+export interface GraphNode {
+  v: string | null;
+  kind: 'spec' | 'pip' | 'missing';
+  req: string[];
+  breq: string[];
+}
+
+export type Graph = Record<string, GraphNode>;
+
+/** [package, dependency] edges removed to break known bootstrap cycles. */
+export const CYCLE_BREAKS: ReadonlyArray<readonly [string, string]> = [['py3-flit-core', 'py3-wheel']];
+
+/** The roots of a release, where present in its graph. */
+export const RELEASE_ROOTS = ['cmssw-tool-conf', 'cmssw-tools', 'python_tools'];
+
+export const GRAPH_DIR = path.join(import.meta.dirname, 'graphs');
+
+/** The graph of a release cycle, e.g. '14_2' → graphs/graph-IB_CMSSW_14_2_X_master.json. */
+export function readGraph(cycle: string, dir = GRAPH_DIR): Graph {
+  return JSON.parse(fs.readFileSync(path.join(dir, `graph-IB_CMSSW_${cycle}_X_master.json`), 'utf8')) as Graph;
+}
+
+/** A version as a store name allows: unexpanded spec macros like %{x_version} become x_version. */
+export function storeVersion(v: string | null): string | undefined {
+  if (v === null || v === '') return undefined;
+  return v.replace(/%\{([^}]*)\}/g, '$1').replace(/[^A-Za-z0-9+._?=-]/g, '_');
+}
+
+export interface PackageOptions {
+  /** Bytes of synthetic payload per package (default 64). */
+  payloadBytes?: number;
+  /** Edges to drop (default CYCLE_BREAKS). */
+  breaks?: ReadonlyArray<readonly [string, string]>;
+}
+
+/** Runtime and build-only dependencies after breaking cycles; a dependency in both counts as runtime. */
+export function dependencies(graph: Graph, name: string, breaks: ReadonlyArray<readonly [string, string]> = CYCLE_BREAKS): { req: string[]; breq: string[] } {
+  const node = graph[name];
+  const dropped = new Set(breaks.filter(([p]) => p === name).map(([, d]) => d));
+  const req = [...new Set(node.req)].filter((d) => !dropped.has(d) && d !== name);
+  const breq = [...new Set(node.breq)].filter((d) => !dropped.has(d) && d !== name && !req.includes(d));
+  for (const d of [...req, ...breq]) if (!(d in graph)) throw new Error(`CMSSW graph: '${name}' depends on '${d}', which the graph does not define`);
+  return { req: req.sort(), breq: breq.sort() };
+}
+
+/** Cycles left after breaking the known ones: each a list of members (strongly connected components). */
+export function findCycles(graph: Graph, breaks: ReadonlyArray<readonly [string, string]> = CYCLE_BREAKS): string[][] {
+  const names = Object.keys(graph).sort();
+  const deps = new Map(names.map((n) => {
+    const d = dependencies(graph, n, breaks);
+    return [n, [...d.req, ...d.breq]];
+  }));
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  const cycles: string[][] = [];
+  let counter = 0;
+  for (const start of names) {
+    if (index.has(start)) continue;
+    const work: Array<[string, number]> = [[start, 0]];
+    index.set(start, counter);
+    low.set(start, counter++);
+    stack.push(start);
+    onStack.add(start);
+    while (work.length) {
+      const top = work[work.length - 1];
+      const [v, i] = top;
+      const ds = deps.get(v)!;
+      if (i < ds.length) {
+        top[1]++;
+        const w = ds[i];
+        if (!index.has(w)) {
+          index.set(w, counter);
+          low.set(w, counter++);
+          stack.push(w);
+          onStack.add(w);
+          work.push([w, 0]);
+        } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+        continue;
+      }
+      work.pop();
+      if (work.length) {
+        const parent = work[work.length - 1][0];
+        low.set(parent, Math.min(low.get(parent)!, low.get(v)!));
+      }
+      if (low.get(v) === index.get(v)) {
+        const scc: string[] = [];
+        let w: string;
+        do {
+          w = stack.pop()!;
+          onStack.delete(w);
+          scc.push(w);
+        } while (w !== v);
+        if (scc.length > 1) cycles.push(scc.sort());
+      }
+    }
+  }
+  return cycles;
+}
+
+/** `size` bytes of hex, deterministic from the package's name and version. */
+export function payload(name: string, version: string | undefined, size: number): string {
+  let out = '';
+  let block = createHash('sha256').update(`${name}@${version ?? ''}`).digest('hex');
+  while (out.length < size) {
+    out += block;
+    block = createHash('sha256').update(block).digest('hex');
+  }
+  return out.slice(0, size);
+}
+
+/** Every package of a graph as a derivation (lazily: only what is asked for is made). */
+export function packages(graph: Graph, opts: PackageOptions = {}): (name: string) => Drv {
+  const breaks = opts.breaks ?? CYCLE_BREAKS;
+  const cycles = findCycles(graph, breaks);
+  if (cycles.length) {
+    throw new Error(`CMSSW graph has dependency cycles: ${cycles.map((c) => c.join(' <-> ')).join('; ')} (break them explicitly, as CYCLE_BREAKS does for py3-flit-core/py3-wheel)`);
+  }
+  const size = opts.payloadBytes ?? 64;
+  const made = new Map<string, Drv>();
+  const get = (root: string): Drv => {
+    // Iterative post-order, so deep graphs never overflow the stack.
+    const work: Array<[string, boolean]> = [[root, false]];
+    while (work.length) {
+      const [name, expanded] = work.pop()!;
+      if (made.has(name)) continue;
+      const { req, breq } = dependencies(graph, name, breaks);
+      if (!expanded) {
+        work.push([name, true]);
+        for (const d of [...req, ...breq]) if (!made.has(d)) work.push([d, false]);
+        continue;
+      }
+      const version = storeVersion(graph[name].v);
+      const use = breq.map((d) => `read x < ${made.get(d)}`).join('; ');
+      const runtime = req.map((d) => `${made.get(d)}`);
+      const drv = derivation({
+        name: version ? `${name}-${version}` : name,
+        builder: '/bin/sh',
+        args: ['-c', `${use ? `${use}; ` : ''}printf '%s\\n' "$pname $version" "$payload" ${runtime.map((r) => `'${r}'`).join(' ')} > $out`],
+        env: { pname: name, version: version ?? '', payload: payload(name, version, size), kind: graph[name].kind },
+      });
+      Object.assign(drv.meta, { pname: name, version: graph[name].v, kind: graph[name].kind });
+      made.set(name, drv);
+    }
+    return made.get(root)!;
+  };
+  return get;
+}
+
+/** The derivations of a release: its roots (cmssw-tool-conf / cmssw-tools / python_tools). */
+export function release(graph: Graph, opts: PackageOptions = {}): Drv[] {
+  const pkg = packages(graph, opts);
+  const roots = RELEASE_ROOTS.filter((r) => r in graph);
+  if (roots.length === 0) throw new Error(`CMSSW graph has none of the release roots ${RELEASE_ROOTS.join(', ')}`);
+  return roots.map(pkg);
+}
+
+/** Names (name-version, as in store paths) in the runtime closure of a release's roots: what must stay while it is a root. */
+export function runtimeClosureNames(graph: Graph, breaks: ReadonlyArray<readonly [string, string]> = CYCLE_BREAKS): Set<string> {
+  const seen = new Set<string>();
+  const stack = RELEASE_ROOTS.filter((r) => r in graph);
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    stack.push(...dependencies(graph, n, breaks).req);
+  }
+  return new Set([...seen].map((n) => {
+    const v = storeVersion(graph[n].v);
+    return v ? `${n}-${v}` : n;
+  }));
+}
