@@ -16,6 +16,7 @@ import { PathLocks } from '../store/locks.js';
 import { runBuild, type BuilderSettings } from './builder.js';
 import { defaultSandboxPaths, findBwrap, withLibraries, writeSandboxEtc } from './sandbox.js';
 import { Launcher } from './launcher.js';
+import { Semaphore } from './semaphore.js';
 
 export interface RealizeOptions {
   jobs?: number;
@@ -121,6 +122,7 @@ function settingsFor(store: LocalStore, opts: RealizeOptions, launcher: Launcher
     keepFailed: opts.keepFailed ?? false,
     cores: Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, jobs))),
     launcher,
+    slots: new Semaphore(jobs),
   };
 }
 
@@ -191,7 +193,10 @@ async function schedule(
   result: RealizeResult,
   emit: NonNullable<RealizeOptions['onEvent']>,
 ): Promise<void> {
+  // Builds in flight: more than -j, so that one build's setup and registration overlap
+  // others' builder processes (which settings.slots bounds to -j).
   const jobs = Math.max(1, opts.jobs ?? os.availableParallelism());
+  const inFlight = jobs * 2 + 2;
   const locks = new PathLocks(store.db);
   const inSet = new Set(nodes.map((n) => n.drvPath));
   const waitingOn = new Map<string, number>();
@@ -284,7 +289,7 @@ async function schedule(
     for (;;) {
       const stop = failures.length > 0 && !opts.keepGoing;
       if (!stop) {
-        while (running.size < jobs && ready.length) {
+        while (running.size < inFlight && ready.length) {
           const n = ready.shift()!;
           const w = lockWait.get(n.drvPath);
           if (w && w.until > Date.now()) deferred.push(n);
@@ -295,7 +300,7 @@ async function schedule(
       if (running.size === 0 && (stop || ready.length === 0)) break;
       const nextPoll = ready.length ? Math.max(1, Math.min(...ready.map((n) => (lockWait.get(n.drvPath)?.until ?? Date.now()) - Date.now()))) : undefined;
       const timers: Array<Promise<void>> = [...running.values()];
-      if (nextPoll !== undefined && running.size < jobs) timers.push(new Promise((r) => setTimeout(r, nextPoll)));
+      if (nextPoll !== undefined && running.size < inFlight) timers.push(new Promise((r) => setTimeout(r, nextPoll)));
       if (timers.length === 0) break;
       await Promise.race(timers);
     }
