@@ -11,10 +11,12 @@
  *     referrer outside the batch (a path registered meanwhile); then DELETE the rows of the
  *     rest. The database row is the commit point (Invariant 1): from here the paths are
  *     invalid.
- *  2. A second write transaction moves their files out of the way, to `.tmp-gc-<pid>-…` in the
- *     store directory — unless the path became valid again, or a live process holds a
- *     temporary root or a build lock on it (it is rebuilding it: the stale copy is its business).
- *  3. The moved trees are removed, outside any transaction.
+ *  2. A second write transaction removes their files — unlinks a file or symlink, renames a
+ *     directory to `.tmp-gc-<pid>-…` in the store directory — unless the path became valid
+ *     again, or a live process holds a temporary root or a build lock on it (it is rebuilding
+ *     it: the stale copy is its business). Under the write lock, so a writer that renames a
+ *     new object into place and registers it in one transaction never loses it.
+ *  3. The renamed trees are removed, outside any transaction.
  *
  * A process that relies on a path adds a temporary root BEFORE it checks that the path is
  * valid. Either its root is committed before step 1 (the collector sees it and keeps the path
@@ -203,28 +205,41 @@ export class Collector {
     });
   }
 
-  /** Step 2: move the files of invalidated paths (or junk entries) aside; returns the new names. */
-  moveAside(paths: string[], junk = false): Array<[string, string]> {
+  /**
+   * Step 2, in one write transaction: remove the files of invalidated paths (or junk entries),
+   * unless something needs them again. A file or symlink is unlinked at once; a directory is
+   * renamed to a temporary name, which the caller removes after the transaction.
+   * Returns the paths whose files went, and the temporary names still to remove.
+   */
+  removeFiles(paths: string[], junk = false): { removed: string[]; aside: string[] } {
     return writeTx(this.store.db, () => {
       const json = JSON.stringify(paths);
       const valid = new Set(this.stmts.valid.all(json).map((r) => r.path));
       const held = this.heldByLiveProcess(paths);
-      const moved: Array<[string, string]> = [];
+      const removed: string[] = [];
+      const aside: string[] = [];
       for (const p of paths) {
         if (valid.has(p) || held.has(p)) continue;
         if (junk) {
           const m = TEMP_NAME.exec(path.basename(p));
           if (m && processStart(Number(m[1])) !== undefined) continue; // being written by a live process
         }
-        const aside = this.store.tempPath('gc');
+        let st: fs.Stats;
         try {
-          fs.renameSync(p, aside);
-          moved.push([p, aside]);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+          st = fs.lstatSync(p);
+        } catch {
+          continue; // already gone
         }
+        if (st.isDirectory()) {
+          const tmp = this.store.tempPath('gc');
+          fs.renameSync(p, tmp);
+          aside.push(tmp);
+        } else {
+          fs.unlinkSync(p);
+        }
+        removed.push(p);
       }
-      return moved;
+      return { removed, aside };
     });
   }
 
@@ -232,9 +247,10 @@ export class Collector {
   junkCandidates(deleted: ReadonlySet<string>): string[] {
     const g = this.g;
     const out: string[] = [];
+    const prefix = this.store.storeDir + '/';
     for (const name of fs.readdirSync(this.store.storeDir)) {
       if (name === '.links') continue; // reserved for `store optimise`
-      const p = path.join(this.store.storeDir, name);
+      const p = prefix + name;
       const i = g.index.get(p);
       if (i !== undefined && !deleted.has(p)) continue; // valid (and we hold the GC lock)
       out.push(p);
@@ -302,7 +318,7 @@ function sweep(c: Collector, components: number[][], opts: GcOptions, result: Gc
       result.bytesFreed += g.narSize[i];
       deletedPaths.add(g.paths[i]);
     }
-    for (const [, aside] of c.moveAside(doomed.map((i) => g.paths[i]))) removeTree(aside);
+    for (const tmp of c.removeFiles(doomed.map((i) => g.paths[i])).aside) removeTree(tmp);
     opts.onProgress?.(result.deleted.length, total);
   }
   return deletedPaths;
@@ -314,10 +330,9 @@ function removeJunk(c: Collector, deleted: ReadonlySet<string>, result: GcResult
     for (const p of candidates) result.junk.push({ path: p, bytes: treeBytes(p) });
   } else {
     const sizes = new Map(candidates.map((p) => [p, treeBytes(p)]));
-    for (const [p, aside] of c.moveAside(candidates, true)) {
-      removeTree(aside);
-      result.junk.push({ path: p, bytes: sizes.get(p) ?? 0 });
-    }
+    const { removed, aside } = c.removeFiles(candidates, true);
+    for (const tmp of aside) removeTree(tmp);
+    for (const p of removed) result.junk.push({ path: p, bytes: sizes.get(p) ?? 0 });
   }
   result.junkBytes = result.junk.reduce((n, j) => n + j.bytes, 0);
 }

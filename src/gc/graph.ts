@@ -64,23 +64,52 @@ class Edges {
   }
 }
 
+/**
+ * Rows of ValidPaths as (id, narSize, path): fetched as a few large strings rather than one
+ * JavaScript array per row, which is several times faster for 100,000s of paths.
+ */
+function readPaths(db: LocalStore['db'], storeDir: string): { ids: number[]; sizes: number[]; paths: string[] } {
+  const ids: number[] = [];
+  const sizes: number[] = [];
+  const paths: string[] = [];
+  if (/[\n\t]/.test(storeDir)) {
+    for (const [id, p, size] of db.prepare('SELECT id, path, narSize FROM ValidPaths').raw().iterate() as Iterable<[number, string, number]>) {
+      ids.push(id);
+      sizes.push(size);
+      paths.push(p);
+    }
+    return { ids, sizes, paths };
+  }
+  const chunk = db.prepare<[number, number], string | null>("SELECT group_concat(id || char(9) || narSize || char(9) || path, char(10)) FROM ValidPaths WHERE id >= ? AND id < ?").pluck();
+  const maxId = (db.prepare('SELECT max(id) FROM ValidPaths').pluck().get() as number | null) ?? 0;
+  const STEP = 200000;
+  for (let lo = 0; lo <= maxId; lo += STEP) {
+    const text = chunk.get(lo, lo + STEP);
+    if (!text) continue;
+    for (const line of text.split('\n')) {
+      const t1 = line.indexOf('\t');
+      const t2 = line.indexOf('\t', t1 + 1);
+      ids.push(Number(line.slice(0, t1)));
+      sizes.push(Number(line.slice(t1 + 1, t2)));
+      paths.push(line.slice(t2 + 1));
+    }
+  }
+  return { ids, sizes, paths };
+}
+
 export function loadGraph(store: LocalStore, options: GraphOptions = {}): StoreGraph {
   const db = store.db;
   return db.transaction(() => {
-    const rows = db.prepare('SELECT id, path, narSize FROM ValidPaths').raw().all() as Array<[number, string, number]>;
-    const n = rows.length;
-    const paths = new Array<string>(n);
-    const rowIds = new Float64Array(n);
-    const narSize = new Float64Array(n);
+    const rows = readPaths(db, store.storeDir);
+    const n = rows.paths.length;
+    const paths = rows.paths;
+    const rowIds = Float64Array.from(rows.ids);
+    const narSize = Float64Array.from(rows.sizes);
     const index = new Map<string, number>();
     let maxId = 0;
     for (let i = 0; i < n; i++) {
-      const [id, p, size] = rows[i];
-      paths[i] = p;
-      rowIds[i] = id;
-      narSize[i] = size;
-      index.set(p, i);
-      if (id > maxId) maxId = id;
+      index.set(paths[i], i);
+      if (rowIds[i] > maxId) maxId = rowIds[i];
     }
     // Row id → index: a flat array while ids are dense enough, else a map.
     let byId: (id: number) => number;
@@ -94,11 +123,21 @@ export function loadGraph(store: LocalStore, options: GraphOptions = {}): StoreG
       byId = (id) => m.get(id) ?? -1;
     }
     const edges = new Edges();
-    for (const [a, b] of db.prepare('SELECT referrer, reference FROM Refs').raw().iterate() as Iterable<[number, number]>) {
-      if (a === b) continue;
+    const add = (a: number, b: number) => {
+      if (a === b) return;
       const i = byId(a);
       const j = byId(b);
       if (i >= 0 && j >= 0) edges.push(i, j);
+    };
+    const M = maxId + 1;
+    if (M * M < Number.MAX_SAFE_INTEGER) {
+      // Each reference as one exact integer (referrer * M + reference): no array per row.
+      for (const x of db.prepare('SELECT referrer * ? + reference FROM Refs').pluck().all(M) as number[]) {
+        const a = Math.floor(x / M);
+        add(a, x - a * M);
+      }
+    } else {
+      for (const [a, b] of db.prepare('SELECT referrer, reference FROM Refs').raw().iterate() as Iterable<[number, number]>) add(a, b);
     }
     const refs = csr(n, edges.from, edges.to, edges.length);
     const referrers = csr(n, edges.to, edges.from, edges.length);
