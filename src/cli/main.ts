@@ -22,6 +22,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   delete: { summary: 'delete particular store paths if nothing live needs them', load: async () => (await import('./delete.js')).default },
   profile: { summary: 'profiles: install, remove, list, rollback, switch, delete-older-than, keep-last', load: async () => (await import('./profile.js')).default },
   release: { summary: 'named releases kept as GC roots: add, deprecate, rm, list', load: async () => (await import('./release.js')).default },
+  export: { summary: 'write store paths and their closure to a bundle file', load: async () => (await import('./export.js')).default },
+  import: { summary: 'import a bundle, checking hashes, closure and signatures', load: async () => (await import('./import.js')).default },
+  keygen: { summary: 'make an ed25519 key pair for signing store paths', load: async () => (await import('./keygen.js')).default },
+  sign: { summary: 'sign valid store paths with a secret key', load: async () => (await import('./sign.js')).default },
 };
 
 const VERSION = '0.1.0';

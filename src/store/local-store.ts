@@ -257,6 +257,38 @@ export class LocalStore {
     }
   }
 
+  /**
+   * commitPath for many objects at once (an import): every object is moved into place and
+   * registered in one transaction, so either all of them become valid or none does.
+   */
+  commitPaths(items: ReadonlyArray<{ temp: string; info: NewPathInfo }>): void {
+    try {
+      writeTx(this.db, () => {
+        const todo = items.filter((i) => !this.isValid(i.info.path));
+        const moved: string[] = [];
+        try {
+          for (const { temp, info } of todo) {
+            if (fs.existsSync(info.path) || isSymlink(info.path)) removeTree(info.path);
+            fs.renameSync(temp, info.path);
+            moved.push(info.path);
+          }
+          this.registerInTx(todo.map((i) => i.info));
+        } catch (err) {
+          for (const p of moved) removeTree(p);
+          throw err;
+        }
+      });
+    } finally {
+      for (const { temp } of items) removeTree(temp);
+    }
+  }
+
+  /** Replace the signatures recorded for a valid path (`store sign`). */
+  setSignatures(p: string, sigs: readonly string[]): void {
+    const res = this.db.prepare('UPDATE ValidPaths SET sigs = ? WHERE path = ?').run(sigs.join(' '), p);
+    if (res.changes === 0) throw new StoreError('NOT_VALID', `path '${p}' is not valid in the store`);
+  }
+
   /** `store add`: copy a file or tree into the store by content. Adding it twice gives the same path. */
   async addToStore(src: string, name = path.basename(path.resolve(src))): Promise<string> {
     validateName(name, `name for '${src}'`);

@@ -1,0 +1,328 @@
+/**
+ * Closure bundles (`store export` / `store import`): one file holding store paths with their
+ * metadata and canonical archives, dependencies first.
+ *
+ *   "HEPSTORE-BUNDLE\n"                         16 bytes of magic
+ *   u32le n, n bytes of JSON {format, version, storeDir}
+ *   per path: u8 1, u32le m, m bytes of JSON metadata {path, narHash, narSize, references,
+ *             deriver, ca, sigs}, u64le a, a bytes of canonical archive (a = narSize)
+ *   u8 0                                        end of bundle
+ *
+ * Import reads every metadata record first (skipping the archives), checks the store
+ * directory, the closure and the signatures, then restores every archive under a temporary
+ * name and checks its narHash, and only then moves them all into place and registers them in
+ * one transaction: a bundle that fails any check changes nothing.
+ */
+import fs from 'node:fs';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { StoreError } from '../errors.js';
+import { packPath, restoreArchive } from '../archive/index.js';
+import { removeTree } from '../archive/canonical.js';
+import { HashSink } from '../hash/sha256.js';
+import { parseSRI, toSRI } from '../hash/sri.js';
+import type { LocalStore, NewPathInfo, PathInfo } from '../store/local-store.js';
+import { addSignatures, hasTrustedSignature, type SecretKey, type TrustedKeys } from './signing.js';
+import { checkContentAddress } from './content-address.js';
+
+export const BUNDLE_MAGIC = Buffer.from('HEPSTORE-BUNDLE\n');
+const FORMAT = 'hepstore-bundle';
+const VERSION = 1;
+const MAX_META = 16 << 20;
+
+export interface PathMeta {
+  path: string;
+  narHash: string;
+  narSize: number;
+  references: string[];
+  deriver?: string;
+  ca?: string;
+  sigs: string[];
+}
+
+export function metaOf(info: PathInfo): PathMeta {
+  const m: PathMeta = { path: info.path, narHash: info.narHash, narSize: info.narSize, references: [...info.references].sort(), sigs: info.sigs };
+  if (info.deriver) m.deriver = info.deriver;
+  if (info.ca) m.ca = info.ca;
+  return m;
+}
+
+/** Writes with back-pressure, failing with the stream's own error (e.g. ENOSPC). */
+class Sink {
+  private error: Error | undefined;
+  constructor(private readonly out: Writable) {
+    out.on('error', (e) => (this.error ??= e));
+  }
+  async write(b: Buffer): Promise<void> {
+    if (this.error) throw this.error;
+    if (!this.out.write(b)) {
+      await Promise.race([once(this.out, 'drain'), once(this.out, 'error').then(([e]) => Promise.reject(e))]);
+    }
+    if (this.error) throw this.error;
+  }
+  async end(): Promise<void> {
+    if (this.error) throw this.error;
+    const done = Promise.race([once(this.out, 'finish'), once(this.out, 'error').then(([e]) => Promise.reject(e))]);
+    this.out.end();
+    await done;
+  }
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+}
+
+function u64(n: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(n));
+  return b;
+}
+
+export interface ExportOptions {
+  /** Include the closure of the paths (default true). */
+  closure?: boolean;
+  /** Sign each path's metadata in the bundle with these keys. */
+  keys?: readonly SecretKey[];
+}
+
+/** Write `paths` (and, by default, their closure) to `out` as a bundle; returns the paths written. */
+export async function exportBundle(store: LocalStore, paths: readonly string[], out: Writable, opts: ExportOptions = {}): Promise<{ paths: string[]; bytes: number }> {
+  store.addTempRoots(paths);
+  for (const p of paths) store.pathInfo(p);
+  let order: string[];
+  if (opts.closure ?? true) {
+    store.addTempRoots(store.queryClosure(paths));
+    order = store.topoSortClosure(paths);
+  } else {
+    const set = new Set(paths);
+    order = store.topoSortClosure(paths).filter((p) => set.has(p));
+  }
+  const sink = new Sink(out);
+  let bytes = 0;
+  const put = async (b: Buffer) => {
+    bytes += b.length;
+    await sink.write(b);
+  };
+  const header = Buffer.from(JSON.stringify({ format: FORMAT, version: VERSION, storeDir: store.storeDir }));
+  await put(Buffer.concat([BUNDLE_MAGIC, u32(header.length), header]));
+  for (const p of order) {
+    const info = store.pathInfo(p);
+    const meta = metaOf(info);
+    if (opts.keys?.length) meta.sigs = addSignatures(meta, meta.sigs, opts.keys);
+    const m = Buffer.from(JSON.stringify(meta));
+    await put(Buffer.concat([Buffer.from([1]), u32(m.length), m, u64(info.narSize)]));
+    const hash = new HashSink();
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    for await (const chunk of packPath(p)) {
+      const c = chunk as Buffer;
+      hash.update(c);
+      if (hash.size > info.narSize) break;
+      pending.push(c);
+      pendingBytes += c.length;
+      if (pendingBytes >= 1 << 20) {
+        await put(pending.length === 1 ? pending[0] : Buffer.concat(pending));
+        pending = [];
+        pendingBytes = 0;
+      }
+    }
+    const narHash = toSRI(hash.digest());
+    if (hash.size !== info.narSize || narHash !== info.narHash) {
+      throw new StoreError('HASH_MISMATCH', `path '${p}' was modified: its archive has ${narHash === info.narHash ? `${hash.size} bytes` : `hash ${narHash}`}, the database says ${info.narHash} (${info.narSize} bytes)`, {
+        hint: 'run `store verify --check-contents --repair`; the bundle is incomplete',
+      });
+    }
+    if (pendingBytes) await put(Buffer.concat(pending));
+  }
+  await put(Buffer.from([0]));
+  await sink.end();
+  return { paths: order, bytes };
+}
+
+// ---- reading ---------------------------------------------------------------------------------
+
+interface Entry {
+  meta: PathMeta;
+  /** Offset of the archive in the file. */
+  offset: number;
+}
+
+function corrupt(file: string, why: string): never {
+  throw new StoreError('HOSTILE_ARCHIVE', `bundle ${file} is corrupt: ${why}`, { hint: 'it was truncated or altered; nothing was imported' });
+}
+
+async function readExact(fh: fs.promises.FileHandle, pos: number, len: number, file: string): Promise<Buffer> {
+  const b = Buffer.alloc(len);
+  let got = 0;
+  while (got < len) {
+    const { bytesRead } = await fh.read(b, got, len - got, pos + got);
+    if (bytesRead === 0) corrupt(file, `it ends at byte ${pos + got}, inside a record`);
+    got += bytesRead;
+  }
+  return b;
+}
+
+function checkMeta(v: unknown, store: LocalStore, file: string): PathMeta {
+  const m = v as PathMeta;
+  const bad = (why: string): never => corrupt(file, `metadata of '${(m as { path?: unknown })?.path ?? '?'}': ${why}`);
+  if (!m || typeof m !== 'object') bad('not an object');
+  if (typeof m.path !== 'string') bad('no path');
+  store.parse(m.path);
+  if (typeof m.narHash !== 'string') bad('no narHash');
+  try {
+    parseSRI(m.narHash);
+  } catch {
+    bad(`narHash '${m.narHash}' is not a sha256 SRI string`);
+  }
+  if (!Number.isSafeInteger(m.narSize) || m.narSize < 0) bad('bad narSize');
+  if (!Array.isArray(m.references) || m.references.some((r) => typeof r !== 'string')) bad('bad references');
+  for (const r of m.references) store.parse(r);
+  if (m.deriver !== undefined && (typeof m.deriver !== 'string' || (store.parse(m.deriver), false))) bad('bad deriver');
+  if (m.ca !== undefined && typeof m.ca !== 'string') bad('bad ca');
+  if (m.sigs === undefined) m.sigs = [];
+  if (!Array.isArray(m.sigs) || m.sigs.some((s) => typeof s !== 'string')) bad('bad sigs');
+  return { path: m.path, narHash: m.narHash, narSize: m.narSize, references: [...m.references].sort(), deriver: m.deriver, ca: m.ca, sigs: m.sigs };
+}
+
+/** Read a bundle's header and metadata records, skipping the archives. */
+export async function readBundleIndex(file: string, store: LocalStore): Promise<{ storeDir: string; entries: Entry[] }> {
+  const fh = await fs.promises.open(file, 'r').catch((e) => {
+    throw new StoreError('IO', `cannot open bundle ${file}: ${(e as Error).message}`);
+  });
+  try {
+    const size = (await fh.stat()).size;
+    const magic = await readExact(fh, 0, BUNDLE_MAGIC.length, file).catch(() => Buffer.alloc(0));
+    if (!magic.equals(BUNDLE_MAGIC)) throw new StoreError('USAGE', `${file} is not a hepstore bundle`, { hint: 'make one with `store export PATH... -o FILE`' });
+    let pos = BUNDLE_MAGIC.length;
+    const hlen = (await readExact(fh, pos, 4, file)).readUInt32LE();
+    if (hlen > MAX_META) corrupt(file, 'header too long');
+    pos += 4;
+    let header: { format?: string; version?: number; storeDir?: string };
+    try {
+      header = JSON.parse((await readExact(fh, pos, hlen, file)).toString('utf8'));
+    } catch {
+      corrupt(file, 'its header is not JSON');
+    }
+    pos += hlen;
+    if (header.format !== FORMAT || header.version !== VERSION) corrupt(file, `unknown format ${header.format} version ${header.version}`);
+    if (typeof header.storeDir !== 'string') corrupt(file, 'no store directory in the header');
+    const entries: Entry[] = [];
+    for (;;) {
+      const tag = (await readExact(fh, pos, 1, file))[0];
+      pos += 1;
+      if (tag === 0) break;
+      if (tag !== 1) corrupt(file, `unexpected record tag ${tag} at byte ${pos - 1}`);
+      const mlen = (await readExact(fh, pos, 4, file)).readUInt32LE();
+      if (mlen > MAX_META) corrupt(file, `metadata record of ${mlen} bytes at byte ${pos}`);
+      pos += 4;
+      let raw: unknown;
+      try {
+        raw = JSON.parse((await readExact(fh, pos, mlen, file)).toString('utf8'));
+      } catch {
+        corrupt(file, `metadata at byte ${pos} is not JSON`);
+      }
+      pos += mlen;
+      const alen = Number((await readExact(fh, pos, 8, file)).readBigUInt64LE());
+      pos += 8;
+      if (header.storeDir !== store.storeDir) break; // reported by the caller
+      const meta = checkMeta(raw, store, file);
+      if (alen !== meta.narSize) corrupt(file, `archive of '${meta.path}' has ${alen} bytes, its narSize says ${meta.narSize}`);
+      if (pos + alen > size) corrupt(file, `it ends inside the archive of '${meta.path}'`);
+      entries.push({ meta, offset: pos });
+      pos += alen;
+    }
+    if (header.storeDir === store.storeDir && pos !== size) corrupt(file, `${size - pos} bytes after the end of the bundle`);
+    return { storeDir: header.storeDir, entries };
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface ImportOptions {
+  /** Require a signature by a trusted key on every path that is not content-addressed (default true). */
+  requireSigs?: boolean;
+  trusted?: TrustedKeys;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ImportResult {
+  imported: string[];
+  alreadyValid: string[];
+  bytes: number;
+}
+
+/** Import a bundle; see the module comment for what is checked. */
+export async function importBundle(store: LocalStore, file: string, opts: ImportOptions = {}): Promise<ImportResult> {
+  const { storeDir, entries } = await readBundleIndex(file, store);
+  if (storeDir !== store.storeDir) {
+    throw new StoreError('STORE_MISMATCH', `bundle ${file} was made for the store directory ${storeDir}, not ${store.storeDir}`, {
+      hint: 'store paths include their store directory: import it into a store at the same directory',
+    });
+  }
+  const all = entries.map((e) => e.meta.path);
+  // GC: root everything (and every reference) before looking at validity.
+  store.addTempRoots([...all, ...entries.flatMap((e) => e.meta.references)]);
+  const seen = new Set<string>();
+  const todo: Entry[] = [];
+  const alreadyValid: string[] = [];
+  for (const e of entries) {
+    const m = e.meta;
+    if (seen.has(m.path)) corrupt(file, `'${m.path}' appears twice`);
+    for (const r of m.references) {
+      if (r === m.path || seen.has(r) || store.isValid(r)) continue;
+      throw new StoreError('NOT_VALID', `cannot import '${m.path}': its reference '${r}' is neither in the bundle (before it) nor valid in the store`, {
+        hint: 'the bundle does not hold a complete closure: export it again with its closure (the default), or import its dependencies first',
+      });
+    }
+    seen.add(m.path);
+    if (store.isValid(m.path)) alreadyValid.push(m.path);
+    else todo.push(e);
+  }
+  const requireSigs = opts.requireSigs ?? true;
+  const trusted = opts.trusted ?? new Map();
+  if (requireSigs) {
+    for (const { meta: m } of todo) {
+      if (m.ca || hasTrustedSignature(m, m.sigs, trusted)) continue;
+      throw new StoreError('VERIFY_FAILED', `cannot import '${m.path}': ${m.sigs.length ? 'none of its signatures is by a trusted key (or valid)' : 'it is not signed'}`, {
+        hint: trusted.size
+          ? `trusted keys: ${[...trusted.keys()].join(', ')}; sign it with one of them, or pass --no-require-sigs`
+          : 'add the signer\'s public key to "trustedPublicKeys" in etc/hepstore.json, or pass --no-require-sigs',
+      });
+    }
+  }
+  const staged: Array<{ temp: string; info: NewPathInfo }> = [];
+  let bytes = 0;
+  try {
+    for (const { meta: m, offset } of todo) {
+      const temp = store.tempPath('import');
+      staged.push({ temp, info: { path: m.path, narHash: m.narHash, narSize: m.narSize, references: m.references, deriver: m.deriver, ca: m.ca, sigs: m.sigs, ultimate: false } });
+      const source = m.narSize === 0 ? (async function* () {})() : fs.createReadStream(file, { start: offset, end: offset + m.narSize - 1, highWaterMark: 1 << 20 });
+      let got;
+      try {
+        got = await restoreArchive(source, temp);
+      } catch (err) {
+        if (err instanceof StoreError) throw new StoreError(err.code, `importing '${m.path}': ${err.message}`, { hint: err.hint, cause: err });
+        throw err;
+      }
+      if (got.narHash !== m.narHash || got.narSize !== m.narSize) {
+        throw new StoreError('HASH_MISMATCH', `hash mismatch importing path '${m.path}':\n  wanted: ${m.narHash} (${m.narSize} bytes)\n  got:    ${got.narHash} (${got.narSize} bytes)`, {
+          hint: 'the bundle was altered or damaged; nothing was imported',
+        });
+      }
+      if (m.ca) {
+        const why = checkContentAddress(m, store.storeDir, temp);
+        if (why && (requireSigs ? !hasTrustedSignature(m, m.sigs, trusted) : false)) {
+          throw new StoreError('VERIFY_FAILED', `cannot import '${m.path}': ${why}`, { hint: 'the bundle was altered; nothing was imported' });
+        }
+      }
+      bytes += m.narSize;
+      opts.onProgress?.(staged.length, todo.length);
+    }
+    store.commitPaths(staged);
+  } finally {
+    for (const s of staged) removeTree(s.temp);
+  }
+  return { imported: todo.map((e) => e.meta.path), alreadyValid, bytes };
+}

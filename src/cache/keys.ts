@@ -1,0 +1,13 @@
+/** The keys a store is configured with (etc/hepstore.json: trustedPublicKeys, secretKeyFiles). */
+import path from 'node:path';
+import type { StoreConfig } from '../store/config.js';
+import { readSecretKeyFile, trustedKeys, type SecretKey, type TrustedKeys } from './signing.js';
+
+export function configuredTrustedKeys(config: StoreConfig): TrustedKeys {
+  return trustedKeys(config.trustedPublicKeys ?? []);
+}
+
+/** Secret keys from `files` (or the configured ones); relative names are relative to etc/. */
+export function configuredSecretKeys(config: StoreConfig, configFile: string, files?: readonly string[]): SecretKey[] {
+  return (files ?? config.secretKeyFiles ?? []).map((f) => readSecretKeyFile(path.resolve(path.dirname(configFile), f)));
+}

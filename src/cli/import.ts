@@ -1,0 +1,31 @@
+import path from 'node:path';
+import type { Command } from './command.js';
+import { printJson } from './command.js';
+import { StoreError } from '../errors.js';
+import { readStoreConfig } from '../store/config.js';
+import { importBundle } from '../cache/bundle.js';
+import { configuredTrustedKeys } from '../cache/keys.js';
+
+const importCmd: Command = {
+  usage: 'store import FILE [--no-require-sigs] [--json]',
+  summary:
+    'Import a bundle made by `store export`. Every archive is checked against its narHash, the closure must be complete, and every path that is not content-addressed must be signed by a key in "trustedPublicKeys". Nothing is registered unless everything checks out; paths already valid are skipped. Prints the imported paths.',
+  flags: {
+    'no-require-sigs': { kind: 'boolean', description: 'accept paths without a trusted signature' },
+    json: { kind: 'boolean', description: 'print {imported, alreadyValid, bytes} as JSON' },
+  },
+  async run(args, ctx) {
+    if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store import takes exactly one FILE');
+    const store = await ctx.store();
+    const config = readStoreConfig(store.layout.configFile);
+    const file = path.resolve(ctx.cwd, args.positionals[0]);
+    const r = await importBundle(store, file, { requireSigs: !args.flags['no-require-sigs'], trusted: configuredTrustedKeys(config) });
+    if (args.flags.json) printJson(ctx, r);
+    else {
+      for (const p of r.imported) ctx.stdout.write(p + '\n');
+      ctx.stderr.write(`imported ${r.imported.length} paths (${r.bytes} bytes)${r.alreadyValid.length ? `; ${r.alreadyValid.length} were already valid` : ''}\n`);
+    }
+    return 0;
+  },
+};
+export default importCmd;

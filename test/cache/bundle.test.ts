@@ -1,0 +1,227 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import path from 'node:path';
+import tar from 'tar-stream';
+import { LocalStore } from '../../src/store/local-store.js';
+import { exportBundle, importBundle, BUNDLE_MAGIC, readBundleIndex } from '../../src/cache/bundle.js';
+import { addSignatures, trustedKeys, fingerprint, parsePublicKey } from '../../src/cache/signing.js';
+import { removeTree } from '../../src/archive/canonical.js';
+import { sha256 } from '../../src/hash/sha256.js';
+import { toSRI } from '../../src/hash/sri.js';
+import { makeStorePath } from '../../src/store/path.js';
+import { collect, rejectsStoreError, runCli, tmpDir } from '../helpers.js';
+import { makeClosure, makeKeys, sharedRoot, snapshot, writeConfig } from './helpers.js';
+
+async function exportTo(store: LocalStore, paths: string[], file: string, closure = true): Promise<string[]> {
+  const out = fs.createWriteStream(file);
+  return (await exportBundle(store, paths, out, { closure })).paths;
+}
+
+/** Build the closure in store A at `root`, export it, and remove A entirely. */
+async function exportedClosure(keys = makeKeys()) {
+  const root = sharedRoot();
+  const a = new LocalStore(root);
+  const c = await makeClosure(a, keys);
+  const infos = new Map(c.all.map((p) => [p, a.pathInfo(p)]));
+  const file = path.join(tmpDir('bundle'), 'env.bundle');
+  const order = await exportTo(a, [c.top], file);
+  a.close();
+  removeTree(root);
+  return { root, c, infos, file, order, keys };
+}
+
+test('export writes the closure dependencies first; import into a fresh store at the same directory gives the same paths and narHashes', async () => {
+  const { root, c, infos, file, order, keys } = await exportedClosure();
+  assert.is(order.length, 4);
+  assert.ok(order.indexOf(c.leaf) < order.indexOf(c.mid) && order.indexOf(c.mid) < order.indexOf(c.top) && order.indexOf(c.data) < order.indexOf(c.top));
+  assert.ok(fs.readFileSync(file).subarray(0, BUNDLE_MAGIC.length).equals(BUNDLE_MAGIC));
+  writeConfig(root, { trustedPublicKeys: [keys.publicKey] });
+  const b = new LocalStore(root);
+  const r = await importBundle(b, file, { trusted: trustedKeys([keys.publicKey]) });
+  assert.equal([...r.imported].sort(), c.all);
+  for (const p of c.all) {
+    const got = b.pathInfo(p);
+    const want = infos.get(p)!;
+    assert.is(got.narHash, want.narHash);
+    assert.is(got.narSize, want.narSize);
+    assert.equal(got.references, want.references);
+    assert.equal(got.sigs, want.sigs);
+    assert.is(got.ultimate, false);
+  }
+  assert.is(fs.readFileSync(path.join(c.mid, 'use.txt'), 'utf8'), `uses ${c.leaf}\n`);
+  assert.is(fs.readlinkSync(path.join(c.mid, 'link')), `${c.leaf}/lib/libleaf.so`);
+  assert.is(fs.statSync(path.join(c.leaf, 'bin', 'leaf')).mode & 0o777, 0o555);
+  const report = await b.verify({ checkContents: true });
+  assert.equal([report.missing, report.modified], [[], []]);
+  // Again: a no-op.
+  const again = await importBundle(b, file, { trusted: trustedKeys([keys.publicKey]) });
+  assert.equal(again.imported, []);
+  assert.is(again.alreadyValid.length, 4);
+  assert.equal(b.strayTemporaries(), []);
+  b.close();
+});
+
+test('an unsigned or wrongly signed path is refused unless signatures are not required; content-addressed paths need none', async () => {
+  const { root, c, file } = await exportedClosure();
+  const before = snapshot(root);
+  const b = new LocalStore(root);
+  const e1 = await rejectsStoreError(importBundle(b, file, { trusted: new Map() }), 'VERIFY_FAILED');
+  assert.match(e1.message, /not (signed|.*trusted)|trusted/);
+  const other = makeKeys('other-key-1');
+  await rejectsStoreError(importBundle(b, file, { trusted: trustedKeys([other.publicKey]) }), 'VERIFY_FAILED');
+  // A key with the right name but other bytes is not trusted either.
+  const impostor = makeKeys('test-key-1');
+  await rejectsStoreError(importBundle(b, file, { trusted: trustedKeys([impostor.publicKey]) }), 'VERIFY_FAILED');
+  b.close();
+  assert.equal(snapshot(root), before);
+  const b2 = new LocalStore(root);
+  const r = await importBundle(b2, file, { requireSigs: false });
+  assert.is(r.imported.length, 4);
+  b2.close();
+  // The content-addressed path alone needs no signature.
+  const root2 = sharedRoot();
+  const a = new LocalStore(root2);
+  const src = path.join(tmpDir('ca'), 'x');
+  fs.writeFileSync(src, 'ca content\n');
+  const ca = await a.addToStore(src, 'x');
+  const f2 = path.join(tmpDir('bundle'), 'ca.bundle');
+  await exportTo(a, [ca], f2);
+  a.close();
+  removeTree(root2);
+  const b3 = new LocalStore(root2);
+  assert.equal((await importBundle(b3, f2, { trusted: new Map() })).imported, [ca]);
+  b3.close();
+  void c;
+});
+
+test('a flipped byte anywhere in an archive is refused and the store is unchanged', async () => {
+  const { root, file, keys } = await exportedClosure();
+  const good = fs.readFileSync(file);
+  const { entries } = await (async () => {
+    const s = new LocalStore(root);
+    try {
+      return await readBundleIndex(file, s);
+    } finally {
+      s.close();
+    }
+  })();
+  const before = snapshot(root);
+  // One byte inside each archive's data (after its first header), and one in a header.
+  const spots = entries.flatMap((e) => [e.offset + 512 + 3, e.offset + 100]);
+  for (const at of spots) {
+    const bad = Buffer.from(good);
+    bad[at] ^= 0x01;
+    const f = path.join(tmpDir('bad'), 'bad.bundle');
+    fs.writeFileSync(f, bad);
+    const s = new LocalStore(root);
+    let thrown: unknown;
+    try {
+      await importBundle(s, f, { trusted: trustedKeys([keys.publicKey]) });
+    } catch (e) {
+      thrown = e;
+    } finally {
+      s.close();
+    }
+    assert.ok(thrown, `flipping byte ${at} was not noticed`);
+    assert.ok(['HASH_MISMATCH', 'HOSTILE_ARCHIVE', 'VERIFY_FAILED'].includes((thrown as { code: string }).code), String(thrown));
+    assert.equal(snapshot(root), before);
+  }
+});
+
+test('a bundle without a dependency is refused; with the dependency valid it imports', async () => {
+  const keys = makeKeys();
+  const root = sharedRoot();
+  const a = new LocalStore(root);
+  const c = await makeClosure(a, keys);
+  const dir = tmpDir('bundle');
+  const topOnly = path.join(dir, 'top.bundle');
+  const rest = path.join(dir, 'rest.bundle');
+  assert.equal(await exportTo(a, [c.top], topOnly, false), [c.top]);
+  await exportTo(a, [c.mid, c.data], rest);
+  a.close();
+  removeTree(root);
+  const before = snapshot(root);
+  const trusted = trustedKeys([keys.publicKey]);
+  const b = new LocalStore(root);
+  const e = await rejectsStoreError(importBundle(b, topOnly, { trusted }), 'NOT_VALID');
+  assert.match(e.message, /reference .* is neither in the bundle/);
+  b.close();
+  assert.equal(snapshot(root), before);
+  // Dropping a record from the middle of a full bundle is refused the same way.
+  const b2 = new LocalStore(root);
+  await importBundle(b2, rest, { trusted });
+  assert.equal((await importBundle(b2, topOnly, { trusted })).imported, [c.top]);
+  b2.close();
+});
+
+test('CLI: keygen, sign, export, import; a store with another store directory is refused', async () => {
+  const dir = tmpDir('cli-share');
+  const k = runCli(['keygen', 'cli-key-1', '--json'], { cwd: dir });
+  assert.is(k.status, 0, k.stderr);
+  const key = JSON.parse(k.stdout) as { publicKey: string; secretKeyFile: string };
+  assert.is(fs.statSync(key.secretKeyFile).mode & 0o777, 0o600);
+  assert.is(runCli(['keygen', 'cli-key-1'], { cwd: dir }).status, 1, 'keygen must not overwrite a key');
+  parsePublicKey(key.publicKey);
+  const root = sharedRoot();
+  const a = new LocalStore(root);
+  const c = await makeClosure(a);
+  a.close();
+  const s = runCli(['sign', c.top, '-r', '--key-file', key.secretKeyFile, '--json'], { storeRoot: root });
+  assert.is(s.status, 0, s.stderr);
+  const signed = JSON.parse(s.stdout) as Array<{ path: string; signatures: string[] }>;
+  assert.is(signed.length, 4);
+  const file = path.join(dir, 'env.bundle');
+  const ex = runCli(['export', c.top, '-o', file, '--json'], { storeRoot: root });
+  assert.is(ex.status, 0, ex.stderr);
+  assert.is(JSON.parse(ex.stdout).paths.length, 4);
+  // Another store directory: refused, clearly.
+  const otherRoot = sharedRoot();
+  const im0 = runCli(['import', file], { storeRoot: otherRoot });
+  assert.is(im0.status, 1);
+  assert.match(im0.stderr, /was made for the store directory/);
+  removeTree(root);
+  const im1 = runCli(['import', file], { storeRoot: root });
+  assert.is(im1.status, 1);
+  assert.match(im1.stderr, /trustedPublicKeys|not signed|trusted key/);
+  writeConfig(root, { trustedPublicKeys: [key.publicKey] });
+  const im2 = runCli(['import', file, '--json'], { storeRoot: root });
+  assert.is(im2.status, 0, im2.stderr);
+  assert.equal(JSON.parse(im2.stdout).imported.sort(), c.all);
+  const v = runCli(['verify', '--check-contents'], { storeRoot: root });
+  assert.is(v.status, 0, v.stderr);
+});
+
+test('an archive with a ../ entry is refused even when its hash and signature are right', async () => {
+  const keys = makeKeys();
+  const root = sharedRoot();
+  const s0 = new LocalStore(root);
+  const storeDir = s0.storeDir;
+  s0.close();
+  const pack = tar.pack();
+  const hdr = { mtime: new Date(0), uid: 0, gid: 0, uname: '', gname: '' };
+  pack.entry({ ...hdr, name: '.', type: 'directory', mode: 0o555 });
+  pack.entry({ ...hdr, name: './../evil', type: 'file', mode: 0o444 }, 'pwned\n');
+  pack.finalize();
+  const archive = await collect(pack);
+  const narHash = toSRI(sha256(archive));
+  const p = makeStorePath('source', sha256(archive).toString('hex'), storeDir, 'evil');
+  const meta = { path: p, narHash, narSize: archive.length, references: [] as string[], sigs: [] as string[] };
+  meta.sigs = addSignatures(meta, [], [keys.secret]);
+  void fingerprint;
+  const header = Buffer.from(JSON.stringify({ format: 'hepstore-bundle', version: 1, storeDir }));
+  const m = Buffer.from(JSON.stringify(meta));
+  const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
+  const u64 = (n: number) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(n)); return b; };
+  const file = path.join(tmpDir('evil'), 'evil.bundle');
+  fs.writeFileSync(file, Buffer.concat([BUNDLE_MAGIC, u32(header.length), header, Buffer.from([1]), u32(m.length), m, u64(archive.length), archive, Buffer.from([0])]));
+  const before = snapshot(root);
+  const b = new LocalStore(root);
+  const e = await rejectsStoreError(importBundle(b, file, { trusted: trustedKeys([keys.publicKey]) }), 'HOSTILE_ARCHIVE');
+  assert.match(e.message, /'\.\.'/);
+  b.close();
+  assert.equal(snapshot(root), before);
+  assert.not.ok(fs.existsSync(path.join(storeDir, 'evil')));
+});
+
+test.run();
