@@ -28,6 +28,13 @@ export interface RealizeOptions {
   check?: boolean;
   keepGoing?: boolean;
   onEvent?: (e: RealizeEvent) => void;
+  /**
+   * Fetch missing outputs (and their closures) from binary caches instead of building them
+   * (src/cache/substitute.ts). Returns, for each path it could not fetch, why.
+   */
+  substitute?: (paths: string[]) => Promise<Map<string, string>>;
+  /** With `substitute`: fail instead of building what could not be substituted. */
+  noFallback?: boolean;
 }
 
 export type RealizeEvent =
@@ -35,13 +42,16 @@ export type RealizeEvent =
   | { type: 'start'; drvPath: string; name: string }
   | { type: 'done'; drvPath: string; name: string; built: boolean }
   | { type: 'failed'; drvPath: string; name: string; error: StoreError }
-  | { type: 'waiting'; drvPath: string; name: string; holder: number };
+  | { type: 'waiting'; drvPath: string; name: string; holder: number }
+  | { type: 'substitute-failed'; path: string; reason: string };
 
 export interface RealizeResult {
   /** Output paths of the requested roots, in the order asked for. */
   roots: Array<{ drvPath: string; attr: string; outputs: Record<string, string> }>;
   built: string[];
   checked: string[];
+  /** Derivations whose missing outputs were all substituted instead of built. */
+  substituted?: string[];
 }
 
 const LOCK_POLL_MS = [20, 50, 100, 200];
@@ -145,19 +155,29 @@ export async function realize(store: LocalStore, graph: BuildGraph, opts: Realiz
   let valid = validSet(store, order.flatMap(outputsOf));
 
   // What must be built: a requested derivation with a missing output, and (only then) its inputs.
-  const toBuild = new Set<string>();
-  const stack = graph.roots.map((r) => r.drvPath);
-  while (stack.length) {
-    const p = stack.pop()!;
-    if (toBuild.has(p)) continue;
-    const n = graph.nodes.get(p)!;
-    if (!opts.check && outputsOf(n).every((o) => valid.has(o))) continue;
-    toBuild.add(p);
-    for (const i of Object.keys(n.drv.inputDrvs)) stack.push(i);
+  const plan = () => {
+    const toBuild = new Set<string>();
+    const stack = graph.roots.map((r) => r.drvPath);
+    while (stack.length) {
+      const p = stack.pop()!;
+      if (toBuild.has(p)) continue;
+      const n = graph.nodes.get(p)!;
+      if (!opts.check && outputsOf(n).every((o) => valid.has(o))) continue;
+      toBuild.add(p);
+      for (const i of Object.keys(n.drv.inputDrvs)) stack.push(i);
+    }
+    return toBuild;
+  };
+  let toBuild = plan();
+  let substituted: string[] | undefined;
+  if (opts.substitute && !opts.check && toBuild.size > 0) {
+    const before = toBuild;
+    toBuild = await substituteFirst(graph, toBuild, outputsOf, opts, emit, () => (valid = validSet(store, order.flatMap(outputsOf))), plan);
+    substituted = [...before].filter((p) => !toBuild.has(p) && outputsOf(graph.nodes.get(p)!).every((o) => valid.has(o)));
   }
   emit({ type: 'plan', toBuild: [...toBuild].filter((p) => !outputsOf(graph.nodes.get(p)!).every((o) => valid.has(o))).length, drvs: order.length });
 
-  const result: RealizeResult = { roots: [], built: [], checked: [] };
+  const result: RealizeResult = { roots: [], built: [], checked: [], substituted };
   if (toBuild.size > 0) {
     await addSources(store, graph);
     writeDerivations(store, order);
@@ -182,6 +202,50 @@ export async function realize(store: LocalStore, graph: BuildGraph, opts: Realiz
     result.roots.push({ drvPath: r.drvPath, attr: r.attr, outputs });
   }
   return result;
+}
+
+/**
+ * Substitution before building: ask the substituters for the missing outputs of the
+ * derivations to build, top-down (a derivation's inputs only once every derivation that needs
+ * them has been tried), so a hit on a root fetches its runtime closure and nothing it was
+ * built from. Returns what still has to be built.
+ */
+async function substituteFirst(
+  graph: BuildGraph,
+  initial: Set<string>,
+  outputsOf: (n: BuildNode) => string[],
+  opts: RealizeOptions,
+  emit: NonNullable<RealizeOptions['onEvent']>,
+  refreshValid: () => Set<string>,
+  plan: () => Set<string>,
+): Promise<Set<string>> {
+  let toBuild = initial;
+  let valid = refreshValid();
+  const tried = new Set<string>();
+  const failed = new Map<string, string>();
+  for (;;) {
+    const usedBy = new Map<string, string[]>();
+    for (const p of toBuild) for (const i of Object.keys(graph.nodes.get(p)!.drv.inputDrvs)) (usedBy.get(i) ?? usedBy.set(i, []).get(i)!).push(p);
+    const frontier = [...toBuild].filter((p) => !tried.has(p) && (usedBy.get(p) ?? []).every((u) => tried.has(u)));
+    if (frontier.length === 0) break;
+    for (const p of frontier) tried.add(p);
+    const want = frontier.flatMap((p) => outputsOf(graph.nodes.get(p)!)).filter((o) => !valid.has(o));
+    if (want.length) for (const [p, why] of await opts.substitute!(want)) failed.set(p, why);
+    valid = refreshValid();
+    toBuild = plan();
+  }
+  const stillMissing = [...toBuild].flatMap((p) => outputsOf(graph.nodes.get(p)!)).filter((o) => !valid.has(o));
+  for (const o of stillMissing) {
+    const reason = failed.get(o);
+    if (reason) emit({ type: 'substitute-failed', path: o, reason });
+  }
+  if (opts.noFallback && stillMissing.length) {
+    const shown = stillMissing.slice(0, 3).map((o) => `  ${o}: ${failed.get(o) ?? 'not tried (an input of a path that could not be substituted)'}`);
+    throw new StoreError('BUILD_FAILED', `${stillMissing.length} output${stillMissing.length > 1 ? 's' : ''} could not be substituted, and --no-fallback forbids building:\n${shown.join('\n')}${stillMissing.length > 3 ? `\n  (and ${stillMissing.length - 3} more)` : ''}`, {
+      hint: 'check the substituters and trusted keys, or drop --no-fallback to build from source',
+    });
+  }
+  return toBuild;
 }
 
 async function schedule(

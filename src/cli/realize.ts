@@ -8,6 +8,8 @@ import { realize, validSet } from '../build/realize.js';
 import { readStoreConfig } from '../store/config.js';
 import { addOutLink } from '../gc/roots.js';
 import { progressReporter } from './progress.js';
+import type { LocalStore } from '../store/local-store.js';
+import type { StoreConfig } from '../store/config.js';
 
 export function parseJobs(v: unknown): number | undefined {
   if (v === undefined) return undefined;
@@ -29,7 +31,7 @@ export function outLinkNames(base: string, roots: Array<{ outputs: Record<string
 }
 
 const realizeCmd: Command = {
-  usage: 'store realize FILE [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--json]',
+  usage: 'store realize FILE [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--substituters URL...] [--no-require-sigs] [--no-fallback] [--json]',
   summary:
     'Evaluate an expression file and build (or find) every output it names, in parallel and sandboxed. Prints the output paths; makes ./result a GC root.',
   flags: {
@@ -42,8 +44,16 @@ const realizeCmd: Command = {
     'keep-going': { kind: 'boolean', short: 'k', description: 'go on with other builds after one fails' },
     'no-sandbox': { kind: 'boolean', description: 'build without the bubblewrap sandbox' },
     json: { kind: 'boolean', description: 'print a JSON record of what was realized' },
+    substituters: { kind: 'strings', description: 'binary caches to fetch missing outputs from, instead of building (default: "substituters" of etc/hepstore.json)' },
+    'no-substitute': { kind: 'boolean', description: 'build everything missing; ask no binary cache' },
+    'no-require-sigs': { kind: 'boolean', description: 'accept substitutes without a signature by a trusted key' },
+    'no-fallback': { kind: 'boolean', description: 'fail, rather than build, when a missing output cannot be substituted' },
   },
   async run(args, ctx) {
+    // `--substituters URL... FILE`: the list takes the words after it; FILE is not a URL.
+    const urls = (args.flags.substituters as string[] | undefined) ?? [];
+    args.positionals.push(...urls.filter((u) => !isCacheUrl(u)));
+    args.flags.substituters = urls.filter(isCacheUrl);
     if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store realize takes exactly one FILE', { hint: 'e.g. store realize env.ts' });
     if (args.flags['out-link'] && args.flags['no-out-link']) throw new StoreError('USAGE', '--out-link and --no-out-link do not go together');
     const store = await ctx.store();
@@ -52,6 +62,12 @@ const realizeCmd: Command = {
     const roots = await evaluateFile(file, { storeDir: store.storeDir, attr: args.flags.attr as string | undefined, cacheDir: path.join(store.layout.varDir, 'cache') });
     if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
     const progress = progressReporter(ctx.stderr, Boolean(ctx.stderr.isTTY) && !args.flags.json);
+    const substituters = args.flags['no-substitute'] ? [] : (args.flags.substituters as string[]).length ? (args.flags.substituters as string[]) : config.substituters ?? [];
+    const substitute = substituters.length ? await substituter(store, config, substituters, !args.flags['no-require-sigs'], ctx.stderr) : undefined;
+    const onEvent: typeof progress.onEvent = (e) => {
+      if (e.type === 'substitute-failed' && !args.flags['no-fallback']) ctx.stderr.write(`could not substitute ${e.path}: ${e.reason}; building it instead\n`);
+      progress.onEvent(e);
+    };
     let result: { roots: Array<{ drvPath: string; attr: string; outputs: Record<string, string> }>; checked: string[]; built: string[] };
     const asked = roots.map((r) => Object.fromEntries(requestedOutputs(r.drv).map((o) => [o, r.drv.output(o).outPath])));
     const wanted = asked.flatMap((outs) => Object.values(outs));
@@ -67,7 +83,9 @@ const realizeCmd: Command = {
         keepFailed: Boolean(args.flags['keep-failed']),
         keepGoing: Boolean(args.flags['keep-going']),
         check: Boolean(args.flags.check),
-        onEvent: progress.onEvent,
+        onEvent,
+        substitute,
+        noFallback: Boolean(args.flags['no-fallback']),
       });
     } finally {
       progress.close();
@@ -90,3 +108,33 @@ const realizeCmd: Command = {
   },
 };
 export default realizeCmd;
+
+function isCacheUrl(u: string): boolean {
+  return /^(file|https?):\/\//.test(u);
+}
+
+/** The substitution hook for realize(): src/cache/substitute.ts, with a bytes-done/total display on a terminal. */
+async function substituter(store: LocalStore, config: StoreConfig, urls: string[], requireSigs: boolean, stderr: NodeJS.WriteStream) {
+  const { substitutePaths } = await import('../cache/substitute.js');
+  const { configuredTrustedKeys } = await import('../cache/keys.js');
+  const trusted = configuredTrustedKeys(config);
+  const tty = Boolean(stderr.isTTY);
+  const mib = (n: number) => (n / 1048576).toFixed(1);
+  return async (paths: string[]) => {
+    let last = 0;
+    const r = await substitutePaths(store, paths, {
+      substituters: urls,
+      trusted,
+      requireSigs,
+      onWarning: (m) => stderr.write(`warning: ${m}\n`),
+      onProgress: (p) => {
+        if (!tty || Date.now() - last < 100) return;
+        last = Date.now();
+        stderr.write(`\r\x1b[K[substituting ${p.donePaths}/${p.totalPaths} paths, ${mib(p.doneBytes)}/${mib(p.totalBytes)} MiB]`);
+      },
+    });
+    if (tty && last) stderr.write('\r\x1b[K');
+    if (r.substituted.length) stderr.write(`substituted ${r.substituted.length} path${r.substituted.length === 1 ? '' : 's'} (${mib(r.bytes)} MiB downloaded)\n`);
+    return r.failed;
+  };
+}

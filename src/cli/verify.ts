@@ -1,29 +1,54 @@
 import type { Command } from './command.js';
 import { printJson } from './command.js';
 import { resolveInstallable } from './resolve.js';
+import { readStoreConfig } from '../store/config.js';
 
 const verify: Command = {
-  usage: 'store verify [PATH...] [--check-contents] [--json]',
+  usage: 'store verify [PATH...] [--check-contents] [--repair [--substituters URL...] [--no-require-sigs]] [--json]',
   summary:
-    'Check that every valid path (or the closure of the given PATHs) exists on disk; with --check-contents, re-hash each one against its recorded narHash. Exits 1 if anything is missing or modified.',
+    'Check that every valid path (or the closure of the given PATHs) exists on disk; with --check-contents, re-hash each one against its recorded narHash. With --repair, fetch a good copy of each missing or modified path from the binary caches. Exits 1 if anything is (still) missing or modified.',
   flags: {
     'check-contents': { kind: 'boolean', description: 're-hash every path and compare with its narHash' },
+    repair: { kind: 'boolean', description: 'replace missing or modified paths with verified copies from the binary caches' },
+    substituters: { kind: 'strings', description: 'binary caches to repair from (default: "substituters" of etc/hepstore.json)' },
+    'no-require-sigs': { kind: 'boolean', description: 'accept copies without a signature by a trusted key' },
     json: { kind: 'boolean', description: 'print the report as JSON' },
   },
   async run(args, ctx) {
     const store = await ctx.store();
     const paths = args.positionals.length ? store.queryClosure(args.positionals.map((a) => resolveInstallable(store, a, ctx.cwd))) : undefined;
     const report = await store.verify({ checkContents: Boolean(args.flags['check-contents']), paths });
-    const ok = report.missing.length === 0 && report.modified.length === 0;
+    const bad = [...report.missing, ...report.modified.map((m) => m.path)];
+    const repaired: string[] = [];
+    const unrepaired: Array<{ path: string; reason: string }> = [];
+    if (args.flags.repair && bad.length) {
+      const config = readStoreConfig(store.layout.configFile);
+      const urls = (args.flags.substituters as string[] | undefined) ?? config.substituters ?? [];
+      if (urls.length === 0) for (const p of bad) unrepaired.push({ path: p, reason: 'no binary cache to fetch a good copy from (pass --substituters URL or configure "substituters"); rebuild it with `store realize FILE --check` after deleting it' });
+      else {
+        const { substitutePaths } = await import('../cache/substitute.js');
+        const { configuredTrustedKeys } = await import('../cache/keys.js');
+        const r = await substitutePaths(store, bad, { substituters: urls, trusted: configuredTrustedKeys(config), requireSigs: !args.flags['no-require-sigs'], repair: true, onWarning: (m) => ctx.stderr.write(`warning: ${m}\n`) });
+        for (const p of bad) {
+          const why = r.failed.get(p);
+          if (why === undefined) repaired.push(p);
+          else unrepaired.push({ path: p, reason: why });
+        }
+      }
+    }
+    const fixed = new Set(repaired);
+    const ok = bad.every((p) => fixed.has(p));
     if (args.flags.json) {
-      printJson(ctx, { ok, ...report });
+      printJson(ctx, { ok, ...report, ...(args.flags.repair ? { repaired, unrepaired } : {}) });
     } else {
       for (const p of report.missing) ctx.stderr.write(`path '${p}' is missing from disk\n`);
       for (const m of report.modified) {
         ctx.stderr.write(`path '${m.path}' was modified!\n  expected: ${m.expected} (${m.expectedSize} bytes)\n  got:      ${m.actual} (${m.actualSize} bytes)\n`);
       }
+      for (const p of repaired) ctx.stderr.write(`repaired '${p}'\n`);
+      for (const u of unrepaired) ctx.stderr.write(`cannot repair '${u.path}': ${u.reason}\n`);
       const what = args.flags['check-contents'] ? 'checked the contents of' : 'checked';
-      ctx.stderr.write(`${what} ${report.checked} paths: ${report.missing.length} missing, ${report.modified.length} modified\n`);
+      ctx.stderr.write(`${what} ${report.checked} paths: ${report.missing.length} missing, ${report.modified.length} modified${args.flags.repair ? `, ${repaired.length} repaired` : ''}\n`);
     }
     return ok ? 0 : 1;
   },

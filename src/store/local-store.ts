@@ -283,6 +283,24 @@ export class LocalStore {
     }
   }
 
+  /**
+   * Put a verified copy (`temp`, already canonical, with the recorded narHash) in place of a
+   * valid path's damaged contents (`store verify --repair`). Under the write lock, so no
+   * other process sees the path half replaced while it could change its row.
+   */
+  replaceValidPath(temp: string, p: string, narHash: string): void {
+    try {
+      writeTx(this.db, () => {
+        const info = this.pathInfo(p);
+        if (info.narHash !== narHash) throw new StoreError('HASH_MISMATCH', `cannot repair '${p}': the copy has narHash ${narHash}, the database says ${info.narHash}`);
+        if (fs.existsSync(p) || isSymlink(p)) removeTree(p);
+        fs.renameSync(temp, p);
+      });
+    } finally {
+      removeTree(temp);
+    }
+  }
+
   /** Replace the signatures recorded for a valid path (`store sign`). */
   setSignatures(p: string, sigs: readonly string[]): void {
     const res = this.db.prepare('UPDATE ValidPaths SET sigs = ? WHERE path = ?').run(sigs.join(' '), p);

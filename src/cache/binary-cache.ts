@@ -1,0 +1,208 @@
+/**
+ * Binary caches: a directory of plain files that any static file server can serve.
+ *
+ *   hepstore-cache-info            StoreDir and Priority
+ *   <hashpart>.narinfo             one per store path (see narinfo.ts)
+ *   nar/<nix32 fileHash>.tar[.gz]  the canonical archives, possibly compressed
+ *
+ * `file:///dir` reads and writes a local directory (writes go to a temporary name and are
+ * renamed into place); `http(s)://host/prefix` reads with GET and writes with PUT (as nginx's
+ * WebDAV module accepts with `dav_methods PUT; create_full_put_path on;`).
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { Readable } from 'node:stream';
+import { StoreError } from '../errors.js';
+
+export interface BinaryCache {
+  readonly url: string;
+  /** A small file, or undefined if the cache does not have it. */
+  read(rel: string): Promise<Buffer | undefined>;
+  /** A file as a stream, or undefined if the cache does not have it. */
+  open(rel: string): Promise<Readable | undefined>;
+  exists(rel: string): Promise<boolean>;
+  write(rel: string, data: Buffer): Promise<void>;
+  /** Upload a local file; `move` allows taking it (the caller no longer needs it). */
+  writeFile(rel: string, localFile: string, opts?: { move?: boolean }): Promise<void>;
+}
+
+function cacheError(url: string, what: string, why: string): StoreError {
+  return new StoreError('IO', `binary cache ${url}: ${what}: ${why}`, { hint: 'check the URL and that the cache is reachable' });
+}
+
+class FileCache implements BinaryCache {
+  constructor(readonly url: string, private readonly dir: string) {}
+
+  private file(rel: string): string {
+    return path.join(this.dir, rel);
+  }
+
+  async read(rel: string): Promise<Buffer | undefined> {
+    try {
+      return await fs.promises.readFile(this.file(rel));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw cacheError(this.url, `reading ${rel}`, (e as Error).message);
+    }
+  }
+
+  async open(rel: string): Promise<Readable | undefined> {
+    const f = this.file(rel);
+    try {
+      const fh = await fs.promises.open(f, 'r');
+      return fh.createReadStream({ highWaterMark: 1 << 20 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw cacheError(this.url, `reading ${rel}`, (e as Error).message);
+    }
+  }
+
+  async exists(rel: string): Promise<boolean> {
+    try {
+      await fs.promises.access(this.file(rel));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private temp(rel: string): string {
+    const f = this.file(rel);
+    fs.mkdirSync(path.dirname(f), { recursive: true });
+    return `${f}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  }
+
+  async write(rel: string, data: Buffer): Promise<void> {
+    const t = this.temp(rel);
+    try {
+      await fs.promises.writeFile(t, data);
+      await fs.promises.rename(t, this.file(rel));
+    } catch (e) {
+      await fs.promises.rm(t, { force: true });
+      throw cacheError(this.url, `writing ${rel}`, (e as Error).message);
+    }
+  }
+
+  async writeFile(rel: string, localFile: string, opts: { move?: boolean } = {}): Promise<void> {
+    const t = this.temp(rel);
+    try {
+      if (opts.move) {
+        try {
+          await fs.promises.rename(localFile, t);
+        } catch {
+          await fs.promises.copyFile(localFile, t);
+        }
+      } else await fs.promises.copyFile(localFile, t);
+      await fs.promises.rename(t, this.file(rel));
+    } catch (e) {
+      await fs.promises.rm(t, { force: true });
+      throw cacheError(this.url, `writing ${rel}`, (e as Error).message);
+    }
+  }
+
+  /** Where a push may stage files so that writeFile can rename them into place. */
+  stagingDir(): string {
+    fs.mkdirSync(this.dir, { recursive: true });
+    return this.dir;
+  }
+}
+
+class HttpCache implements BinaryCache {
+  private readonly agent: http.Agent;
+  private readonly mod: typeof http | typeof https;
+
+  constructor(readonly url: string) {
+    const secure = url.startsWith('https:');
+    this.mod = secure ? https : http;
+    this.agent = new this.mod.Agent({ keepAlive: true, maxSockets: 16 });
+  }
+
+  private target(rel: string): URL {
+    return new URL(rel.split('/').map(encodeURIComponent).join('/'), this.url.endsWith('/') ? this.url : this.url + '/');
+  }
+
+  private request(method: string, rel: string, body?: Buffer | Readable, length?: number): Promise<http.IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const headers: http.OutgoingHttpHeaders = {};
+      if (length !== undefined) headers['content-length'] = length;
+      const req = this.mod.request(this.target(rel), { method, agent: this.agent, headers }, resolve);
+      req.on('error', (e) => reject(cacheError(this.url, `${method} ${rel}`, e.message)));
+      if (body === undefined) req.end();
+      else if (Buffer.isBuffer(body)) req.end(body);
+      else {
+        body.on('error', (e) => req.destroy(e));
+        body.pipe(req);
+      }
+    });
+  }
+
+  async open(rel: string): Promise<Readable | undefined> {
+    const res = await this.request('GET', rel);
+    if (res.statusCode === 404 || res.statusCode === 403 || res.statusCode === 410) {
+      res.resume();
+      return undefined;
+    }
+    if (res.statusCode !== 200) {
+      res.resume();
+      throw cacheError(this.url, `GET ${rel}`, `HTTP ${res.statusCode}`);
+    }
+    return res;
+  }
+
+  async read(rel: string): Promise<Buffer | undefined> {
+    const res = await this.open(rel);
+    if (!res) return undefined;
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  async exists(rel: string): Promise<boolean> {
+    const res = await this.request('HEAD', rel);
+    res.resume();
+    if (res.statusCode === 200) return true;
+    if (res.statusCode === 404 || res.statusCode === 403 || res.statusCode === 410) return false;
+    throw cacheError(this.url, `HEAD ${rel}`, `HTTP ${res.statusCode}`);
+  }
+
+  private async put(rel: string, body: Buffer | Readable, length: number): Promise<void> {
+    const res = await this.request('PUT', rel, body, length);
+    res.resume();
+    if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode >= 300) {
+      throw cacheError(this.url, `PUT ${rel}`, `HTTP ${res.statusCode}`);
+    }
+  }
+
+  async write(rel: string, data: Buffer): Promise<void> {
+    await this.put(rel, data, data.length);
+  }
+
+  async writeFile(rel: string, localFile: string): Promise<void> {
+    const size = (await fs.promises.stat(localFile)).size;
+    await this.put(rel, fs.createReadStream(localFile, { highWaterMark: 1 << 20 }), size);
+  }
+}
+
+export function openBinaryCache(url: string): BinaryCache {
+  if (url.startsWith('file://')) {
+    let dir: string;
+    try {
+      dir = fileURLToPath(url);
+    } catch (e) {
+      throw new StoreError('USAGE', `'${url}' is not a valid file:// URL: ${(e as Error).message}`);
+    }
+    return new FileCache(url, dir);
+  }
+  if (url.startsWith('http://') || url.startsWith('https://')) return new HttpCache(url);
+  if (url.startsWith('/')) return new FileCache(`file://${url}`, url);
+  throw new StoreError('USAGE', `unsupported binary cache URL '${url}'`, { hint: 'use file:///path/to/dir or http(s)://host/prefix' });
+}
+
+/** A local staging directory for files about to be uploaded (for file:// caches, inside the cache so that a rename suffices). */
+export function stagingDirFor(cache: BinaryCache, fallback: string): string {
+  return cache instanceof FileCache ? cache.stagingDir() : fallback;
+}

@@ -1,0 +1,50 @@
+/** Small helpers shared by push and substitution: bounded parallel map, hashing taps, compression. */
+import zlib from 'node:zlib';
+import { Transform } from 'node:stream';
+import { HashSink } from '../hash/sha256.js';
+import type { Compression } from './narinfo.js';
+
+/** Run `fn` over `items` with at most `limit` at once; results in input order. Stops starting new ones after a failure. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        out[i] = await fn(items[i], i);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}
+
+/** A pass-through stream that hashes (and counts) what flows through it. */
+export function hashTap(sink: HashSink, onBytes?: (n: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      sink.update(chunk);
+      onBytes?.(chunk.length);
+      cb(null, chunk);
+    },
+  });
+}
+
+export const EXTENSIONS: Record<Compression, string> = { none: '', gzip: '.gz', br: '.br' };
+
+export function compressor(c: Compression): Transform | undefined {
+  if (c === 'gzip') return zlib.createGzip({ level: 1, chunkSize: 1 << 20 });
+  if (c === 'br') return zlib.createBrotliCompress({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1 }, chunkSize: 1 << 20 });
+  return undefined;
+}
+
+export function decompressor(c: Compression): Transform | undefined {
+  if (c === 'gzip') return zlib.createGunzip({ chunkSize: 1 << 20 });
+  if (c === 'br') return zlib.createBrotliDecompress({ chunkSize: 1 << 20 });
+  return undefined;
+}

@@ -1,0 +1,43 @@
+import path from 'node:path';
+import type { Command } from './command.js';
+import { printJson } from './command.js';
+import { StoreError } from '../errors.js';
+import { readStoreConfig } from '../store/config.js';
+import { openBinaryCache } from '../cache/binary-cache.js';
+import { pushClosure } from '../cache/push.js';
+import { configuredSecretKeys } from '../cache/keys.js';
+import type { Compression } from '../cache/narinfo.js';
+import { resolveInstallable } from './resolve.js';
+import { parseJobs } from './realize.js';
+
+const push: Command = {
+  usage: 'store push --to URL PATH... [--compression gzip|br|none] [--key-file FILE...] [-j N] [--json]',
+  summary:
+    'Upload store paths and their closure to a binary cache (file:///dir, or http(s):// with PUT), archives first and metadata in dependency order, skipping what the cache already has. Signs with the configured secret keys.',
+  flags: {
+    to: { kind: 'string', description: 'the binary cache URL' },
+    compression: { kind: 'string', description: 'gzip (default, level 1), br or none' },
+    'key-file': { kind: 'strings', description: 'sign with this secret key (default: "secretKeyFiles" of etc/hepstore.json)' },
+    jobs: { kind: 'string', short: 'j', description: 'uploads at once (default 4)' },
+    json: { kind: 'boolean', description: 'print {pushed, skipped, narBytes, fileBytes} as JSON' },
+  },
+  async run(args, ctx) {
+    const to = args.flags.to as string | undefined;
+    if (!to) throw new StoreError('USAGE', 'store push needs --to URL', { hint: 'e.g. store push --to file:///srv/cache ./result' });
+    if (args.positionals.length === 0) throw new StoreError('USAGE', 'store push needs at least one PATH');
+    const compression = ((args.flags.compression as string | undefined) ?? 'gzip') as Compression;
+    if (!['gzip', 'br', 'none'].includes(compression)) throw new StoreError('USAGE', `unknown compression '${compression}' (gzip, br or none)`);
+    const store = await ctx.store();
+    const config = readStoreConfig(store.layout.configFile);
+    const keys = configuredSecretKeys(config, store.layout.configFile, (args.flags['key-file'] as string[] | undefined)?.map((f) => path.resolve(ctx.cwd, f)));
+    const paths = args.positionals.map((a) => resolveInstallable(store, a, ctx.cwd));
+    const r = await pushClosure(store, openBinaryCache(to), paths, { keys, compression, jobs: parseJobs(args.flags.jobs) });
+    if (args.flags.json) printJson(ctx, r);
+    else {
+      for (const p of r.pushed) ctx.stdout.write(p + '\n');
+      ctx.stderr.write(`pushed ${r.pushed.length} paths (${r.narBytes} bytes, ${r.fileBytes} compressed) to ${to}; ${r.skipped.length} were already there\n`);
+    }
+    return 0;
+  },
+};
+export default push;
