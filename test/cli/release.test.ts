@@ -110,7 +110,7 @@ test('release names are checked; a name is taken once; re-adding the same output
   ] as Array<[string[], string]>) {
     const r = run(env, args);
     assert.is(r.status, 1, args.join(' '));
-    assert.match(r.stderr, msg);
+    assert.ok(r.stderr.includes(msg), `store ${args.join(' ')}: expected '${msg}' in: ${r.stderr}`);
   }
   // A store path can be a release as it is.
   const p = JSON.parse(ok(env, ['release', 'list', '--json']))[0].outputs[0].path as string;
