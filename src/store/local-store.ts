@@ -394,13 +394,19 @@ export class LocalStore {
     const paths = opts.paths ?? this.allValidPaths();
     const report: VerifyReport = { checked: 0, missing: [], modified: [] };
     for (const p of paths) {
-      const info = this.pathInfo(p);
+      // A path that `store gc` invalidated since the listing is gone, not missing (GC: the
+      // row goes first, then the files; so look again before reporting).
+      const info = opts.paths ? this.pathInfo(p) : this.queryPathInfo(p);
+      if (!info) continue;
       report.checked++;
       if (!fs.existsSync(p) && !isSymlink(p)) {
-        report.missing.push(p);
+        if (this.isValid(p)) report.missing.push(p);
       } else if (opts.checkContents) {
-        const actual = await hashPath(p);
-        if (actual.narHash !== info.narHash || actual.narSize !== info.narSize) {
+        const actual = await hashPath(p).catch((e) => {
+          if (this.isValid(p)) throw e;
+          return undefined;
+        });
+        if (actual && (actual.narHash !== info.narHash || actual.narSize !== info.narSize) && this.isValid(p)) {
           report.modified.push({ path: p, expected: info.narHash, actual: actual.narHash, expectedSize: info.narSize, actualSize: actual.narSize });
         }
       }

@@ -54,7 +54,7 @@ function checkRootClosures(root: string, links: string[]): string[] {
   return problems;
 }
 
-test('realize loops and gc loops at the same time: no build fails, no root loses a file', async () => {
+test('realize, gc (twice) and verify loops at the same time: no build fails, no root loses a file, verify stays clean', async () => {
   const dir = tmpDir('gc-stress');
   writeTree(dir, { 'g0.ts': graphFile('g0'), 'g1.ts': graphFile('g1'), 'g2.ts': graphFile('g2') });
   const root = path.join(tmpDir('gc-stress-store'), 'root');
@@ -90,13 +90,22 @@ test('realize loops and gc loops at the same time: no build fails, no root loses
       collections++;
     }
   };
+  // `store verify` alongside: a path collected while it looks is gone, not missing.
+  let verifications = 0;
+  const verifier = async () => {
+    while (!done) {
+      check('verify loop', await runCliAsync(['verify', '--check-contents'], { storeRoot: root, cwd: dir }));
+      verifications++;
+    }
+  };
   // Let the first realize create the store before the collectors open it.
   await new Promise((r) => setTimeout(r, 200));
-  await Promise.all([realizer, collector(1), collector(2)]);
+  await Promise.all([realizer, collector(1), collector(2), verifier()]);
   assert.equal(failures, []);
   assert.is(realizes, ROUNDS);
   assert.ok(collections >= 4, `only ${collections} collections ran`);
   assert.ok(deleted > 50, `the collectors deleted only ${deleted} paths while the builds ran`);
+  assert.ok(verifications >= 2);
   const verify = runCli(['verify', '--check-contents'], { storeRoot: root });
   assert.is(verify.status, 0, verify.stderr);
   // One more collection leaves exactly the roots' closures.
