@@ -14,7 +14,6 @@
  * one transaction: a bundle that fails any check changes nothing.
  */
 import fs from 'node:fs';
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { StoreError } from '../errors.js';
 import { packPath, restoreArchive } from '../archive/index.js';
@@ -50,21 +49,27 @@ export function metaOf(info: PathInfo): PathMeta {
 /** Writes with back-pressure, failing with the stream's own error (e.g. ENOSPC). */
 class Sink {
   private error: Error | undefined;
+  private wake: (() => void) | undefined;
   constructor(private readonly out: Writable) {
-    out.on('error', (e) => (this.error ??= e));
+    out.on('error', (e) => {
+      this.error ??= e;
+      this.wake?.();
+    });
+    out.on('drain', () => this.wake?.());
   }
   async write(b: Buffer): Promise<void> {
     if (this.error) throw this.error;
-    if (!this.out.write(b)) {
-      await Promise.race([once(this.out, 'drain'), once(this.out, 'error').then(([e]) => Promise.reject(e))]);
-    }
+    if (!this.out.write(b)) await new Promise<void>((r) => (this.wake = r));
+    this.wake = undefined;
     if (this.error) throw this.error;
   }
   async end(): Promise<void> {
     if (this.error) throw this.error;
-    const done = Promise.race([once(this.out, 'finish'), once(this.out, 'error').then(([e]) => Promise.reject(e))]);
-    this.out.end();
-    await done;
+    await new Promise<void>((resolve, reject) => {
+      this.out.once('finish', resolve);
+      this.out.once('error', reject);
+      this.out.end();
+    });
   }
 }
 

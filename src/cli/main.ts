@@ -27,6 +27,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   keygen: { summary: 'make an ed25519 key pair for signing store paths', load: async () => (await import('./keygen.js')).default },
   sign: { summary: 'sign valid store paths with a secret key', load: async () => (await import('./sign.js')).default },
   push: { summary: 'upload store paths and their closure to a binary cache', load: async () => (await import('./push.js')).default },
+  diff: { summary: 'compare two closures: packages added, removed, changed, and why', load: async () => (await import('./diff.js')).default },
 };
 
 const VERSION = '0.1.0';

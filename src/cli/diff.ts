@@ -1,0 +1,66 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command, Context } from './command.js';
+import { printJson } from './command.js';
+import { StoreError } from '../errors.js';
+import type { LocalStore } from '../store/local-store.js';
+import { BUNDLE_MAGIC, readBundleIndex } from '../cache/bundle.js';
+import { diffClosures, type ClosureEntry, type PackageChange } from '../cache/diff.js';
+import { resolveInstallable } from './resolve.js';
+
+async function closureOf(store: LocalStore, arg: string, ctx: Context): Promise<ClosureEntry[]> {
+  const abs = path.resolve(ctx.cwd, arg);
+  let head = Buffer.alloc(0);
+  try {
+    const st = fs.statSync(abs);
+    if (st.isFile() && !abs.startsWith(store.storeDir + '/')) {
+      const fd = fs.openSync(abs, 'r');
+      head = Buffer.alloc(BUNDLE_MAGIC.length);
+      fs.readSync(fd, head, 0, head.length, 0);
+      fs.closeSync(fd);
+    }
+  } catch {
+    /* resolved below */
+  }
+  if (head.equals(BUNDLE_MAGIC)) return (await readBundleIndex(abs, store)).entries.map((e) => ({ path: e.meta.path, narSize: e.meta.narSize, deriver: e.meta.deriver }));
+  const p = resolveInstallable(store, arg, ctx.cwd);
+  store.addTempRoots([p]);
+  return store.queryClosure([p]).map((q) => {
+    const i = store.pathInfo(q);
+    return { path: q, narSize: i.narSize, deriver: i.deriver };
+  });
+}
+
+function size(n: number): string {
+  const sign = n < 0 ? '-' : '+';
+  const a = Math.abs(n);
+  return sign + (a >= 1048576 ? `${(a / 1048576).toFixed(1)} MiB` : a >= 1024 ? `${(a / 1024).toFixed(1)} KiB` : `${a} B`);
+}
+
+const diff: Command = {
+  usage: 'store diff A B [--json]',
+  summary:
+    'Compare two closures (store paths, result links or bundle files): packages added, removed and changed (version, size delta), and for a changed package the first input that made its hash differ.',
+  flags: { json: { kind: 'boolean', description: 'print {added, removed, changed, sizeA, sizeB} as JSON' } },
+  async run(args, ctx) {
+    if (args.positionals.length !== 2) throw new StoreError('USAGE', 'store diff takes two closures, A and B', { hint: 'e.g. store diff ./result-old ./result' });
+    const store = await ctx.store();
+    const [a, b] = await Promise.all(args.positionals.map((x) => closureOf(store, x, ctx)));
+    const d = diffClosures(store, a, b);
+    if (args.flags.json) {
+      printJson(ctx, d);
+      return 0;
+    }
+    const line = (mark: string, c: PackageChange) => {
+      const v = c.from && c.to ? (c.from.version !== c.to.version ? `${c.from.version || '?'} -> ${c.to.version || '?'}` : c.to.version) : (c.to ?? c.from)!.version;
+      ctx.stdout.write(`${mark} ${c.name}${v ? ` ${v}` : ''}  ${size(c.sizeDelta)}\n`);
+      if (c.cause?.length) ctx.stdout.write(`    because ${c.cause.join('\n      because ')}\n`);
+    };
+    for (const c of d.removed) line('-', c);
+    for (const c of d.added) line('+', c);
+    for (const c of d.changed) line('~', c);
+    ctx.stdout.write(`${d.added.length} added, ${d.removed.length} removed, ${d.changed.length} changed; closure size ${size(d.sizeB - d.sizeA)}\n`);
+    return 0;
+  },
+};
+export default diff;
