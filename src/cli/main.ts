@@ -28,6 +28,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   sign: { summary: 'sign valid store paths with a secret key', load: async () => (await import('./sign.js')).default },
   push: { summary: 'upload store paths and their closure to a binary cache', load: async () => (await import('./push.js')).default },
   diff: { summary: 'compare two closures: packages added, removed, changed, and why', load: async () => (await import('./diff.js')).default },
+  lock: { summary: 'realize an expression file and print a lock file of its outputs and narHashes', load: async () => (await import('./lock.js')).default },
 };
 
 const VERSION = '0.1.0';

@@ -48,6 +48,7 @@ const realizeCmd: Command = {
     'no-substitute': { kind: 'boolean', description: 'build everything missing; ask no binary cache' },
     'no-require-sigs': { kind: 'boolean', description: 'accept substitutes without a signature by a trusted key' },
     'no-fallback': { kind: 'boolean', description: 'fail, rather than build, when a missing output cannot be substituted' },
+    lock: { kind: 'string', description: 'fail if any derivation, output path or narHash differs from this lock file (`store lock`)' },
   },
   async run(args, ctx) {
     // `--substituters URL... FILE`: the list takes the words after it; FILE is not a URL.
@@ -72,11 +73,16 @@ const realizeCmd: Command = {
     const asked = roots.map((r) => Object.fromEntries(requestedOutputs(r.drv).map((o) => [o, r.drv.output(o).outPath])));
     const wanted = asked.flatMap((outs) => Object.values(outs));
     store.addTempRoots(wanted); // GC: root before checking validity (src/gc/collect.ts), until the out-links exist
-    if (!args.flags.check && validSet(store, wanted).size === new Set(wanted).size) {
+    const lockFile = args.flags.lock === undefined ? undefined : path.resolve(ctx.cwd, args.flags.lock as string);
+    const lock = lockFile === undefined ? undefined : await import('../cache/lock.js');
+    const locked = lock?.readLock(lockFile!);
+    const graph = locked ? buildGraph(roots) : undefined;
+    if (locked) lock!.checkLockBefore(locked, lockFile!, store.storeDir, graph!);
+    if (!args.flags.check && !locked && validSet(store, wanted).size === new Set(wanted).size) {
       // Everything asked for is valid: no graph, no .drv files, nothing to build.
       result = { roots: roots.map((r, i) => ({ attr: r.attr, get drvPath() { return r.drv.drvPath; }, outputs: asked[i] })), checked: [], built: [] };
     } else try {
-      result = await realize(store, buildGraph(roots), {
+      result = await realize(store, graph ?? buildGraph(roots), {
         jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
         sandbox: args.flags['no-sandbox'] ? false : config.sandbox,
         sandboxPaths: config.sandboxPaths,
@@ -90,6 +96,7 @@ const realizeCmd: Command = {
     } finally {
       progress.close();
     }
+    if (locked) lock!.checkLockAfter(locked, lockFile!, store, graph!);
     const links = args.flags['no-out-link'] ? [] : outLinkNames(path.resolve(ctx.cwd, (args.flags['out-link'] as string | undefined) ?? 'result'), result.roots);
     for (const [link, p] of links) addOutLink(store.layout, link, p);
     if (args.flags.json) {
