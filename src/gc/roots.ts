@@ -33,6 +33,7 @@ export interface Root {
   deprecated?: number;
 }
 
+/** Point `link` at `target` atomically (a new symlink renamed over the old one). */
 export function replaceSymlink(target: string, link: string): void {
   const tmp = `${link}.tmp-${process.pid}`;
   fs.rmSync(tmp, { force: true });

@@ -15,6 +15,7 @@ import { StoreError } from '../errors.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { StoreLayout } from '../store/root.js';
 import { PathLocks } from '../store/locks.js';
+import { replaceSymlink } from '../gc/roots.js';
 
 export interface Generation {
   number: number;
@@ -189,13 +190,6 @@ export class Profile {
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function replaceSymlink(target: string, link: string): void {
-  const tmp = `${link}.tmp-${process.pid}`;
-  fs.rmSync(tmp, { force: true });
-  fs.symlinkSync(target, tmp);
-  fs.renameSync(tmp, link);
 }
 
 /** The manifest of a generation (an empty one for a profile with no generation). */
