@@ -53,8 +53,9 @@ export function parseArgs(argv: readonly string[], spec: FlagSpec, command: stri
     else {
       const list = (flags[name] as string[] | undefined) ?? [];
       list.push(value);
-      // `--substituters a b c` style: take following words that are not options.
-      while (i + 1 < argv.length && !argv[i + 1].startsWith('-') && s.kind === 'strings' && name.endsWith('s')) list.push(argv[++i]);
+      // `--substituters a b c`: a plural list option given without '=' also takes the
+      // following words that are not options.
+      if (inline === undefined && name.endsWith('s')) while (i + 1 < argv.length && !argv[i + 1].startsWith('-')) list.push(argv[++i]);
       flags[name] = list;
     }
   }

@@ -50,6 +50,23 @@ export function migrate(db: DB, migrations = loadMigrations()): void {
   });
 }
 
+const BUSY_CODES = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_BUSY_RECOVERY', 'SQLITE_BUSY_SNAPSHOT']);
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Run `fn` again while SQLite reports that another connection holds the lock (bounded). */
+export function retryWhileBusy<T>(fn: () => T, deadlineMs = BUSY_TIMEOUT_MS): T {
+  const until = Date.now() + deadlineMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return fn();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (!code || !BUSY_CODES.has(code) || Date.now() > until) throw err;
+      Atomics.wait(sleeper, 0, 0, Math.min(100, 5 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random()));
+    }
+  }
+}
+
 export function openDatabase(file: string, opts: { readonly?: boolean } = {}): DB {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   let db: DB;
@@ -61,11 +78,13 @@ export function openDatabase(file: string, opts: { readonly?: boolean } = {}): D
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     if (!opts.readonly) {
-      db.pragma('journal_mode = WAL');
+      // Switching a new database to WAL needs it to itself; SQLite can answer "locked" here
+      // without waiting, while another process does the same. Wait and try again.
+      retryWhileBusy(() => db.pragma('journal_mode = WAL'));
       db.pragma('synchronous = NORMAL');
     }
     db.pragma('foreign_keys = ON');
-    if (!opts.readonly) migrate(db);
+    if (!opts.readonly) retryWhileBusy(() => migrate(db));
   } catch (err) {
     db.close();
     throw err;

@@ -12,7 +12,7 @@ import { sha256Hex } from '../hash/sha256.js';
 import { toSRI } from '../hash/sri.js';
 import { sha256 } from '../hash/sha256.js';
 import { makeStorePath, parseStorePath, typeWithReferences, validateName } from './path.js';
-import { openDatabase, writeTx, type DB } from './db.js';
+import { openDatabase, writeTx, type DB, retryWhileBusy } from './db.js';
 import type { Statement } from 'better-sqlite3';
 import { storeLayout, type StoreLayout } from './root.js';
 import { thisProcess } from './process.js';
@@ -101,7 +101,7 @@ export class LocalStore {
   private checkStoreDir(): void {
     const recorded = this.stmts.getMeta.get('storeDir')?.value;
     if (recorded === undefined) {
-      writeTx(this.db, () => this.stmts.setMeta.run('storeDir', this.storeDir));
+      retryWhileBusy(() => writeTx(this.db, () => this.stmts.setMeta.run('storeDir', this.storeDir)));
       return;
     }
     if (recorded !== this.storeDir) {
