@@ -47,7 +47,9 @@ test(`a store survives ${KILLS} SIGKILLs of a process adding trees: valid paths 
   const root = path.join(tmpDir('crash'), 'root');
   const srcDir = tmpDir('crash-src');
   for (let round = 0; round < KILLS; round++) {
-    const ms = 5 + Math.floor(random() * 146);
+    // Mostly early kills (5-150 ms); every third one later (0.15-1.5 s), so that adds are
+    // committed, and interrupted mid-commit, however slow the machine is.
+    const ms = round % 3 === 2 ? 150 + Math.floor(random() * 1350) : 5 + Math.floor(random() * 146);
     const res = await runAndKill(root, srcDir, `r${round}`, ms);
     assert.is(res.signal, 'SIGKILL', `round ${round} ${ctx}: the adder ended by itself (code ${res.code}): ${res.stderr}`);
     assert.is(res.stderr, '', `round ${round} ${ctx}`);
