@@ -18,13 +18,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+
 import { LocalStore, type NewPathInfo } from '../src/store/local-store.js';
 import { makeStorePath } from '../src/store/path.js';
 import { hashPathSync } from '../src/archive/hash-sync.js';
+import { CLI, REPO, has, median, nixEnv, prng, rm } from './lib.js';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = path.join(REPO, 'bin', 'store.js');
 const GROUP = 1000;
 
 interface Options {
@@ -57,16 +56,6 @@ function parse(argv: string[]): Options {
   return o;
 }
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** refs[i]: indices that path i refers to. Paths [0, live) are live, [live, n) dead. */
 function graph(n: number, dead: number): { refs: number[][]; live: number; roots: number[] } {
@@ -94,11 +83,6 @@ function writeFile(p: string, i: number): void {
   fs.writeFileSync(p, `payload of ${nameOf(i)}\n`, { mode: 0o444 });
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): { s: number; out: string } {
   const t0 = process.hrtime.bigint();
@@ -108,14 +92,7 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): { s: number
   return { s, out: `${r.stdout}\n${r.stderr}` };
 }
 
-function has(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-}
 
-function rm(dir: string): void {
-  spawnSync('chmod', ['-R', 'u+w', dir]);
-  fs.rmSync(dir, { recursive: true, force: true });
-}
 
 /** An out-link `links/result-i` → target, registered as `gcroots/auto/<hash>` → the link. */
 function indirectRoot(gcroots: string, linksDir: string, i: number, target: string): void {
@@ -163,18 +140,6 @@ function countValid(root: string): number {
 
 // ---- Nix ------------------------------------------------------------------------------------
 
-function nixEnv(dir: string): NodeJS.ProcessEnv {
-  fs.mkdirSync(path.join(dir, 'conf'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'conf', 'nix.conf'), 'sandbox = false\nsubstituters =\nbuild-users-group =\n');
-  return {
-    ...process.env,
-    NIX_STORE_DIR: path.join(dir, 'nix', 'store'),
-    NIX_STATE_DIR: path.join(dir, 'nix', 'var'),
-    NIX_LOG_DIR: path.join(dir, 'nix', 'log'),
-    NIX_CONF_DIR: path.join(dir, 'conf'),
-    NIX_REMOTE: '',
-  };
-}
 
 function populateNix(env: NodeJS.ProcessEnv, paths: string[], g: ReturnType<typeof graph>, from: number, to: number): void {
   fs.mkdirSync(env.NIX_STORE_DIR!, { recursive: true });

@@ -9,10 +9,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = path.join(REPO, 'bin', 'store.js');
+import { CLI, REPO, has, median, nixEnv, prng, rm } from './lib.js';
+
 
 interface Options {
   nodes: number[];
@@ -45,16 +44,6 @@ function parse(argv: string[]): Options {
 }
 
 /** A small deterministic PRNG (mulberry32), so every run builds the same graph. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function graph(n: number, seed = 42): number[][] {
   const rand = prng(seed);
@@ -97,18 +86,6 @@ function writeNixExpression(dir: string, deps: number[][]): string {
   return file;
 }
 
-function nixEnv(dir: string): NodeJS.ProcessEnv {
-  fs.mkdirSync(path.join(dir, 'conf'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'conf', 'nix.conf'), 'sandbox = false\nsubstituters =\nbuild-users-group =\nexperimental-features = nix-command\n');
-  return {
-    ...process.env,
-    NIX_STORE_DIR: path.join(dir, 'nix', 'store'),
-    NIX_STATE_DIR: path.join(dir, 'nix', 'var'),
-    NIX_LOG_DIR: path.join(dir, 'nix', 'log'),
-    NIX_CONF_DIR: path.join(dir, 'conf'),
-    NIX_REMOTE: '',
-  };
-}
 
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): number {
   const t0 = process.hrtime.bigint();
@@ -118,20 +95,8 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string)
   return s;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
-function rm(dir: string): void {
-  spawnSync('chmod', ['-R', 'u+w', dir]);
-  fs.rmSync(dir, { recursive: true, force: true });
-}
 
-function has(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-}
 
 interface Row {
   nodes: number;

@@ -12,12 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { LocalStore } from '../src/store/local-store.js';
 import { substitutePaths } from '../src/cache/substitute.js';
+import { CLI, REPO, has, median, nixEnv, rm } from './lib.js';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = path.join(REPO, 'bin', 'store.js');
 
 interface Options {
   mib: number;
@@ -81,33 +80,9 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, opts: { inpu
   return s;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
-function rm(dir: string): void {
-  spawnSync('chmod', ['-R', 'u+w', dir]);
-  fs.rmSync(dir, { recursive: true, force: true });
-}
 
-function has(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-}
 
-function nixEnv(dir: string): NodeJS.ProcessEnv {
-  fs.mkdirSync(path.join(dir, 'conf'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'conf', 'nix.conf'), 'sandbox = false\nsubstituters =\nbuild-users-group =\nrequire-sigs = false\n');
-  return {
-    ...process.env,
-    NIX_STORE_DIR: path.join(dir, 'nix', 'store'),
-    NIX_STATE_DIR: path.join(dir, 'nix', 'var'),
-    NIX_LOG_DIR: path.join(dir, 'nix', 'log'),
-    NIX_CONF_DIR: path.join(dir, 'conf'),
-    NIX_REMOTE: '',
-  };
-}
 
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
@@ -160,13 +135,13 @@ async function main(): Promise<void> {
         // Two stores at one directory in turn, as for hepstore: store paths depend on it.
         const a = path.join(work, 'nix');
         const file = path.join(work, 'nix.export');
-        const envA = nixEnv(a);
+        const envA = nixEnv(a, 'require-sigs = false\n');
         const added = spawnSync('nix-store', ['--add-fixed', '--recursive', 'sha256', ...trees], { env: envA, encoding: 'utf8' });
         if (added.status !== 0) throw new Error(`nix-store --add-fixed failed: ${added.stderr}`);
         const nixPaths = added.stdout.trim().split('\n');
         add('nix-store --export', timed('nix-store', ['--export', ...nixPaths], envA, { output: file }));
         rm(a);
-        add('nix-store --import', timed('nix-store', ['--import'], nixEnv(a), { input: file }));
+        add('nix-store --import', timed('nix-store', ['--import'], nixEnv(a, 'require-sigs = false\n'), { input: file }));
         fs.rmSync(file);
         rm(a);
         log(`nix run ${r + 1}/${o.runs}: export ${rows.get('nix-store --export')!.at(-1)!.toFixed(2)}s, import ${rows.get('nix-store --import')!.at(-1)!.toFixed(2)}s\n`);

@@ -1,0 +1,50 @@
+/** What the benchmarks share: where the CLI is, a seeded PRNG, medians, a private Nix store. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = path.join(REPO, 'bin', 'store.js');
+
+/** A small deterministic PRNG (mulberry32): every run sees the same data. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function has(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+}
+
+/** Remove a directory that may hold read-only store objects. */
+export function rm(dir: string): void {
+  spawnSync('chmod', ['-R', 'u+w', dir]);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** Environment for a private Nix store under `dir`: no sandbox, no substituters, no build users. */
+export function nixEnv(dir: string, extraConf = ''): NodeJS.ProcessEnv {
+  fs.mkdirSync(path.join(dir, 'conf'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'conf', 'nix.conf'), `sandbox = false\nsubstituters =\nbuild-users-group =\n${extraConf}`);
+  return {
+    ...process.env,
+    NIX_STORE_DIR: path.join(dir, 'nix', 'store'),
+    NIX_STATE_DIR: path.join(dir, 'nix', 'var'),
+    NIX_LOG_DIR: path.join(dir, 'nix', 'log'),
+    NIX_CONF_DIR: path.join(dir, 'conf'),
+    NIX_REMOTE: '',
+  };
+}
