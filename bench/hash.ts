@@ -2,23 +2,22 @@
  * Dump+hash and `store add` of a tree shaped like installed HEP software, side by side with
  * the raw sha256 speed of the same bytes and, where installed, nix-hash and nix-store --add.
  *
- *   node bench/run.mjs hash [--size MiB] [--runs N] [--seed N] [--dir DIR] [--no-nix] [--json]
+ *   node bench/run.mjs hash [--size MiB] [--runs N] [--seed N] [--dir DIR] [--tree DIR]
+ *                          [--remove-between] [--no-nix] [--json]
  *
  * Throughput is always content bytes of the tree / wall time (MB = 10^6 bytes), so every
  * ratio is a ratio of times. Medians of --runs rounds; the tools alternate within a round.
  * --tree DIR generates the tree there (or reuses it, if it already exists) and keeps it.
+ * The stores made by the adds are kept until the end if the disk has room (--remove-between
+ * removes each one after its round instead).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createCipheriv, createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { hashPath } from '../src/archive/dump.js';
-import { removeTree } from '../src/archive/canonical.js';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const storeCli = path.join(repoRoot, 'bin', 'store.js');
+import { CLI as storeCli, has, median, nixEnv, prng, rm as removeTree } from './lib.js';
 
 // ---- options -------------------------------------------------------------------------------
 
@@ -31,10 +30,12 @@ interface Options {
   json: boolean;
   /** Generate the tree here (or reuse it if it exists) and keep it. */
   tree?: string;
+  /** Remove each store right after its add, even if the disk has room to keep them all. */
+  removeBetween: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { sizeMiB: 1024, runs: 5, seed: 1, dir: os.tmpdir(), nix: true, json: false };
+  const o: Options = { sizeMiB: 1024, runs: 5, seed: 1, dir: os.tmpdir(), nix: true, json: false, removeBetween: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = () => {
@@ -48,6 +49,7 @@ function parseOptions(argv: string[]): Options {
     else if (a === '--dir') o.dir = argv[++i] ?? usage('--dir needs a directory');
     else if (a === '--tree') o.tree = path.resolve(argv[++i] ?? usage('--tree needs a directory'));
     else if (a === '--no-nix') o.nix = false;
+    else if (a === '--remove-between') o.removeBetween = true;
     else if (a === '--json') o.json = true;
     else if (a === '--help' || a === '-h') usage();
     else usage(`unknown option '${a}'`);
@@ -56,7 +58,7 @@ function parseOptions(argv: string[]): Options {
 }
 
 function usage(problem?: string): never {
-  const text = 'usage: node bench/run.mjs hash [--size MiB (1024)] [--runs N (5)] [--seed N (1)] [--dir DIR (tmpdir)] [--tree DIR (kept)] [--no-nix] [--json]';
+  const text = 'usage: node bench/run.mjs hash [--size MiB (1024)] [--runs N (5)] [--seed N (1)] [--dir DIR (tmpdir)] [--tree DIR (kept)] [--remove-between] [--no-nix] [--json]';
   if (problem) {
     process.stderr.write(`bench hash: ${problem}\n${text}\n`);
     process.exit(2);
@@ -66,18 +68,6 @@ function usage(problem?: string): never {
 }
 
 // ---- deterministic tree --------------------------------------------------------------------
-
-/** mulberry32: small, fast, good enough to shape a tree. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface TreeStats {
   files: number;
@@ -275,10 +265,6 @@ function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): string {
   return r.stdout.trim();
 }
 
-function has(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-}
-
 const CLK_TCK = (() => {
   const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
   return Number(r.stdout?.trim()) || 100;
@@ -325,28 +311,17 @@ async function timed<T>(f: () => T | Promise<T>): Promise<Timing<T>> {
   return { seconds, cpu: cpuSeconds() - c0, value };
 }
 
-/** A private Nix store under `dir`, so that nix-store --add touches nothing else. */
-function nixEnv(dir: string): NodeJS.ProcessEnv {
-  fs.mkdirSync(path.join(dir, 'conf'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'conf', 'nix.conf'), 'sandbox = false\n');
-  return {
-    ...process.env,
-    NIX_STORE_DIR: path.join(dir, 'store'),
-    NIX_STATE_DIR: path.join(dir, 'state'),
-    NIX_LOG_DIR: path.join(dir, 'log'),
-    NIX_CONF_DIR: path.join(dir, 'conf'),
-    NIX_REMOTE: '',
-  };
+function fitsOnDisk(dir: string, bytes: number): boolean {
+  try {
+    const st = fs.statfsSync(dir);
+    return st.bavail * st.bsize > 2 * bytes;
+  } catch {
+    return false;
+  }
 }
 
 function sync(): void {
   spawnSync('sync', { stdio: 'ignore' });
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 interface Row {
@@ -377,7 +352,9 @@ async function main(): Promise<void> {
     }
     const stats = describeTree(tree);
     const files = listFiles(tree);
-    rawSha256(files); // warm the page cache
+    // Warm the page cache, and the JIT for the in-process runs (the CLI runs start cold).
+    rawSha256(files);
+    await hashPath(tree);
 
     const nix = opts.nix && has('nix-store') && has('nix-hash');
     if (opts.nix && !nix) log('nix-store / nix-hash not found: Nix columns skipped\n');
@@ -393,6 +370,16 @@ async function main(): Promise<void> {
     const row = (k: string) => rows.find((r) => r.key === k)!;
     let narHash: string | undefined;
     let narSize = 0;
+
+    // Freeing a gigabyte of page cache can make the next gigabyte of writes several times
+    // slower (on VMs that hand freed memory back to the host), so the stores are kept until
+    // the end when the disk has room for them all.
+    const keepStores = !opts.removeBetween && fitsOnDisk(work, 2 * opts.runs * stats.bytes * 1.2);
+    if (!keepStores) log('removing each store after its round\n');
+    const settle = (dir: string) => {
+      if (!keepStores) removeTree(dir);
+      sync();
+    };
 
     const machine0 = machineCpu();
     const own0 = cpuSeconds();
@@ -419,20 +406,28 @@ async function main(): Promise<void> {
 
       if (nix) note(row('nixHash'), await timed(() => run('nix-hash', ['--type', 'sha256', tree])));
 
-      const storeRoot = path.join(work, `store-${round}`);
-      const add = await timed(() => run(process.execPath, [storeCli, '--store', storeRoot, 'add', tree]));
-      if (!add.value.endsWith(`-${path.basename(tree)}`)) throw new Error(`store add printed '${add.value}'`);
-      note(row('storeAdd'), add);
-      removeTree(storeRoot);
-      sync();
-
-      if (nix) {
-        const nixRoot = path.join(work, `nix-${round}`);
-        const env = nixEnv(nixRoot);
-        note(row('nixStoreAdd'), await timed(() => run('nix-store', ['--add', tree], env)));
-        removeTree(nixRoot);
-        sync();
-      }
+      // The two adds take turns going first; each gets a fresh store.
+      const adds = [
+        async () => {
+          const storeRoot = path.join(work, `store-${round}`);
+          const add = await timed(() => run(process.execPath, [storeCli, '--store', storeRoot, 'add', tree]));
+          if (!add.value.endsWith(`-${path.basename(tree)}`)) throw new Error(`store add printed '${add.value}'`);
+          note(row('storeAdd'), add);
+          settle(storeRoot);
+        },
+        ...(nix
+          ? [
+              async () => {
+                const nixRoot = path.join(work, `nix-${round}`);
+                const env = nixEnv(nixRoot);
+                note(row('nixStoreAdd'), await timed(() => run('nix-store', ['--add', tree], env)));
+                settle(nixRoot);
+              },
+            ]
+          : []),
+      ];
+      if (round % 2 === 0) adds.reverse();
+      for (const add of adds) await add();
       log('\n');
     }
 

@@ -37,9 +37,9 @@ const SHARED_ARENAS = 16;
 const IN_FLIGHT_BYTES = 4 << 20;
 const IN_FLIGHT_ENTRIES = 1024;
 /**
- * A reader thread takes a while to start (tens of ms), so it is started at once for a tree of
- * this many files, or once this many bytes have been read here; entries are read here until
- * it is ready.
+ * A reader thread takes a while to start (tens of ms), so it is started during the walk once
+ * a tree has this many files, or once this many bytes have been read here; entries are read
+ * here until it is ready.
  */
 const THREAD_FOR_FILES = 4000;
 const THREAD_AFTER_BYTES = 16 << 20;
@@ -68,12 +68,14 @@ function childPrefix(root: string): string {
  * The entries of `root` in canonical order (as `listTree`, byte order of the UTF-8 names),
  * without an lstat per entry: directory entry types say what each is, and files are stat'ed
  * through the descriptor they are read with. Refuses what listTree refuses, before any output.
+ * `manyFiles` is called as soon as THREAD_FOR_FILES files have been seen.
  */
-function listForDump(root: string): DumpEntry[] {
+function listForDump(root: string, manyFiles?: () => void): DumpEntry[] {
   const rootEntry = entryFor(root, '.', fs.lstatSync(root));
   const out: DumpEntry[] = [{ name: '.', abs: root, type: rootEntry.type, target: rootEntry.target }];
   if (rootEntry.type !== 'directory') return out;
   let byteOrder = false;
+  let files = 0;
   const prefix = childPrefix(root);
   const stack: Array<[string, string]> = [[root, '.']];
   while (stack.length) {
@@ -86,7 +88,10 @@ function listForDump(root: string): DumpEntry[] {
       if (!byteOrder && NEEDS_BYTE_ORDER.test(base)) byteOrder = true;
       const name = `${dirName}/${base}`;
       const abs = prefix + name.slice(2);
-      if (d.isFile()) out.push({ name, abs, type: 'file' });
+      if (d.isFile()) {
+        out.push({ name, abs, type: 'file' });
+        if (++files === THREAD_FOR_FILES) manyFiles?.();
+      }
       else if (d.isDirectory()) {
         out.push({ name, abs, type: 'directory' });
         stack.push([abs, name]);
@@ -225,10 +230,6 @@ interface ReaderData {
   /** childPrefix() of root and copyTo. */
   rootPrefix: string;
   copyToPrefix: string | undefined;
-  /** Entry names joined by NUL, their types as one letter each (f, d, l), symlink targets by index. */
-  names: string;
-  types: string;
-  targets: Record<number, string>;
   data: SharedArrayBuffer;
   ctrl: SharedArrayBuffer;
   arena: number;
@@ -238,11 +239,19 @@ interface ReaderData {
   storeMtime: number;
 }
 
+/** The entries to read, from the hand-over on. */
+interface ReaderWork {
+  /** Entry names joined by NUL, their types as one letter each (f, d, l), symlink targets by index. */
+  names: string;
+  types: string;
+  targets: Record<number, string>;
+}
+
 type ReaderMessage = { recs: number[] } | { end: true } | { error: { message: string; changed: boolean; code?: string; errno?: number; syscall?: string; path?: string } };
 
 /**
  * The reader thread's program, run from its source text (it may use nothing from this module).
- * It waits for the index to start at, then reads every file from there in order into the
+ * It waits for the entries to work on, then reads every file among them in order into the
  * shared arenas, posting a FILE record and CHUNK records for each; with `copyTo` it also
  * makes the copy of every entry from there on. Arena k may be refilled once ctrl[k] (chunks
  * placed minus chunks released) is back at zero.
@@ -283,11 +292,11 @@ function readerThread(wt: typeof import('node:worker_threads'), fs: typeof impor
     return off;
   };
   class Changed extends Error {}
-  const run = (from: number) => {
-    const names = d.names.split('\0');
-    for (let i = from; i < names.length; i++) {
+  const run = (w: ReaderWork) => {
+    const names = w.names.split('\0');
+    for (let i = 0; i < names.length; i++) {
       const name = names[i];
-      const type = d.types[i];
+      const type = w.types[i];
       const abs = name === '.' ? d.root : d.rootPrefix + name.slice(2);
       const dest = d.copyTo === undefined ? undefined : name === '.' ? d.copyTo : d.copyToPrefix + name.slice(2);
       if (type === 'd') {
@@ -295,7 +304,7 @@ function readerThread(wt: typeof import('node:worker_threads'), fs: typeof impor
         continue;
       }
       if (type === 'l') {
-        if (dest !== undefined) fs.symlinkSync(d.targets[i], dest);
+        if (dest !== undefined) fs.symlinkSync(w.targets[i], dest);
         continue;
       }
       const fd = fs.openSync(abs, 'r');
@@ -335,9 +344,9 @@ function readerThread(wt: typeof import('node:worker_threads'), fs: typeof impor
     port.postMessage({ end: true });
   };
   // Listening keeps the thread alive until it is terminated, after its last message is read.
-  port.on('message', (m: { from: number }) => {
+  port.on('message', (w: ReaderWork) => {
     try {
-      run(m.from);
+      run(w);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       if (Atomics.load(ctrl, ABORT) !== 0) return;
@@ -362,21 +371,12 @@ class ReaderThread {
   private ended = false;
   private stopped = false;
 
-  constructor(root: string, copyTo: string | undefined, entries: readonly DumpEntry[]) {
-    const targets: Record<number, string> = {};
-    let types = '';
-    entries.forEach((e, i) => {
-      types += e.type === 'file' ? 'f' : e.type === 'directory' ? 'd' : 'l';
-      if (e.type === 'symlink') targets[i] = e.target!;
-    });
+  constructor(root: string, copyTo: string | undefined) {
     const workerData: ReaderData = {
       root,
       copyTo,
       rootPrefix: childPrefix(root),
       copyToPrefix: copyTo === undefined ? undefined : childPrefix(copyTo),
-      names: entries.map((e) => e.name).join('\0'),
-      types,
-      targets,
       data: this.data,
       ctrl: this.ctrl.buffer as SharedArrayBuffer,
       arena: ARENA,
@@ -410,9 +410,14 @@ class ReaderThread {
     return Atomics.load(this.ctrl, CTRL_READY) === 1;
   }
 
-  /** Hand over every entry from index `from` on. */
-  start(from: number): void {
-    this.worker.postMessage({ from });
+  /** Hand over these entries (the rest of the tree, in order). */
+  start(entries: readonly DumpEntry[]): void {
+    const work: ReaderWork = { names: entries.map((e) => e.name).join('\0'), types: '', targets: {} };
+    entries.forEach((e, i) => {
+      work.types += e.type === 'file' ? 'f' : e.type === 'directory' ? 'd' : 'l';
+      if (e.type === 'symlink') work.targets[i] = e.target!;
+    });
+    this.worker.postMessage(work);
   }
 
   private wakeUp(): void {
@@ -530,25 +535,29 @@ class Filler {
     });
   }
 
+  /** Start the reader thread now (it is handed work once it is ready). */
+  startThread(): void {
+    this.thread ??= new ReaderThread(this.root, this.copyTo);
+  }
+
+  stopThread(): void {
+    this.thread?.stop();
+  }
+
   async run(entries: DumpEntry[]): Promise<void> {
     try {
       let handedOver = entries.length;
-      let files = 0;
-      for (const e of entries) if (e.type === 'file') files++;
-      if (files >= THREAD_FOR_FILES) this.thread = new ReaderThread(this.root, this.copyTo, entries);
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i];
         if (this.thread !== undefined && handedOver === entries.length && this.thread.ready) {
           handedOver = i;
-          this.thread.start(i);
+          this.thread.start(entries.slice(i));
         }
         const here = i < handedOver;
         if (e.type === 'file') {
           if (here) await this.file(e);
           else await this.fileFromThread(e);
-          if (this.thread === undefined && this.bytesHere > THREAD_AFTER_BYTES && i + 1 < entries.length) {
-            this.thread = new ReaderThread(this.root, this.copyTo, entries);
-          }
+          if (this.bytesHere > THREAD_AFTER_BYTES && i + 1 < entries.length) this.startThread();
           continue;
         }
         if (this.copyTo !== undefined) {
@@ -563,7 +572,7 @@ class Filler {
       }
       if (this.thread !== undefined && handedOver < entries.length) await this.thread.finished();
     } finally {
-      this.thread?.stop();
+      this.stopThread();
     }
     // Files were made canonical through their descriptors; directories last, children first.
     if (this.copyTo !== undefined) canonicaliseTree(this.copyTo, this.copyDirsAndLinks);
@@ -682,9 +691,15 @@ function outOfStep(e: DumpEntry): never {
 }
 
 function startPack(root: string, opts: DumpOptions, recycle: boolean): { pack: tar.Pack; filler: Filler } {
-  const entries = listForDump(root);
   const pack = tar.pack();
   const filler = new Filler(root, pack, opts.copyTo, recycle);
+  let entries: DumpEntry[];
+  try {
+    entries = listForDump(root, () => filler.startThread());
+  } catch (err) {
+    filler.stopThread();
+    throw err;
+  }
   filler.run(entries).catch((err) => pack.destroy(err));
   return { pack, filler };
 }
