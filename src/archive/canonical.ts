@@ -11,6 +11,32 @@ export const MODE_SYMLINK = 0o777;
 export const STORE_MTIME = 1;
 export const ARCHIVE_MTIME = new Date(0);
 
+/** The tar header of an entry in the canonical archive: only type, mode, size and target vary. */
+export function canonicalHeader(name: string, type: EntryType, size: number, executable: boolean, target?: string) {
+  return {
+    name,
+    type,
+    mode: canonicalMode(type, executable),
+    size,
+    linkname: type === 'symlink' ? target : undefined,
+    mtime: ARCHIVE_MTIME,
+    uid: 0,
+    gid: 0,
+    uname: '',
+    gname: '',
+  };
+}
+
+/** Whether anything (a dangling symlink included) is at `p`. */
+export function pathExists(p: string): boolean {
+  try {
+    fs.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function canonicalMode(type: EntryType, executable: boolean): number {
   if (type === 'directory') return MODE_DIRECTORY;
   if (type === 'symlink') return MODE_SYMLINK;

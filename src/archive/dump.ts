@@ -23,7 +23,7 @@ import tar from 'tar-stream';
 type HeaderArgument = Parameters<tar.Pack['entry']>[0];
 import { StoreError } from '../errors.js';
 import { toSRI } from '../hash/sri.js';
-import { ARCHIVE_MTIME, canonicalMode, canonicaliseTree, STORE_MTIME } from './canonical.js';
+import { ARCHIVE_MTIME, canonicalHeader, canonicalMode, canonicaliseTree, STORE_MTIME } from './canonical.js';
 import { entryFor, entryPath, type EntryType } from './walk.js';
 
 /** Largest read of a big file; bodies up to SMALL_FILE go to the packer as one buffer. */
@@ -109,18 +109,7 @@ function listForDump(root: string, manyFiles?: () => void): DumpEntry[] {
 }
 
 function header(e: DumpEntry, size: number, executable: boolean): HeaderArgument {
-  return {
-    name: e.name,
-    type: e.type,
-    mode: canonicalMode(e.type, executable),
-    size,
-    linkname: e.type === 'symlink' ? e.target : undefined,
-    mtime: ARCHIVE_MTIME,
-    uid: 0,
-    gid: 0,
-    uname: '',
-    gname: '',
-  };
+  return canonicalHeader(e.name, e.type, size, executable, e.target);
 }
 
 function changedError(abs: string): StoreError {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { HashSink } from '../hash/sha256.js';
 import { toSRI } from '../hash/sri.js';
-import { ARCHIVE_MTIME, canonicalMode } from './canonical.js';
+import { canonicalHeader } from './canonical.js';
 import { listTree, type TreeEntry } from './walk.js';
 import type { NarInfo } from './dump.js';
 
@@ -31,18 +31,7 @@ function pad(sink: HashSink, size: number): void {
 }
 
 function writeHeader(sink: HashSink, e: TreeEntry): void {
-  const h = {
-    name: e.name,
-    type: e.type,
-    mode: canonicalMode(e.type, e.executable),
-    size: e.type === 'file' ? e.size : 0,
-    linkname: e.type === 'symlink' ? e.target : undefined,
-    mtime: ARCHIVE_MTIME,
-    uid: 0,
-    gid: 0,
-    uname: '',
-    gname: '',
-  };
+  const h = canonicalHeader(e.name, e.type, e.type === 'file' ? e.size : 0, e.executable, e.target);
   const buf = headers.encode(h);
   if (buf) {
     sink.update(buf);

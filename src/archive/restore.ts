@@ -10,7 +10,7 @@ import tar from 'tar-stream';
 import { StoreError } from '../errors.js';
 import { HashSink } from '../hash/sha256.js';
 import { toSRI } from '../hash/sri.js';
-import { ARCHIVE_MTIME, canonicalMode, canonicaliseTree, removeTree } from './canonical.js';
+import { ARCHIVE_MTIME, canonicalMode, canonicaliseTree, pathExists, removeTree } from './canonical.js';
 import { entryPath, type EntryType } from './walk.js';
 import type { NarInfo } from './dump.js';
 
@@ -108,14 +108,6 @@ function isSystemError(err: unknown): err is NodeJS.ErrnoException {
   return typeof code === 'string' && /^E[A-Z]+$/.test(code);
 }
 
-function exists(p: string): boolean {
-  try {
-    fs.lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Restore the archive read from `source` to `dest`, which must not exist. Returns the hash and
@@ -123,7 +115,7 @@ function exists(p: string): boolean {
  */
 export async function restoreArchive(source: Readable | AsyncIterable<Buffer>, dest: string, opts: RestoreOptions = {}): Promise<NarInfo> {
   const canonical = opts.canonical ?? true;
-  if (exists(dest)) throw new StoreError('IO', `cannot restore to '${dest}': it already exists`);
+  if (pathExists(dest)) throw new StoreError('IO', `cannot restore to '${dest}': it already exists`);
   const sink = new HashSink();
   // The last bytes read: a complete archive ends with its end-of-archive marker.
   let tail = Buffer.alloc(0);

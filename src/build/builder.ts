@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StoreError } from '../errors.js';
-import { canonicaliseTree, removeTree } from '../archive/canonical.js';
+import { canonicaliseTree, pathExists, removeTree } from '../archive/canonical.js';
 import { packPath } from '../archive/dump.js';
 import { listTree } from '../archive/walk.js';
 import { HashSink, sha256 } from '../hash/sha256.js';
@@ -63,14 +63,6 @@ function tail(file: string, n: number): string {
   }
 }
 
-function exists(p: string): boolean {
-  try {
-    fs.lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Hash an output's canonical archive and find its references in the same pass. */
 async function hashAndScan(location: string, candidates: Iterable<string>): Promise<{ narHash: string; narSize: number; digest: Buffer; references: string[] }> {
@@ -116,7 +108,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
   }
   const written = (p: string) => (useScratch ? path.join(scratch, path.basename(p)) : p);
   const outputs = Object.entries(drv.outputs);
-  if (!task.check) for (const [, o] of outputs) if (exists(o.path)) removeTree(o.path); // stale, unregistered leftovers
+  if (!task.check) for (const [, o] of outputs) if (pathExists(o.path)) removeTree(o.path); // stale, unregistered leftovers
   let ok = false;
   try {
     if (drv.builder === FETCHURL_BUILDER) {
@@ -155,7 +147,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
     const candidates = new Set([...task.inputClosure, ...outputs.map(([, o]) => o.path)]);
     for (const [name, o] of outputs) {
       const at = written(o.path);
-      if (!exists(at)) throw failure(node, `did not produce output '${name}' (expected at ${o.path})`, log, s.keepFailed ? top : undefined);
+      if (!pathExists(at)) throw failure(node, `did not produce output '${name}' (expected at ${o.path})`, log, s.keepFailed ? top : undefined);
       let location = at;
       if (sandboxed && !task.check) {
         fs.renameSync(at, o.path);
@@ -177,7 +169,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
     ok = true;
     return results;
   } finally {
-    if (!ok && !task.check) for (const [, o] of outputs) if (exists(o.path)) removeTree(o.path);
+    if (!ok && !task.check) for (const [, o] of outputs) if (pathExists(o.path)) removeTree(o.path);
     if (ok || !s.keepFailed) await removeBuildDir(top);
   }
 }

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { StoreError } from '../errors.js';
-import { hashPath, removeTree } from '../archive/index.js';
+import { hashPath, pathExists, removeTree } from '../archive/index.js';
 import { sha256Hex } from '../hash/sha256.js';
 import { toSRI } from '../hash/sri.js';
 import { sha256 } from '../hash/sha256.js';
@@ -242,7 +242,7 @@ export class LocalStore {
     try {
       writeTx(this.db, () => {
         if (this.isValid(info.path)) return;
-        if (fs.existsSync(info.path) || isSymlink(info.path)) removeTree(info.path);
+        if (pathExists(info.path)) removeTree(info.path);
         fs.renameSync(temp, info.path);
         try {
           this.registerInTx([info]);
@@ -268,7 +268,7 @@ export class LocalStore {
         const moved: string[] = [];
         try {
           for (const { temp, info } of todo) {
-            if (fs.existsSync(info.path) || isSymlink(info.path)) removeTree(info.path);
+            if (pathExists(info.path)) removeTree(info.path);
             fs.renameSync(temp, info.path);
             moved.push(info.path);
           }
@@ -293,7 +293,7 @@ export class LocalStore {
       writeTx(this.db, () => {
         const info = this.pathInfo(p);
         if (info.narHash !== narHash) throw new StoreError('HASH_MISMATCH', `cannot repair '${p}': the copy has narHash ${narHash}, the database says ${info.narHash}`);
-        if (fs.existsSync(p) || isSymlink(p)) removeTree(p);
+        if (pathExists(p)) removeTree(p);
         fs.renameSync(temp, p);
       });
     } finally {
@@ -399,7 +399,7 @@ export class LocalStore {
       const info = opts.paths ? this.pathInfo(p) : this.queryPathInfo(p);
       if (!info) continue;
       report.checked++;
-      if (!fs.existsSync(p) && !isSymlink(p)) {
+      if (!pathExists(p)) {
         if (this.isValid(p)) report.missing.push(p);
       } else if (opts.checkContents) {
         const actual = await hashPath(p).catch((e) => {
@@ -442,13 +442,6 @@ process.on('exit', () => {
   }
 });
 
-function isSymlink(p: string): boolean {
-  try {
-    return fs.lstatSync(p).isSymbolicLink();
-  } catch {
-    return false;
-  }
-}
 
 export function openStore(root: string): LocalStore {
   return new LocalStore(root);

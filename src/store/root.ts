@@ -20,7 +20,6 @@ export interface StoreLayout {
   logDir: string;
   gcRootsDir: string;
   profilesDir: string;
-  tempRootsDir: string;
   configFile: string;
 }
 
@@ -34,7 +33,6 @@ export function storeLayout(root: string): StoreLayout {
     logDir: path.join(varDir, 'log'),
     gcRootsDir: path.join(varDir, 'gcroots'),
     profilesDir: path.join(varDir, 'profiles'),
-    tempRootsDir: path.join(varDir, 'temproots'),
     configFile: path.join(root, 'etc', 'hepstore.json'),
   };
 }
