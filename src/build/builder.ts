@@ -17,7 +17,7 @@ import type { NewPathInfo } from '../store/local-store.js';
 import { ReferenceScanner } from './scan.js';
 import { buildEnvironment, SANDBOX_BUILD_DIR } from './environment.js';
 import { bwrapArgs } from './sandbox.js';
-import { fetchToFile } from './fetch.js';
+import { fetchToFile, type Mirrors } from './fetch.js';
 import { Launcher } from './launcher.js';
 import type { Semaphore } from './semaphore.js';
 
@@ -35,6 +35,8 @@ export interface BuilderSettings {
   launcher: Launcher;
   /** Bounds the builder processes running at once (-j); preparing and registering are not counted. */
   slots: Semaphore;
+  /** Where mirror:// URLs of fetches point (the store's configuration). */
+  mirrors?: Mirrors;
 }
 
 export interface BuildTask {
@@ -115,11 +117,13 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
       const target = written(outputs[0][1].path);
       fs.writeFileSync(log, '');
       try {
-        await s.slots.with(() => fetchToFile(drv.env.url, target, (l) => fs.appendFileSync(log, l + '\n')));
+        const urls = drv.env.urls !== undefined ? drv.env.urls.split(' ').filter(Boolean) : drv.env.url;
+        await s.slots.with(() => fetchToFile(urls, target, { log: (l) => fs.appendFileSync(log, l + '\n'), mirrors: s.mirrors, hint: drv.env.hint || undefined }));
         if (drv.env.executable === '1') fs.chmodSync(target, 0o755);
       } catch (e) {
         fs.appendFileSync(log, `${(e as Error).message}\n`);
-        throw failure(node, 'failed to fetch', log);
+        const f = failure(node, 'failed to fetch', log);
+        throw (e as StoreError).hint ? new StoreError(f.code, f.message, { hint: (e as StoreError).hint }) : f;
       }
     } else {
       const env = buildEnvironment(drv, { storeDir: s.storeDir, buildDir: sandboxed ? SANDBOX_BUILD_DIR : buildDir, cores: s.cores });

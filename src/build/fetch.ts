@@ -1,30 +1,60 @@
-/** `builtin:fetchurl`: download (http, https) or copy (file) one file, hashing as it arrives. */
+/**
+ * `builtin:fetchurl`: get one file, trying its URLs in order: http, https and file URLs;
+ * `mirror://NAME/PATH`, resolved through the store's configured mirrors; and `apt:NAME=VERSION`,
+ * one exact Debian package fetched by the host's `apt-get download` from the host's configured
+ * archive (skipped where apt-get is missing). The caller checks the content hash, so how the
+ * file was fetched never changes what lands in the store.
+ */
 import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { StoreError } from '../errors.js';
 
-export async function fetchToFile(url: string, dest: string, log: (line: string) => void): Promise<void> {
-  const u = new URL(url);
-  log(`fetching ${url}`);
-  if (u.protocol === 'file:') {
-    const src = fileURLToPath(u);
+export type Mirrors = Record<string, string[]>;
+
+export interface FetchOptions {
+  log: (line: string) => void;
+  mirrors?: Mirrors;
+  /** Printed when every URL failed (e.g. how to pin something the archive still serves). */
+  hint?: string;
+  /** PATH searched for apt-get (default: the process's). */
+  searchPath?: string;
+}
+
+class Skip extends Error {}
+
+/** The URLs a mirror:// URL stands for: HEPSTORE_MIRROR_<NAME> first, then the configured ones. */
+export function mirrorUrls(url: string, mirrors: Mirrors = {}): string[] {
+  const m = /^mirror:\/\/([^/]+)\/(.*)$/.exec(url);
+  if (!m) throw new StoreError('BUILD_FAILED', `malformed mirror URL '${url}'`);
+  const fromEnv = (process.env[`HEPSTORE_MIRROR_${m[1].toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] ?? '').split(/\s+/).filter(Boolean);
+  return [...fromEnv, ...(mirrors[m[1]] ?? [])].map((base) => `${base.replace(/\/+$/, '')}/${m[2]}`);
+}
+
+function findProgram(name: string, searchPath: string): string | undefined {
+  for (const d of searchPath.split(':').filter(Boolean)) {
+    const p = path.join(d, name);
     try {
-      fs.copyFileSync(src, dest);
-    } catch (e) {
-      throw new StoreError('BUILD_FAILED', `cannot fetch '${url}': ${(e as Error).message}`, { exitCode: 100 });
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      /* next */
     }
-    return;
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new StoreError('BUILD_FAILED', `cannot fetch '${url}': unsupported scheme`);
+  return undefined;
+}
+
+async function fetchHttp(url: string, dest: string, log: (line: string) => void): Promise<void> {
   let res: Response;
   try {
     res = await fetch(url, { redirect: 'follow' });
   } catch (e) {
-    throw new StoreError('BUILD_FAILED', `cannot fetch '${url}': ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}`);
+    throw new Error((e as Error & { cause?: Error }).cause?.message ?? (e as Error).message);
   }
-  if (!res.ok || !res.body) throw new StoreError('BUILD_FAILED', `cannot fetch '${url}': HTTP ${res.status} ${res.statusText}`);
-  const fd = fs.openSync(dest, 'wx', 0o644);
+  if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+  const fd = fs.openSync(dest, 'w', 0o644);
   let bytes = 0;
   try {
     for await (const chunk of Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>)) {
@@ -35,4 +65,82 @@ export async function fetchToFile(url: string, dest: string, log: (line: string)
     fs.closeSync(fd);
   }
   log(`fetched ${bytes} bytes`);
+}
+
+/** `apt:NAME=VERSION` (or NAME:ARCH=VERSION): apt-get download into a private directory. */
+async function fetchApt(spec: string, dest: string, o: FetchOptions): Promise<void> {
+  const aptGet = findProgram('apt-get', o.searchPath ?? process.env.PATH ?? '/usr/bin:/bin');
+  if (!aptGet) throw new Skip('apt-get is not installed');
+  const dir = fs.mkdtempSync(`${dest}.apt-`);
+  try {
+    // apt drops privileges to _apt for downloads; a private directory it cannot enter only
+    // makes it warn, so let it in.
+    fs.chmodSync(dir, 0o755);
+    const out: string[] = [];
+    const code = await new Promise<number>((resolve, reject) => {
+      const p = spawn(aptGet, ['download', '-q', spec], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+      p.stdout.on('data', (d) => out.push(String(d)));
+      p.stderr.on('data', (d) => out.push(String(d)));
+      p.on('error', reject);
+      p.on('close', (c) => resolve(c ?? 1));
+    });
+    for (const l of out.join('').split('\n').filter(Boolean)) o.log(`apt-get: ${l}`);
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.deb'));
+    if (code !== 0 || files.length !== 1) {
+      const why = out.join('').split('\n').find((l) => l.startsWith('E:')) ?? `apt-get exited with ${code}`;
+      throw new Error(why.replace(/^E:\s*/, ''));
+    }
+    fs.renameSync(path.join(dir, files[0]), dest);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function fetchOne(url: string, dest: string, o: FetchOptions): Promise<void> {
+  if (url.startsWith('apt:')) return fetchApt(url.slice(4), dest, o);
+  if (url.startsWith('mirror://')) {
+    const urls = mirrorUrls(url, o.mirrors);
+    const name = /^mirror:\/\/([^/]+)/.exec(url)![1];
+    if (urls.length === 0) throw new Skip(`no '${name}' mirror is configured (set "mirrors": {"${name}": [URL]} in the store's etc/hepstore.json, or HEPSTORE_MIRROR_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')})`);
+    const errors: string[] = [];
+    for (const u of urls) {
+      try {
+        o.log(`fetching ${u}`);
+        return await fetchOne(u, dest, o);
+      } catch (e) {
+        errors.push(`${u}: ${(e as Error).message}`);
+      }
+    }
+    throw new Error(errors.join('; '));
+  }
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error('not a URL');
+  }
+  if (u.protocol === 'file:') {
+    fs.copyFileSync(fileURLToPath(u), dest);
+    return;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('unsupported scheme');
+  return fetchHttp(url, dest, o.log);
+}
+
+export async function fetchToFile(urls: string | string[], dest: string, o: FetchOptions): Promise<void> {
+  const list = typeof urls === 'string' ? [urls] : urls;
+  const failures: string[] = [];
+  for (const url of list) {
+    o.log(`fetching ${url}`);
+    try {
+      await fetchOne(url, dest, o);
+      return;
+    } catch (e) {
+      fs.rmSync(dest, { force: true });
+      const why = `cannot fetch '${url}': ${(e as Error).message}`;
+      o.log(e instanceof Skip ? `skipping '${url}': ${(e as Error).message}` : why);
+      failures.push(e instanceof Skip ? `skipped '${url}': ${(e as Error).message}` : why);
+    }
+  }
+  throw new StoreError('BUILD_FAILED', failures.join('\n'), { hint: o.hint, exitCode: 100 });
 }

@@ -13,6 +13,7 @@ import { derivationReferences } from '../derivation/paths.js';
 import { topoOrder, type BuildGraph, type BuildNode } from '../derivation/graph.js';
 import type { LocalStore, NewPathInfo } from '../store/local-store.js';
 import { PathLocks } from '../store/locks.js';
+import { readStoreConfig } from '../store/config.js';
 import { runBuild, type BuilderSettings } from './builder.js';
 import { defaultSandboxPaths, findBwrap, withLibraries, writeSandboxEtc } from './sandbox.js';
 import { Launcher } from './launcher.js';
@@ -133,6 +134,7 @@ function settingsFor(store: LocalStore, opts: RealizeOptions, launcher: Launcher
     cores: Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, jobs))),
     launcher,
     slots: new Semaphore(jobs),
+    mirrors: readStoreConfig(store.layout.configFile).mirrors,
   };
 }
 

@@ -1,37 +1,63 @@
-/** `fetchurl`: a fixed-output derivation built in-process (http, https, file), verified with ssri. */
+/**
+ * `fetchurl`: a fixed-output derivation built in-process, verified with ssri. URLs are tried in
+ * order: http, https, file, `mirror://NAME/PATH` (the store's configured mirrors) and
+ * `apt:NAME=VERSION` (the host's apt-get, where installed). Only the content hash decides the
+ * output path, so the same file fetched any of these ways is the same store path.
+ */
 import { StoreError } from '../errors.js';
 import { derivation, type Drv } from './drv.js';
 
 export interface FetchurlArgs {
-  url: string;
+  url?: string;
+  /** Several places to get the same file from, tried in order. */
+  urls?: string[];
   /** SRI hash of the file (e.g. `sha256-…`). */
   integrity: string;
   name?: string;
   /** Make the fetched file executable (its hash is then over the archive, as for `store add`). */
   executable?: boolean;
+  /** Said when every URL fails, e.g. what to do about a file that is no longer served. */
+  hint?: string;
 }
 
 export const FETCHURL_BUILDER = 'builtin:fetchurl';
 
 export function urlName(url: string): string {
-  const base = decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).pop() ?? '');
+  let base = url;
+  try {
+    base = decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).pop() ?? '');
+  } catch {
+    /* not a URL with a path */
+  }
   const clean = base.replace(/[^A-Za-z0-9+\-._?=]/g, '_').replace(/^\.+/, '');
   return clean || 'download';
 }
 
-export function fetchurl(a: FetchurlArgs): Drv {
+function checkUrl(url: string): void {
+  if (/^apt:[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?=[A-Za-z0-9.+~:-]+$/.test(url)) return;
+  if (/^mirror:\/\/[A-Za-z0-9_-]+\/[^\s]+$/.test(url)) return;
   let parsed: URL;
   try {
-    parsed = new URL(a.url);
+    parsed = new URL(url);
   } catch {
-    throw new StoreError('EVAL', `fetchurl: '${a.url}' is not a URL`);
+    throw new StoreError('EVAL', `fetchurl: '${url}' is not a URL`);
   }
-  if (!['http:', 'https:', 'file:'].includes(parsed.protocol)) throw new StoreError('EVAL', `fetchurl: unsupported URL scheme '${parsed.protocol}' in '${a.url}'`, { hint: 'use http://, https:// or file://' });
-  if (!a.integrity) throw new StoreError('EVAL', `fetchurl('${a.url}') needs an integrity hash`, { hint: "run it once with integrity: 'sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' and copy the hash the error prints" });
+  if (!['http:', 'https:', 'file:'].includes(parsed.protocol) || /\s/.test(url)) {
+    throw new StoreError('EVAL', `fetchurl: unsupported URL scheme '${parsed.protocol}' in '${url}'`, { hint: 'use http://, https://, file://, mirror://NAME/PATH or apt:NAME=VERSION' });
+  }
+}
+
+export function fetchurl(a: FetchurlArgs): Drv {
+  const urls = a.urls ?? (a.url !== undefined ? [a.url] : []);
+  if (urls.length === 0) throw new StoreError('EVAL', 'fetchurl needs a url (or urls)');
+  urls.forEach(checkUrl);
+  if (!a.integrity) throw new StoreError('EVAL', `fetchurl('${urls[0]}') needs an integrity hash`, { hint: "run it once with integrity: 'sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' and copy the hash the error prints" });
+  // A single URL keeps the env of the first fetchurl, so existing derivations keep their paths.
+  const where = a.urls === undefined ? { url: urls[0] } : { urls: urls.join(' ') };
   return derivation({
-    name: a.name ?? urlName(a.url),
+    name: a.name ?? urlName(urls[urls.length - 1]),
     builder: FETCHURL_BUILDER,
-    env: { url: a.url, executable: a.executable ?? false },
+    env: { ...where, executable: a.executable ?? false, ...(a.hint ? { hint: a.hint } : {}) },
     outputHash: a.integrity,
     outputHashMode: a.executable ? 'recursive' : 'flat',
   });

@@ -15,6 +15,11 @@ export interface StoreConfig {
   secretKeyFiles?: string[];
   /** Default for -j. */
   maxJobs?: number;
+  /**
+   * Where `mirror://NAME/…` URLs of fixed-output fetches point, tried in order, e.g.
+   * { "debian": ["https://…/debian"] }. HEPSTORE_MIRROR_<NAME> (space-separated) adds to them.
+   */
+  mirrors?: Record<string, string[]>;
 }
 
 export function readStoreConfig(file: string): StoreConfig {
