@@ -18,7 +18,8 @@ import { ReferenceScanner } from './scan.js';
 import { buildEnvironment, SANDBOX_BUILD_DIR } from './environment.js';
 import { bwrapArgs } from './sandbox.js';
 import { fetchToFile, type Mirrors } from './fetch.js';
-import { Launcher } from './launcher.js';
+import { BUILDENV_BUILDER, linkEnvironment, parseEnvSpec } from './buildenv.js';
+import { Launcher, type RunResult } from './launcher.js';
 import type { Semaphore } from './semaphore.js';
 
 export const FETCHURL_BUILDER = 'builtin:fetchurl';
@@ -126,18 +127,35 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
         throw (e as StoreError).hint ? new StoreError(f.code, f.message, { hint: (e as StoreError).hint }) : f;
       }
     } else {
+      let command = [drv.builder, ...drv.args];
+      // builtin:buildenv links the environment here, then runs its args (if any) as the builder.
+      let runLog = log;
+      if (drv.builder === BUILDENV_BUILDER) {
+        fs.writeFileSync(log, '');
+        try {
+          await s.slots.with(async () => linkEnvironment(parseEnvSpec(drv.env.__buildEnv), written(drv.outputs.out?.path ?? ''), { storeDir: s.storeDir, visible: task.inputClosure, log: (l) => fs.appendFileSync(log, l + '\n') }));
+        } catch (e) {
+          fs.appendFileSync(log, `${(e as Error).message}\n${(e as StoreError).hint ? `hint: ${(e as StoreError).hint}\n` : ''}`);
+          throw failure(node, 'could not link the environment', log);
+        }
+        command = [...drv.args];
+        runLog = path.join(top, 'builder.log');
+      }
       const env = buildEnvironment(drv, { storeDir: s.storeDir, buildDir: sandboxed ? SANDBOX_BUILD_DIR : buildDir, cores: s.cores });
-      let cmd = drv.builder;
-      let args = drv.args;
-      if (sandboxed) {
+      let cmd = command[0];
+      let args = command.slice(1);
+      if (command.length === 0) {
+        // Nothing more to run.
+      } else if (sandboxed) {
         const hostPaths = [...s.sandbox!.hostPaths, ...hostToolPaths(drv.env.__hostTools)];
         args = bwrapArgs(
           { bwrap: s.sandbox!.bwrap, storeDir: s.storeDir, scratchStore: scratch, buildDir, inputs: task.inputClosure, hostPaths, network: isFixedOutput(drv), etcDir: s.sandbox!.etcDir },
-          [drv.builder, ...drv.args],
+          command,
         );
         cmd = s.sandbox!.bwrap;
       }
-      const r = await s.slots.with(() => s.launcher.run({ cmd, args, env, cwd: buildDir, logFile: log }));
+      const r: RunResult = command.length === 0 ? { code: 0, signal: null } : await s.slots.with(() => s.launcher.run({ cmd, args, env, cwd: buildDir, logFile: runLog }));
+      if (runLog !== log && fs.existsSync(runLog)) fs.appendFileSync(log, fs.readFileSync(runLog));
       if (r.error) {
         fs.appendFileSync(log, `cannot run builder '${drv.builder}': ${r.error.message}\n`);
         throw failure(node, `could not start: ${r.error.message}`, log);

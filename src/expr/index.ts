@@ -7,3 +7,4 @@ export { mkDerivation, DEFAULT_HOST_TOOLS, type MkDerivationArgs } from './mkder
 export { packageSet, type PackageDefs } from './package-set.js';
 export { zxDerivation, type ZxDerivationArgs } from './zx.js';
 export { beginEvaluation, settings as evalSettings } from './context.js';
+export { buildEnv, hiPrio, lowPrio, type BuildEnvArgs, type EnvPackage } from './buildenv.js';

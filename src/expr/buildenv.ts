@@ -1,0 +1,121 @@
+/**
+ * `buildEnv`: an environment view — one symlink tree merging the outputs of several packages,
+ * so that activating it takes a handful of variables (PATH=<env>/bin …), never one entry per
+ * package. Made by `builtin:buildenv` (src/build/buildenv.ts), in-process and deterministic;
+ * postBuild and the check phase then run in the sandbox with /bin/sh.
+ */
+import path from 'node:path';
+import { StoreError } from '../errors.js';
+import { derivation, isDrv, type Drv, type Stringish } from './drv.js';
+import { SourcePath } from './path.js';
+import { tool, type HostTool } from './host.js';
+
+export const BUILDENV_BUILDER = 'builtin:buildenv';
+/** The priority of a package that names none (as Nix's meta.priority). */
+export const DEFAULT_PRIORITY = 5;
+
+export type EnvPackage = Drv | SourcePath;
+
+export interface BuildEnvArgs {
+  name: string;
+  /** Packages to merge: derivations (or one of their outputs, `pkg.dev`), store sources, or { path, priority }. */
+  paths: Array<EnvPackage | { path: EnvPackage; priority?: number }>;
+  /** Only link entries below these paths (default ['/']: everything). */
+  pathsToLink?: string[];
+  /** On a collision keep the first package's file instead of failing (a warning goes to the log). */
+  ignoreCollisions?: boolean;
+  /** Relative paths copied as real files, e.g. an interpreter that finds its installation from its own location. */
+  copyFiles?: string[];
+  /** Shell code run after linking, with $out the environment (its bin/ first on PATH). */
+  postBuild?: string;
+  /** Run checkPhase after postBuild; the build fails if it does. */
+  doCheck?: boolean;
+  checkPhase?: string;
+  /** Host programs on PATH for postBuild and checkPhase (none by default, so that the environment depends on its packages only). */
+  hostTools?: Array<string | HostTool>;
+  /** More variables for postBuild and checkPhase. */
+  env?: Record<string, Stringish | Stringish[]>;
+  meta?: Record<string, unknown>;
+}
+
+const PHASES = `set -e
+PATH="$out/bin\${hostToolDirs:+:$hostToolDirs}"
+export PATH
+if [ -n "$postBuild" ]; then
+  echo "hepstore: running postBuild"
+  eval "$postBuild"
+fi
+if [ -n "$doCheck" ]; then
+  echo "hepstore: running check phase"
+  if /bin/sh -ec "$checkPhase"; then :; else
+    status=$?
+    echo "hepstore: check phase failed with exit code $status"
+    exit $status
+  fi
+fi
+`;
+
+function relative(p: string, what: string, name: string): string {
+  const parts = p.split('/').filter((x) => x !== '');
+  if (parts.some((x) => x === '.' || x === '..')) throw new StoreError('EVAL', `buildEnv '${name}': ${what} '${p}' may not contain '.' or '..'`);
+  return parts.join('/');
+}
+
+function priorityOf(p: EnvPackage, given: number | undefined, name: string): number {
+  const meta = isDrv(p) ? p.meta.priority : undefined;
+  const prio = given ?? (typeof meta === 'number' ? meta : DEFAULT_PRIORITY);
+  if (!Number.isFinite(prio)) throw new StoreError('EVAL', `buildEnv '${name}': the priority of '${p}' is not a number`);
+  return prio;
+}
+
+/** A package with a better priority than the default: its files win collisions. */
+export function hiPrio<T extends EnvPackage>(p: T): { path: T; priority: number } {
+  return { path: p, priority: -10 };
+}
+
+/** A package with a worse priority than the default: its files lose collisions. */
+export function lowPrio<T extends EnvPackage>(p: T): { path: T; priority: number } {
+  return { path: p, priority: 10 };
+}
+
+export function buildEnv(a: BuildEnvArgs): Drv {
+  if (!a || typeof a.name !== 'string') throw new StoreError('EVAL', 'buildEnv needs a name');
+  if (!Array.isArray(a.paths)) throw new StoreError('EVAL', `buildEnv '${a.name}' needs paths: an array of packages`);
+  const packages: Array<{ path: string; priority: number }> = [];
+  const seen = new Set<string>();
+  a.paths.forEach((entry, i) => {
+    const p = isDrv(entry) || entry instanceof SourcePath ? entry : (entry as { path?: EnvPackage })?.path;
+    if (!isDrv(p) && !(p instanceof SourcePath)) {
+      throw new StoreError('EVAL', `buildEnv '${a.name}': paths[${i}] is not a package`, { hint: 'give derivations, path(...) sources, or { path: pkg, priority: n }' });
+    }
+    const given = isDrv(entry) || entry instanceof SourcePath ? undefined : (entry as { priority?: number }).priority;
+    const storePath = p.toString();
+    if (seen.has(storePath)) return;
+    seen.add(storePath);
+    packages.push({ path: storePath, priority: priorityOf(p, given, a.name) });
+  });
+  if (a.doCheck && !a.checkPhase) throw new StoreError('EVAL', `buildEnv '${a.name}' has doCheck but no checkPhase`);
+  const spec = {
+    packages,
+    pathsToLink: (a.pathsToLink ?? ['/']).map((p) => relative(p, 'pathsToLink', a.name)),
+    ignoreCollisions: a.ignoreCollisions ?? false,
+    copyFiles: (a.copyFiles ?? []).map((p) => relative(p, 'copyFiles', a.name)).sort(),
+  };
+  for (const c of spec.copyFiles) if (c === '') throw new StoreError('EVAL', `buildEnv '${a.name}': copyFiles needs file paths, not '/'`);
+  const tools = (a.hostTools ?? []).map((t) => (typeof t === 'string' ? tool(t) : t));
+  const runsPhases = Boolean(a.postBuild) || Boolean(a.doCheck);
+  const drv = derivation({
+    name: a.name,
+    builder: BUILDENV_BUILDER,
+    args: runsPhases ? ['/bin/sh', '-c', PHASES] : [],
+    env: {
+      ...a.env,
+      __buildEnv: JSON.stringify(spec),
+      ...(a.postBuild ? { postBuild: a.postBuild } : {}),
+      ...(a.doCheck ? { doCheck: true, checkPhase: a.checkPhase } : {}),
+      ...(tools.length ? { hostToolDirs: [...new Set(tools.map((t) => path.dirname(t.path)))].join(':'), hostTools: tools.map((t) => t.path) } : {}),
+    },
+  });
+  if (a.meta) drv.meta = { ...a.meta };
+  return drv;
+}
