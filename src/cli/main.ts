@@ -28,6 +28,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   sign: { summary: 'sign valid store paths with a secret key', load: async () => (await import('./sign.js')).default },
   push: { summary: 'upload store paths and their closure to a binary cache', load: async () => (await import('./push.js')).default },
   diff: { summary: 'compare two closures: packages added, removed, changed, and why', load: async () => (await import('./diff.js')).default },
+  env: { summary: 'realize an environment and print the variables that activate it (sh, csh, json)', load: async () => (await import('./env.js')).default },
+  shell: { summary: 'realize an environment and run a shell or a command inside it', load: async () => (await import('./shell.js')).default },
   lock: { summary: 'realize an expression file and print a lock file of its outputs and narHashes', load: async () => (await import('./lock.js')).default },
 };
 

@@ -1,0 +1,51 @@
+/** `store shell FILE`: realize an environment and run a shell (or one command) inside it. */
+import os from 'node:os';
+import { spawn } from 'node:child_process';
+import type { Command } from './command.js';
+import { StoreError } from '../errors.js';
+import { REALIZE_FLAGS } from './realize-file.js';
+import { applyActivation } from '../profile/activation.js';
+import { environmentOf } from './env.js';
+
+/** What --pure keeps of the caller's environment (as nix-shell --pure). */
+const PURE_KEEP = ['HOME', 'USER', 'LOGNAME', 'TERM', 'DISPLAY', 'WAYLAND_DISPLAY', 'XAUTHORITY', 'TZ', 'LANG', 'PAGER', 'SHLVL'];
+
+const shell: Command = {
+  usage: 'store shell FILE|PATH [--attr NAME] [-c COMMAND] [--pure [--keep VAR...]]',
+  summary: [
+    'Realize an environment and start $SHELL (or /bin/sh) with it activated; with -c, run COMMAND',
+    'with /bin/sh instead. Exits with the status of the shell or command. The environment stays',
+    'alive (a temporary GC root) while the shell runs.',
+  ].join('\n'),
+  flags: {
+    ...REALIZE_FLAGS,
+    command: { kind: 'string', short: 'c', description: 'run this command with /bin/sh -c instead of an interactive shell' },
+    pure: { kind: 'boolean', description: `clear the environment except ${PURE_KEEP.join(', ')} (PATH is only the environment's)` },
+    keep: { kind: 'strings', description: 'with --pure: keep these variables too' },
+  },
+  async run(args, ctx) {
+    if (args.positionals.length > 1) throw new StoreError('USAGE', 'store shell takes one FILE', { hint: "to run a command, use -c 'COMMAND ARGS'" });
+    if (args.flags.keep && !args.flags.pure) throw new StoreError('USAGE', '--keep goes with --pure');
+    const a = await environmentOf(args.positionals[0], args, ctx, 'shell');
+    const keep = new Set([...PURE_KEEP, ...((args.flags.keep as string[] | undefined) ?? [])]);
+    const base = args.flags.pure ? Object.fromEntries(Object.entries(process.env).filter(([k]) => keep.has(k))) : process.env;
+    const env = applyActivation(a, base);
+    const command = args.flags.command as string | undefined;
+    const program = command !== undefined ? '/bin/sh' : process.env.SHELL || '/bin/sh';
+    const child = spawn(program, command !== undefined ? ['-c', command] : [], { cwd: ctx.cwd, env, stdio: 'inherit' });
+    // The terminal's interrupt goes to the shell; this process waits for it.
+    const ignore = () => {};
+    process.on('SIGINT', ignore);
+    process.on('SIGQUIT', ignore);
+    try {
+      return await new Promise<number>((resolve, reject) => {
+        child.once('error', (e) => reject(new StoreError('USAGE', `cannot run '${program}': ${e.message}`)));
+        child.once('close', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
+      });
+    } finally {
+      process.off('SIGINT', ignore);
+      process.off('SIGQUIT', ignore);
+    }
+  },
+};
+export default shell;
