@@ -133,7 +133,9 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
       if (drv.builder === BUILDENV_BUILDER) {
         fs.writeFileSync(log, '');
         try {
-          await s.slots.with(async () => linkEnvironment(parseEnvSpec(drv.env.__buildEnv), written(drv.outputs.out?.path ?? ''), { storeDir: s.storeDir, visible: task.inputClosure, log: (l) => fs.appendFileSync(log, l + '\n') }));
+          if (outputs.length !== 1 || !drv.outputs.out) throw new StoreError('BUILD_FAILED', `${BUILDENV_BUILDER} makes exactly one output, 'out'`);
+          const spec = parseEnvSpec(drv.env.__buildEnv);
+          await s.slots.with(async () => linkEnvironment(spec, written(drv.outputs.out.path), { storeDir: s.storeDir, visible: task.inputClosure, log: (l) => fs.appendFileSync(log, l + '\n') }));
         } catch (e) {
           fs.appendFileSync(log, `${(e as Error).message}\n${(e as StoreError).hint ? `hint: ${(e as StoreError).hint}\n` : ''}`);
           throw failure(node, 'could not link the environment', log);
