@@ -103,12 +103,19 @@ function fixSymlinks() {
     if (!e.isSymbolicLink()) continue;
     const target = fs.readlinkSync(p);
     if (!target.startsWith('/')) {
-      // A relative link that climbs out of usr/ in the Debian layout, e.g. ../../lib/x from usr/lib.
+      // A relative link to another package's file (python3 -> python3.11, libfoo.so ->
+      // libfoo.so.1) stays as it is: it resolves in an environment that holds both (buildEnv).
+      // One that climbed out of usr/ (../../lib/x from usr/lib/) climbs one level less.
       if (fs.existsSync(p)) continue;
-      const abs = path.posix.resolve('/', path.posix.dirname('/' + path.relative(out, p)), target);
-      const where = locate(merged(abs));
-      if (where) relink(p, where);
-      else unresolved.push(`${path.relative(out, p)} -> ${target}`);
+      const rel = path.relative(out, p);
+      const meant = merged(path.posix.resolve(path.posix.dirname('/usr/' + rel), target));
+      const climbsOut = path.posix.normalize(path.posix.join(path.posix.dirname(rel), target)).startsWith('../');
+      if (fs.existsSync(path.join(out, meant))) relink(p, path.join(out, meant));
+      else if (climbsOut) {
+        const where = locate(meant);
+        if (where) relink(p, where);
+        else unresolved.push(`${rel} -> ${target}`);
+      }
       continue;
     }
     if (target.startsWith('/nix/') || target.startsWith(path.dirname(out) + '/')) continue;
