@@ -36,6 +36,8 @@ export interface BuilderSettings {
   launcher: Launcher;
   /** Bounds the builder processes running at once (-j); preparing and registering are not counted. */
   slots: Semaphore;
+  /** Bounds the downloads running at once: they wait on the network, not on a core, so -j does not count them. */
+  fetchSlots: Semaphore;
   /** Where mirror:// URLs of fetches point (the store's configuration). */
   mirrors?: Mirrors;
 }
@@ -119,7 +121,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
       fs.writeFileSync(log, '');
       try {
         const urls = drv.env.urls !== undefined ? drv.env.urls.split(' ').filter(Boolean) : drv.env.url;
-        await s.slots.with(() => fetchToFile(urls, target, { log: (l) => fs.appendFileSync(log, l + '\n'), mirrors: s.mirrors, hint: drv.env.hint || undefined }));
+        await s.fetchSlots.with(() => fetchToFile(urls, target, { log: (l) => fs.appendFileSync(log, l + '\n'), mirrors: s.mirrors, hint: drv.env.hint || undefined }));
         if (drv.env.executable === '1') fs.chmodSync(target, 0o755);
       } catch (e) {
         fs.appendFileSync(log, `${(e as Error).message}\n`);

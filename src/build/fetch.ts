@@ -2,7 +2,7 @@
  * `builtin:fetchurl`: get one file, trying its URLs in order: http, https and file URLs;
  * `mirror://NAME/PATH`, resolved through the store's configured mirrors; and `apt:NAME=VERSION`,
  * one exact Debian package fetched by the host's `apt-get download` from the host's configured
- * archive (skipped where apt-get is missing). The caller checks the content hash, so how the
+ * archive (skipped where apt-get is missing, or HEPSTORE_APT_GET is set empty). The caller checks the content hash, so how the
  * file was fetched never changes what lands in the store.
  */
 import fs from 'node:fs';
@@ -19,8 +19,6 @@ export interface FetchOptions {
   mirrors?: Mirrors;
   /** Printed when every URL failed (e.g. how to pin something the archive still serves). */
   hint?: string;
-  /** PATH searched for apt-get (default: the process's). */
-  searchPath?: string;
 }
 
 class Skip extends Error {}
@@ -69,7 +67,10 @@ async function fetchHttp(url: string, dest: string, log: (line: string) => void)
 
 /** `apt:NAME=VERSION` (or NAME:ARCH=VERSION): apt-get download into a private directory. */
 async function fetchApt(spec: string, dest: string, o: FetchOptions): Promise<void> {
-  const aptGet = findProgram('apt-get', o.searchPath ?? process.env.PATH ?? '/usr/bin:/bin');
+  // HEPSTORE_APT_GET names the program; set to the empty string, it turns apt off.
+  const chosen = process.env.HEPSTORE_APT_GET;
+  if (chosen === '') throw new Skip('apt is turned off (HEPSTORE_APT_GET is empty)');
+  const aptGet = chosen ?? findProgram('apt-get', process.env.PATH ?? '/usr/bin:/bin');
   if (!aptGet) throw new Skip('apt-get is not installed');
   const dir = fs.mkdtempSync(`${dest}.apt-`);
   try {

@@ -19,6 +19,9 @@ import { defaultSandboxPaths, findBwrap, withLibraries, writeSandboxEtc } from '
 import { Launcher } from './launcher.js';
 import { Semaphore } from './semaphore.js';
 
+/** Downloads (builtin:fetchurl) at once, besides the -j builder processes. */
+const FETCHES = 6;
+
 export interface RealizeOptions {
   jobs?: number;
   /** Build in the bubblewrap sandbox when bwrap is installed (default true). */
@@ -134,6 +137,7 @@ function settingsFor(store: LocalStore, opts: RealizeOptions, launcher: Launcher
     cores: Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, jobs))),
     launcher,
     slots: new Semaphore(jobs),
+    fetchSlots: new Semaphore(FETCHES),
     mirrors: readStoreConfig(store.layout.configFile).mirrors,
   };
 }
@@ -262,7 +266,7 @@ async function schedule(
   // Builds in flight: more than -j, so that one build's setup and registration overlap
   // others' builder processes (which settings.slots bounds to -j).
   const jobs = Math.max(1, opts.jobs ?? os.availableParallelism());
-  const inFlight = jobs * 2 + 2;
+  const inFlight = jobs * 2 + 2 + FETCHES;
   const locks = new PathLocks(store.db);
   const inSet = new Set(nodes.map((n) => n.drvPath));
   const waitingOn = new Map<string, number>();
