@@ -48,3 +48,12 @@ export function nixEnv(dir: string, extraConf = ''): NodeJS.ProcessEnv {
     NIX_REMOTE: '',
   };
 }
+
+/** Run a command to completion and time it (wall seconds); throws with its stderr if it fails. */
+export function timed(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): { s: number; stdout: string; stderr: string } {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { env: opts.env, cwd: opts.cwd, encoding: 'utf8', maxBuffer: 256 << 20 });
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${(r.stderr ?? '').slice(-2000)}`);
+  return { s, stdout: r.stdout, stderr: r.stderr };
+}

@@ -1,9 +1,11 @@
 /**
  * CMSSW dependency graphs (from cms-sw/cmsdist: `Requires:` and `BuildRequires:`) turned into
- * derivations with synthetic payloads: the real dependency edges, deterministic small
- * contents. Each package's output holds a payload derived from its name and version and the
- * store paths of its runtime dependencies (so those become its references); build-only
- * dependencies are read while building and not referred to (so GC may drop them).
+ * derivations with synthetic payloads: the real dependency edges, deterministic contents.
+ * Each package's output is one file: its name, version and kind, the store paths of its
+ * runtime dependencies (so those become its references), and a payload whose size is typical
+ * of its kind (sizes.ts) times a scale, written by /bin/sh alone from a 64-byte seed derived
+ * from its name and version (so builds need nothing from the host and run in the sandbox).
+ * Build-only dependencies are read while building and not referred to (so GC may drop them).
  *
  * Graph format (exprs/cmssw/graphs/*.json): package name → { v: version | null,
  * kind: 'spec' | 'pip' | 'missing', req: [runtime deps], breq: [build-only deps] }.
@@ -17,6 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { derivation, type Drv } from 'hepstore';
+import { payloadBytes } from './sizes.ts';
 
 export interface GraphNode {
   v: string | null;
@@ -30,8 +33,23 @@ export type Graph = Record<string, GraphNode>;
 /** [package, dependency] edges removed to break known bootstrap cycles. */
 export const CYCLE_BREAKS: ReadonlyArray<readonly [string, string]> = [['py3-flit-core', 'py3-wheel']];
 
-/** The roots of a release, where present in its graph. */
-export const RELEASE_ROOTS = ['cmssw-tool-conf', 'cmssw-tools', 'python_tools'];
+/**
+ * The roots of a release: its tool configuration, `cmssw-tool-conf` (the package is called
+ * `cmssw-tools` from 14_1 on), and `python_tools`. Root → the package names that provide it.
+ */
+export const RELEASE_ROOTS: Readonly<Record<string, readonly string[]>> = {
+  'cmssw-tool-conf': ['cmssw-tool-conf', 'cmssw-tools'],
+  python_tools: ['python_tools'],
+};
+
+/** Each release root and the package of `graph` that provides it; an error if one is missing. */
+export function releaseRoots(graph: Graph): Array<[root: string, pkg: string]> {
+  return Object.entries(RELEASE_ROOTS).map(([root, names]) => {
+    const pkg = names.find((n) => n in graph);
+    if (!pkg) throw new Error(`CMSSW graph has no package for the release root '${root}' (looked for ${names.join(', ')})`);
+    return [root, pkg];
+  });
+}
 
 export const GRAPH_DIR = path.join(import.meta.dirname, 'graphs');
 
@@ -47,8 +65,11 @@ export function storeVersion(v: string | null): string | undefined {
 }
 
 export interface PackageOptions {
-  /** Bytes of synthetic payload per package (default 64). */
-  payloadBytes?: number;
+  /**
+   * Payload size as a fraction of a package's typical installed size (sizes.ts); 0 gives
+   * every package the smallest payload, one 64-byte line. Default DEFAULT_SCALE.
+   */
+  scale?: number;
   /** Edges to drop (default CYCLE_BREAKS). */
   breaks?: ReadonlyArray<readonly [string, string]>;
 }
@@ -119,16 +140,37 @@ export function findCycles(graph: Graph, breaks: ReadonlyArray<readonly [string,
   return cycles;
 }
 
-/** `size` bytes of hex, deterministic from the package's name and version. */
-export function payload(name: string, version: string | undefined, size: number): string {
-  let out = '';
-  let block = createHash('sha256').update(`${name}@${version ?? ''}`).digest('hex');
-  while (out.length < size) {
-    out += block;
-    block = createHash('sha256').update(block).digest('hex');
-  }
-  return out.slice(0, size);
+/** Default payload scale: a release of some tens of MiB. */
+export const DEFAULT_SCALE = 0.001;
+
+/** Payloads are written in lines of this many bytes. */
+export const UNIT = 64;
+
+/**
+ * The payload's line, from the package's name and version: two runs of 31 hex digits, so no
+ * run of 32 characters of the store-path alphabet appears (nothing in a payload can be taken
+ * for a reference, and scanning it stays cheap).
+ */
+export function payloadUnit(name: string, version: string | undefined): string {
+  const hex = createHash('sha256').update(`${name}@${version ?? ''}`).digest('hex');
+  return `${hex.slice(0, 31)}-${hex.slice(31, 62)}\n`;
 }
+
+/**
+ * The builder of every package: read each build-only input, then write one file with the
+ * name line, the runtime dependencies and `units` copies of `unit` (in blocks of 1,024, so a
+ * GiB is some 16,000 printf calls). Only /bin/sh and its built-ins.
+ */
+export const BUILDER_SCRIPT = [
+  'for d in $buildOnly; do read -r x < "$d"; done',
+  '{',
+  '  printf \'%s\\n\' "$pname $version $kind" $runtime',
+  '  u=$unit; b=$unit; i=0',
+  '  while [ $i -lt 10 ]; do b=$b$b; i=$((i + 1)); done',
+  '  n=$((units / 1024)); while [ $n -gt 0 ]; do printf \'%s\' "$b"; n=$((n - 1)); done',
+  '  n=$((units % 1024)); while [ $n -gt 0 ]; do printf \'%s\' "$u"; n=$((n - 1)); done',
+  '} > "$out"',
+].join('\n');
 
 /** Every package of a graph as a derivation (lazily: only what is asked for is made). */
 export function packages(graph: Graph, opts: PackageOptions = {}): (name: string) => Drv {
@@ -137,7 +179,8 @@ export function packages(graph: Graph, opts: PackageOptions = {}): (name: string
   if (cycles.length) {
     throw new Error(`CMSSW graph has dependency cycles: ${cycles.map((c) => c.join(' <-> ')).join('; ')} (break them explicitly, as CYCLE_BREAKS does for py3-flit-core/py3-wheel)`);
   }
-  const size = opts.payloadBytes ?? 64;
+  const scale = opts.scale ?? DEFAULT_SCALE;
+  if (!(scale >= 0)) throw new Error(`CMSSW payload scale must be a number >= 0, not ${scale}`);
   const made = new Map<string, Drv>();
   const get = (root: string): Drv => {
     // Iterative post-order, so deep graphs never overflow the stack.
@@ -151,16 +194,24 @@ export function packages(graph: Graph, opts: PackageOptions = {}): (name: string
         for (const d of [...req, ...breq]) if (!made.has(d)) work.push([d, false]);
         continue;
       }
+      const { kind } = graph[name];
       const version = storeVersion(graph[name].v);
-      const use = breq.map((d) => `read x < ${made.get(d)}`).join('; ');
-      const runtime = req.map((d) => `${made.get(d)}`);
+      const bytes = payloadBytes(name, version, kind, scale);
       const drv = derivation({
         name: version ? `${name}-${version}` : name,
         builder: '/bin/sh',
-        args: ['-c', `${use ? `${use}; ` : ''}printf '%s\\n' "$pname $version" "$payload" ${runtime.map((r) => `'${r}'`).join(' ')} > $out`],
-        env: { pname: name, version: version ?? '', payload: payload(name, version, size), kind: graph[name].kind },
+        args: ['-c', BUILDER_SCRIPT],
+        env: {
+          pname: name,
+          version: version ?? '',
+          kind,
+          runtime: req.map((d) => `${made.get(d)}`).join(' '),
+          buildOnly: breq.map((d) => `${made.get(d)}`).join(' '),
+          unit: payloadUnit(name, version),
+          units: String(Math.max(1, Math.ceil(bytes / UNIT))),
+        },
       });
-      Object.assign(drv.meta, { pname: name, version: graph[name].v, kind: graph[name].kind });
+      Object.assign(drv.meta, { pname: name, version: graph[name].v, kind, payloadBytes: bytes });
       made.set(name, drv);
     }
     return made.get(root)!;
@@ -168,18 +219,19 @@ export function packages(graph: Graph, opts: PackageOptions = {}): (name: string
   return get;
 }
 
-/** The derivations of a release: its roots (cmssw-tool-conf / cmssw-tools / python_tools). */
-export function release(graph: Graph, opts: PackageOptions = {}): Drv[] {
+/**
+ * A release: its roots by name ('cmssw-tool-conf' and 'python_tools', see RELEASE_ROOTS),
+ * whose runtime closures are the release.
+ */
+export function release(graph: Graph, opts: PackageOptions = {}): Record<string, Drv> {
   const pkg = packages(graph, opts);
-  const roots = RELEASE_ROOTS.filter((r) => r in graph);
-  if (roots.length === 0) throw new Error(`CMSSW graph has none of the release roots ${RELEASE_ROOTS.join(', ')}`);
-  return roots.map(pkg);
+  return Object.fromEntries(releaseRoots(graph).map(([root, name]) => [root, pkg(name)]));
 }
 
 /** Names (name-version, as in store paths) in the runtime closure of a release's roots: what must stay while it is a root. */
 export function runtimeClosureNames(graph: Graph, breaks: ReadonlyArray<readonly [string, string]> = CYCLE_BREAKS): Set<string> {
   const seen = new Set<string>();
-  const stack = RELEASE_ROOTS.filter((r) => r in graph);
+  const stack = releaseRoots(graph).map(([, name]) => name);
   while (stack.length) {
     const n = stack.pop()!;
     if (seen.has(n)) continue;

@@ -1,8 +1,8 @@
 import type { Command } from './command.js';
 import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
-import { addRelease, deprecateRelease, listReleases, removeRelease, validateReleaseName } from '../gc/releases.js';
-import { rootsReport } from '../gc/report.js';
+import { addRelease, deprecateRelease, removeRelease, validateReleaseName } from '../gc/releases.js';
+import { releaseReport } from '../gc/release-report.js';
 import { formatAge, formatBytes, formatDate } from '../gc/format.js';
 import { REALIZE_FLAGS, realizeArg } from './realize-file.js';
 
@@ -15,7 +15,8 @@ const release: Command = {
     '  add NAME FILE|PATH   realize FILE (or take a store path) and keep its outputs as release NAME',
     '  deprecate NAME       mark a release deprecated (it stays a root)',
     '  rm NAME              remove the release root (store gc then frees what only it needed)',
-    '  list                 releases with state, age, closure size and the bytes only each keeps alive',
+    '  list                 releases with state, age, closure (paths, bytes), the bytes each shares with other',
+    '                       releases and the bytes only it keeps alive; what sharing saves altogether',
   ].join('\n'),
   flags: { ...REALIZE_FLAGS, json: { kind: 'boolean', description: 'print JSON' } },
   async run(args, ctx) {
@@ -54,13 +55,9 @@ const release: Command = {
       }
       case 'list': {
         if (rest.length) throw new StoreError('USAGE', 'store release list takes no arguments');
-        const releases = listReleases(store);
-        const rep = rootsReport(store, { closure: (r) => r.kind === 'release' });
+        const rep = releaseReport(store);
         const now = Math.floor(Date.now() / 1000);
-        const rows = releases.map((r) => {
-          const root = rep.roots.find((x) => x.kind === 'release' && x.name === r.name);
-          return { ...r, state: r.deprecated !== undefined ? 'deprecated' : 'active', age: now - r.created, closureBytes: root?.closureBytes ?? 0, closurePaths: root?.closurePaths ?? 0, uniqueBytes: root?.uniqueBytes ?? 0, uniquePaths: root?.uniquePaths ?? 0 };
-        });
+        const rows = rep.releases.map((r) => ({ ...r, age: now - r.created }));
         if (json) {
           printJson(ctx, rows);
           return 0;
@@ -69,10 +66,13 @@ const release: Command = {
           ctx.stdout.write("no releases ('store release add NAME FILE' makes one)\n");
           return 0;
         }
-        const lines = [`${'NAME'.padEnd(24)} ${'STATE'.padEnd(32)} ${'AGE'.padStart(5)} ${'CLOSURE'.padStart(11)} ${'UNIQUE'.padStart(11)}`];
+        const lines = [`${'NAME'.padEnd(24)} ${'STATE'.padEnd(32)} ${'AGE'.padStart(5)} ${'PATHS'.padStart(7)} ${'CLOSURE'.padStart(11)} ${'SHARED'.padStart(11)} ${'UNIQUE'.padStart(11)}`];
         for (const r of rows) {
           const state = r.deprecated !== undefined ? `deprecated ${formatDate(r.deprecated)}` : 'active';
-          lines.push(`${r.name.padEnd(24)} ${state.padEnd(32)} ${formatAge(r.age).padStart(5)} ${formatBytes(r.closureBytes).padStart(11)} ${formatBytes(r.uniqueBytes).padStart(11)}`);
+          lines.push(`${r.name.padEnd(24)} ${state.padEnd(32)} ${formatAge(r.age).padStart(5)} ${String(r.closurePaths).padStart(7)} ${formatBytes(r.closureBytes).padStart(11)} ${formatBytes(r.sharedBytes).padStart(11)} ${formatBytes(r.uniqueBytes).padStart(11)}`);
+        }
+        if (rows.length > 1) {
+          lines.push(`${rows.length} releases: ${rep.paths} paths, ${formatBytes(rep.bytes)} in the store; their closures add up to ${rep.closurePaths} paths, ${formatBytes(rep.closureBytes)} (sharing saves ${formatBytes(rep.closureBytes - rep.bytes)})`);
         }
         ctx.stdout.write(lines.join('\n') + '\n');
         return 0;

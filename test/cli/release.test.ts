@@ -44,6 +44,8 @@ interface Row {
   closurePaths: number;
   uniqueBytes: number;
   uniquePaths: number;
+  sharedBytes: number;
+  sharedPaths: number;
   outputs: Array<{ path: string; drvPath?: string; attr: string }>;
 }
 
@@ -68,8 +70,19 @@ test('release add realizes and roots a release; list shows state, age, closure a
   assert.ok(r1.closureBytes > r1.uniqueBytes && r1.uniqueBytes > 0);
   assert.ok(r1.age >= 0 && r1.age < 600);
   assert.is(r2.uniquePaths, 2);
+  // What each shares with the other release: the base library, counted once in the store.
+  const base = JSON.parse(ok(env, ['path-info', '-r', '--json', r1.outputs[0].path])) as Array<{ path: string; narSize: number }>;
+  const baseInfo = base.find((i) => /-base-1\.0$/.test(i.path))!;
+  for (const r of [r1, r2]) {
+    assert.is(r.sharedPaths, 1, `${r.name} shares the base library`);
+    assert.is(r.sharedBytes, baseInfo.narSize);
+    assert.is(r.sharedBytes + r.uniqueBytes, r.closureBytes);
+  }
   const text = ok(env, ['release', 'list']);
   assert.match(text, /CMSSW_1\s+active/);
+  assert.match(text, /NAME\s+STATE\s+AGE\s+PATHS\s+CLOSURE\s+SHARED\s+UNIQUE/);
+  assert.match(text, `2 releases: ${r1.closurePaths + r2.closurePaths - 1} paths, `);
+  assert.match(text, `their closures add up to ${r1.closurePaths + r2.closurePaths} paths`);
   // Deprecating only marks it: it stays a root.
   assert.match(ok(env, ['release', 'deprecate', 'CMSSW_1']), "release 'CMSSW_1' deprecated since");
   rows = list(env);

@@ -20,6 +20,7 @@ export const wheel = () => packages(graph as never)('py3-wheel');
 
 const SMALL = {
   'cmssw-tools': { v: '1.0', kind: 'spec', req: ['app', 'py3-wheel'], breq: [] },
+  python_tools: { v: '3.0', kind: 'spec', req: ['py3-wheel'], breq: [] },
   app: { v: '2.%{x_version}', kind: 'spec', req: ['lib'], breq: ['cmake'] },
   lib: { v: '3.1-2', kind: 'spec', req: [], breq: ['cmake'] },
   cmake: { v: '3.28', kind: 'spec', req: [], breq: [] },
@@ -38,7 +39,9 @@ test('runtime dependencies become references, build-only ones do not; the flit-c
   const env = setup(SMALL);
   const r = env.run(['realize', 'g.ts', '--attr', 'rel', '--no-sandbox', '--json']);
   assert.is(r.status, 0, r.stderr);
-  const [tools] = JSON.parse(r.stdout) as Array<{ outputs: { out: string } }>;
+  const outs = JSON.parse(r.stdout) as Array<{ attr: string; outputs: { out: string } }>;
+  assert.equal(outs.map((o) => o.attr), ['rel.cmssw-tool-conf', 'rel.python_tools'], 'the roots of a release, cmssw-tools providing cmssw-tool-conf');
+  const tools = outs[0];
   const store = new LocalStore(env.root);
   try {
     const closure = store.queryClosure([tools.outputs.out]).map((p) => path.basename(p).slice(33)).sort();
@@ -81,7 +84,7 @@ import { derivation } from 'hepstore';
 const out: string[] = [];
 for (const c of ['13_0', '14_0', '14_1', '14_2']) {
   const g = readGraph(c);
-  out.push(\`\${c}:\${findCycles(g).length}:\${findCycles(g, []).map((x) => x.join('+')).join(',')}:\${release(g).map((d) => d.name).join(',')}\`);
+  out.push(\`\${c}:\${findCycles(g).length}:\${findCycles(g, []).map((x) => x.join('+')).join(',')}:\${Object.entries(release(g, { scale: 0 })).map(([k, d]) => k + '=' + d.name).join(',')}\`);
 }
 export default derivation({ name: 'report', builder: '/bin/sh', args: ['-c', \`echo '\${out.join(' ')}' > $out\`] });
 `,
@@ -90,10 +93,83 @@ export default derivation({ name: 'report', builder: '/bin/sh', args: ['-c', \`e
   assert.is(r.status, 0, r.stderr);
   const lines = fs.readFileSync(r.stdout.trim(), 'utf8').trim().split(' ');
   assert.is(lines.length, 4);
-  assert.match(lines[0], /^13_0:0::cmssw-tool-conf-[^,]+,python_tools-/);
-  assert.match(lines[1], /^14_0:0:py3-flit-core\+py3-wheel:cmssw-tool-conf-[^,]+,python_tools-/);
-  assert.match(lines[2], /^14_1:0:py3-flit-core\+py3-wheel:cmssw-tools-[^,]+,python_tools-/);
-  assert.match(lines[3], /^14_2:0:py3-flit-core\+py3-wheel:cmssw-tools-[^,]+,python_tools-/);
+  assert.match(lines[0], /^13_0:0::cmssw-tool-conf=cmssw-tool-conf-[^,]+,python_tools=python_tools-/);
+  assert.match(lines[1], /^14_0:0:py3-flit-core\+py3-wheel:cmssw-tool-conf=cmssw-tool-conf-[^,]+,python_tools=python_tools-/);
+  assert.match(lines[2], /^14_1:0:py3-flit-core\+py3-wheel:cmssw-tool-conf=cmssw-tools-[^,]+,python_tools=python_tools-/);
+  assert.match(lines[3], /^14_2:0:py3-flit-core\+py3-wheel:cmssw-tool-conf=cmssw-tools-[^,]+,python_tools=python_tools-/);
+});
+
+/** The payload of a package's output: its lines that are payload lines (64 bytes each, two runs of 31 hex digits). */
+function payloadOf(file: string): string[] {
+  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => /^[0-9a-f]{31}-[0-9a-f]{31}$/.test(l));
+}
+
+test('payload sizes: typical of the kind, proportional to the scale, one line at scale 0; contents from name and version only', () => {
+  const KINDS = {
+    'cmssw-tools': { v: '1.0', kind: 'spec', req: ['root', 'zlib', 'data-Foo'], breq: [] },
+    python_tools: { v: '3.0', kind: 'spec', req: ['py3-six', 'root'], breq: [] },
+    root: { v: '6.30', kind: 'spec', req: ['zlib'], breq: [] },
+    zlib: { v: '1.3', kind: 'spec', req: [], breq: [] },
+    'py3-six': { v: '1.16', kind: 'pip', req: [], breq: [] },
+    'data-Foo': { v: null, kind: 'missing', req: [], breq: [] },
+  };
+  const dir = tmpDir('cmssw-sizes');
+  const g2 = { ...KINDS, root: { ...KINDS.root, req: [] }, zlib: { ...KINDS.zlib, v: '1.4' } };
+  writeTree(dir, {
+    'g.ts': `import { release } from ${JSON.stringify(GRAPH_TS)};
+export const s0 = () => release(${JSON.stringify(KINDS)} as never, { scale: 0 });
+export const s1 = () => release(${JSON.stringify(KINDS)} as never, { scale: 0.001 });
+export const s2 = () => release(${JSON.stringify(KINDS)} as never, { scale: 0.002 });
+export const other = () => release(${JSON.stringify(g2)} as never, { scale: 0.001 });
+`,
+  });
+  const root = path.join(tmpDir('cmssw-sizes-store'), 'root');
+  const store = () => new LocalStore(root);
+  /** package name → its payload lines, for the closure of one attribute. */
+  const realize = (attr: string): Map<string, string[]> => {
+    const r = runCli(['realize', 'g.ts', '--attr', attr, '--no-out-link', '--json'], { storeRoot: root, cwd: dir });
+    assert.is(r.status, 0, r.stderr);
+    const outs = (JSON.parse(r.stdout) as Array<{ outputs: { out: string } }>).map((o) => o.outputs.out);
+    const s = store();
+    try {
+      return new Map(s.queryClosure(outs).map((p) => [path.basename(p).slice(33).replace(/-[0-9.]+$/, ''), payloadOf(p)]));
+    } finally {
+      s.close();
+    }
+  };
+  const [s0, s1, s2, other] = ['s0', 's1', 's2', 'other'].map(realize);
+  for (const [name, lines] of s0) assert.is(lines.length, 1, `${name}: one payload line at scale 0`);
+  const bytes = (m: Map<string, string[]>, n: string) => m.get(n)!.length * 64;
+  for (const n of s1.keys()) {
+    const [a, b] = [bytes(s1, n), bytes(s2, n)];
+    assert.ok(Math.abs(b - 2 * a) <= 128, `${n}: ${a} bytes at scale 0.001, ${b} at 0.002`);
+    assert.ok(s1.get(n)!.every((l) => l === s0.get(n)![0]), `${n}: the same line throughout, at every scale`);
+  }
+  // Typical sizes: ROOT is hundreds of MiB, a data package tens, a Python package a few, a meta package next to nothing.
+  assert.ok(bytes(s1, 'root') > bytes(s1, 'data-Foo') && bytes(s1, 'data-Foo') > bytes(s1, 'py3-six') && bytes(s1, 'py3-six') > bytes(s1, 'python_tools'), JSON.stringify([...s1].map(([n, l]) => [n, l.length * 64])));
+  assert.ok(bytes(s1, 'root') > 500 * 1024, 'ROOT at 1/1000 of life size is more than half a MiB');
+  // Other dependencies, same name and version: same payload; another version: another payload.
+  assert.equal(other.get('root'), s1.get('root'));
+  assert.is.not(other.get('zlib')![0], s1.get('zlib')![0]);
+});
+
+test('release.ts: CMSSW_PAYLOAD_SCALE sets the payload scale (part of every derivation) and is checked', () => {
+  const expr = path.join(REPO, 'exprs', 'cmssw', 'release.ts');
+  const root = path.join(tmpDir('cmssw-scale-store'), 'root');
+  const evalAt = (scale: string | undefined) => runCli(['eval', expr, '--attr', 'CMSSW_14_2_X', '--json'], { storeRoot: root, env: { CMSSW_PAYLOAD_SCALE: scale } });
+  const outs = (scale: string | undefined) => {
+    const r = evalAt(scale);
+    assert.is(r.status, 0, r.stderr);
+    return (JSON.parse(r.stdout) as Array<{ attr: string; outputs: { out: string } }>).map((o) => `${o.attr} ${o.outputs.out}`);
+  };
+  const tiny = outs('0');
+  assert.equal(tiny.map((l) => l.split(' ')[0]), ['CMSSW_14_2_X.cmssw-tool-conf', 'CMSSW_14_2_X.python_tools']);
+  assert.equal(outs('0'), tiny, 'deterministic');
+  assert.is.not(outs('0.001')[1], tiny[1]);
+  assert.equal(outs(undefined), outs('0.001'), 'the default scale is 0.001');
+  const bad = evalAt('lots');
+  assert.is(bad.status, 1);
+  assert.match(bad.stderr, "CMSSW_PAYLOAD_SCALE must be a number >= 0, not 'lots'");
 });
 
 test.run();

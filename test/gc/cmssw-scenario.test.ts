@@ -12,7 +12,9 @@ import { REPO, runCli, tmpDir } from '../helpers.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { diskNarSizes, onDisk, assertClean } from './helpers.js';
 
-const EXPR = path.join(REPO, 'exprs', 'cmssw', 'releases.ts');
+const EXPR = path.join(REPO, 'exprs', 'cmssw', 'release.ts');
+/** Tiny payloads: one line per package. */
+const ENV = { CMSSW_PAYLOAD_SCALE: '0' };
 const CYCLES = ['13_0', '14_0', '14_1', '14_2'];
 
 interface GraphNode {
@@ -39,7 +41,7 @@ function runtimeNames(cycle: string): Set<string> {
 test('CMSSW 13_0, 14_0, 14_1, 14_2 as releases; retiring 13_0 and 14_0 frees exactly what 14_1 and 14_2 do not need', async () => {
   const root = path.join(tmpDir('cmssw'), 'root');
   const cli = (args: string[]) => {
-    const r = runCli(args, { storeRoot: root });
+    const r = runCli(args, { storeRoot: root, env: ENV });
     assert.is(r.status, 0, `store ${args.join(' ')} failed: ${r.stderr}`);
     return r.stdout;
   };
