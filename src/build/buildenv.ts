@@ -11,7 +11,8 @@
  * - a relative symlink whose target is not in its own package (Debian's `libfoo.so ->
  *   libfoo.so.1` of another package, `python3 -> python3.11`), or whose target is a file
  *   listed in copyFiles, is reproduced as it is, so it resolves among the environment's files;
- * - the paths of copyFiles are copied as real files.
+ * - the paths of copyFiles are copied as real files, and the environment's symlinks that lead to
+ *   a copied file (`bin/python3 -> /…-python3.11/bin/python3.11`) lead to the copy instead.
  *
  * Symlinks are resolved only inside the store, through paths of the build's input closure, so
  * the result never depends on the host.
@@ -94,7 +95,10 @@ class Linker {
   private readonly copy: Set<string>;
   /** Whether a real directory holds, at any depth, a symlink that must be reproduced. */
   private readonly verbatimBelow = new Map<string, boolean>();
-  private readonly copied = new Set<string>();
+  /** Copied files: the path copied from (symlinks resolved) -> the copy's path in the environment. */
+  private readonly copied = new Map<string, string>();
+  /** Symlinks made for files that are links in their package: where, and the file they lead to. */
+  private readonly fileLinks: Array<{ dest: string; real: string }> = [];
   readonly stats: LinkStats;
 
   constructor(
@@ -121,9 +125,16 @@ class Linker {
     fs.mkdirSync(this.out);
     this.stats.directories++;
     this.mergeDirs('', roots);
-    const missing = this.spec.copyFiles.filter((c) => !this.copied.has(c));
+    const copies = new Set(this.copied.values());
+    const missing = this.spec.copyFiles.filter((c) => !copies.has(c));
     if (missing.length) {
       throw new StoreError('BUILD_FAILED', `buildEnv: copyFiles ${missing.map((m) => `'${m}'`).join(', ')} ${missing.length === 1 ? 'is' : 'are'} not a file in any of the packages`);
+    }
+    for (const { dest, real } of this.fileLinks) {
+      const copy = this.copied.get(real);
+      if (copy === undefined) continue;
+      fs.unlinkSync(dest);
+      fs.symlinkSync(path.relative(path.dirname(dest), path.join(this.out, copy)), dest);
     }
   }
 
@@ -287,11 +298,12 @@ class Linker {
       if (winner.kind !== 'file') throw new StoreError('BUILD_FAILED', `buildEnv: copyFiles '${rel}' is ${winner.kind === 'dir' ? 'a directory' : 'a symlink that does not resolve in the store'} in '${this.rootOf(winner.abs)}'`);
       fs.copyFileSync(winner.real, dest);
       fs.chmodSync(dest, fs.statSync(winner.real).mode & 0o111 ? 0o755 : 0o644);
-      this.copied.add(rel);
+      this.copied.set(winner.real, rel);
       this.stats.copies++;
       return;
     }
     this.symlink(winner.kind === 'verbatim' ? winner.target : winner.abs, dest);
+    if (winner.kind === 'file' && winner.real !== winner.abs && this.copy.size) this.fileLinks.push({ dest, real: winner.real });
   }
 
   private symlink(target: string, dest: string): void {

@@ -250,4 +250,20 @@ test('linkEnvironment resolves links only inside the store: a link to a host pat
   assert.throws(() => linkEnvironment(spec([d, b]), out + '4', { storeDir: store, visible: [d, b] }), /collision between/);
 });
 
+test('linkEnvironment: a symlink of any package that leads to a copied file leads to the copy', () => {
+  const store = path.join(tmpDir('buildenv-copy'), 'store');
+  const interp = writeTree(path.join(store, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-python3.11'), { bin: { 'python3.11': { exec: 'ELF' } } });
+  // As the Debian unpacker leaves it: python3 (another package) -> the interpreter's store path.
+  const wrapper = writeTree(path.join(store, 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-python3'), { bin: { python3: { link: path.join(interp, 'bin/python3.11') } } });
+  const out = path.join(store, 'cccccccccccccccccccccccccccccccc-env');
+  const spec = { packages: [wrapper, interp].map((p) => ({ path: p, priority: 5 })), pathsToLink: [''], ignoreCollisions: false, copyFiles: ['bin/python3.11'] };
+  const stats = linkEnvironment(spec, out, { storeDir: store, visible: [wrapper, interp] });
+  assert.is(stats.copies, 1);
+  assert.ok(fs.lstatSync(path.join(out, 'bin/python3.11')).isFile());
+  assert.is(fs.readlinkSync(path.join(out, 'bin/python3')), 'python3.11');
+  // Without copyFiles, the link leads to the package, as any other.
+  linkEnvironment({ ...spec, copyFiles: [] }, out + '2', { storeDir: store, visible: [wrapper, interp] });
+  assert.is(fs.readlinkSync(path.join(out + '2', 'bin/python3')), path.join(wrapper, 'bin/python3'));
+});
+
 test.run();
