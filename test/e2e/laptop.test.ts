@@ -1,0 +1,117 @@
+/**
+ * The physicist's first command, end to end with real Debian binaries: the laptop analysis
+ * environment realizes from nothing; its Python imports the stack under `env -i` and runs a
+ * fit and a plot in a sandbox where only the store is mounted; a second realize builds
+ * nothing; a fresh store at the same store directory, fetching from a mirror instead of apt,
+ * gives the same paths and narHashes; and `realize --check` rebuilds everything bit for bit.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { REPO, runCliAsync, tmpDir } from '../helpers.js';
+import { LocalStore } from '../../src/store/local-store.js';
+import { findBwrap } from '../../src/build/sandbox.js';
+
+const EXPR = path.join(REPO, 'exprs', 'examples', 'laptop-analysis.ts');
+const SET = fs.readFileSync(path.join(REPO, 'exprs', 'debian', 'sets', 'laptop.ts'), 'utf8');
+const canFetch = spawnSync('apt-get', ['--version']).status === 0 || Boolean(process.env.HEPSTORE_MIRROR_DEBIAN);
+
+const FIT = `
+import os, sys
+import numpy as np
+from iminuit import Minuit
+from iminuit.cost import LeastSquares
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+assert not os.path.exists("/usr") and not os.path.exists("/lib") and not os.path.exists("/etc"), "the host is visible"
+rng = np.random.default_rng(7)
+x = np.linspace(0, 1, 50)
+y = 2.0 * x + 1.0 + rng.normal(0, 0.05, x.size)
+m = Minuit(LeastSquares(x, y, 0.05, lambda x, a, b: a * x + b), a=0.5, b=0.0)
+m.migrad()
+print("fit a=%.3f b=%.3f valid=%s" % (m.values["a"], m.values["b"], m.valid))
+plt.hist(rng.normal(91.2, 2.5, 2000), bins=40)
+plt.savefig(sys.argv[1])
+`;
+
+function closureHashes(root: string, top: string): Map<string, string> {
+  const store = new LocalStore(root);
+  try {
+    return new Map(store.queryClosure([top]).map((p) => [p, store.pathInfo(p).narHash]));
+  } finally {
+    store.close();
+  }
+}
+
+test('the laptop analysis environment: from nothing, pure at run time, reproducible bit for bit', async () => {
+  if (!canFetch) {
+    console.log('  (skipped: neither apt-get nor HEPSTORE_MIRROR_DEBIAN to fetch Debian packages)');
+    return;
+  }
+  const dir = tmpDir('laptop');
+  const root = path.join(dir, 'root');
+  const result = path.join(dir, 'result');
+
+  const first = await runCliAsync(['realize', '-j2', '--out-link', result, EXPR], { storeRoot: root });
+  assert.is(first.status, 0, first.stderr);
+  const env = first.stdout.trim();
+  assert.is(fs.realpathSync(result), env);
+  const log = fs.readFileSync(path.join(root, 'var', 'log', fs.readdirSync(path.join(root, 'var', 'log')).find((f) => /-laptop-analysis\.drv\.log$/.test(f))!), 'utf8');
+  assert.match(log, /imported xgboost \(python3-xgboost\)/, 'the imports check ran as part of the build');
+
+  // env -i: nothing from the caller's environment.
+  const imports = spawnSync('env', ['-i', path.join(result, 'bin', 'python3'), '-c', 'import numpy, scipy, matplotlib, pandas, iminuit, h5py, sklearn, xgboost, os; print(os.path.realpath(numpy.__file__))'], { encoding: 'utf8' });
+  assert.is(imports.status, 0, imports.stderr);
+  assert.ok(imports.stdout.startsWith(path.join(root, 'store') + '/'), imports.stdout);
+
+  // Only the store mounted: no host /usr, /lib or /etc.
+  const bwrap = findBwrap();
+  if (bwrap) {
+    const work = path.join(dir, 'work');
+    fs.mkdirSync(work);
+    fs.writeFileSync(path.join(work, 'fit.py'), FIT);
+    const storeDir = path.join(root, 'store');
+    const r = spawnSync(bwrap, ['--unshare-all', '--die-with-parent', '--tmpfs', '/tmp', '--ro-bind', storeDir, storeDir, '--bind', work, '/work', '--proc', '/proc', '--dev', '/dev', '--clearenv', '--setenv', 'HOME', '/tmp', path.join(env, 'bin', 'python3'), '/work/fit.py', '/work/hist.png'], { encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+    const m = /fit a=([\d.]+) b=([\d.]+) valid=True/.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    assert.ok(Math.abs(Number(m![1]) - 2) < 0.1 && Math.abs(Number(m![2]) - 1) < 0.1, r.stdout);
+    const png = fs.readFileSync(path.join(work, 'hist.png'));
+    assert.equal([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    assert.ok(png.length > 2000);
+  } else console.log('  (bubblewrap is not installed: the store-only run was skipped)');
+
+  // A second realize builds nothing: no build writes a log.
+  const logs = () => fs.readdirSync(path.join(root, 'var', 'log')).map((f) => `${f} ${fs.statSync(path.join(root, 'var', 'log', f)).mtimeMs}`).sort();
+  const before = logs();
+  const again = await runCliAsync(['realize', '--no-out-link', EXPR], { storeRoot: root });
+  assert.is(again.status, 0, again.stderr);
+  assert.is(again.stdout.trim(), env);
+  assert.equal(logs(), before);
+
+  // A mirror with the very .deb files, then a fresh store at the same store directory without apt.
+  const hashes = closureHashes(root, env);
+  const mirror = path.join(dir, 'mirror', 'debian');
+  const debs = fs.readdirSync(path.join(root, 'store')).filter((f) => f.endsWith('.deb'));
+  for (const m of SET.matchAll(/^ {4}"([^"]+)": \{ version: "[^"]+", arch: "[^"]+", filename: "([^"]+)"/gm)) {
+    const deb = debs.find((f) => f.slice(33).startsWith(`${m[1]}_`));
+    assert.ok(deb, `the .deb of ${m[1]} is in the store`);
+    fs.mkdirSync(path.dirname(path.join(mirror, m[2])), { recursive: true });
+    fs.copyFileSync(path.join(root, 'store', deb!), path.join(mirror, m[2]));
+  }
+  fs.renameSync(root, path.join(dir, 'first-root'));
+  const viaMirror = { HEPSTORE_APT_GET: '', HEPSTORE_MIRROR_DEBIAN: `file://${mirror}` };
+  const second = await runCliAsync(['realize', '-j2', '--no-out-link', EXPR], { storeRoot: root, env: viaMirror });
+  assert.is(second.status, 0, second.stderr);
+  assert.is(second.stdout.trim(), env, 'the same store path for the environment');
+  assert.equal(closureHashes(root, env), hashes, 'the same paths and narHashes for its whole closure');
+
+  const check = await runCliAsync(['realize', '-j2', '--check', '--no-out-link', EXPR], { storeRoot: root, env: viaMirror });
+  assert.is(check.status, 0, check.stderr);
+  assert.match(check.stderr, /bit for bit/);
+});
+
+test.run();
