@@ -9,7 +9,8 @@
  *   same path;
  * - an unpacked package (./unpack.mjs): /usr merged into the top of the output, symlinks and
  *   ELF interpreters and run paths pointing into the store — libc6 and its loader included —
- *   so that nothing is taken from the host at run time but the kernel.
+ *   so that nothing is taken from the host at run time but the kernel. The patchelf that does
+ *   it is the set's own, unpacked unmodified beside the libraries it needs (the bootstrap).
  *
  * Debian allows dependency cycles (libc6 and libgcc-s1 need each other); the generator records
  * them, and each cycle is unpacked as one store path that all its members name.
@@ -53,6 +54,19 @@ export function fetchDeb(name: string, pin: Pin, command: string): Drv {
   });
 }
 
+/** Names of every package `name` needs, directly or not. */
+function closureNames(set: PinnedSet, name: string): string[] {
+  const seen = new Set<string>();
+  const stack = [...set.packages[name].depends];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    stack.push(...set.packages[n].depends);
+  }
+  return [...seen].sort();
+}
+
 /** Every package of the set as an unpacked, store-relocated derivation, by Debian name. */
 export function debianPackages(set: PinnedSet): Record<string, Drv> {
   // A cycle's key is its first member; its store name joins all members with '+'.
@@ -61,8 +75,21 @@ export function debianPackages(set: PinnedSet): Record<string, Drv> {
   const membersOf = (key: string) => group.get(key) ?? [key];
   const keyOf = (name: string) => membersOf(name)[0];
   const node = host.tool(process.execPath);
-  const tools = [host.tool('tar'), host.tool('xz'), host.tool('patchelf')];
+  const tools = [host.tool('tar'), host.tool('xz')];
   const script = path('./unpack.mjs');
+  const PATH = [...new Set(tools.map((t) => t.path.replace(/\/[^/]+$/, '')))].join(':');
+
+  // patchelf from the set itself, unpacked as it is with the libraries it needs and run through
+  // their loader: no host patchelf, and no host program but node, tar and xz, goes into a package.
+  if (!set.packages.patchelf) throw new Error(`this package set has no patchelf, which relocates its packages: regenerate it with\n  ${set.command}`);
+  const bootstrapMembers = [...new Set(['patchelf', ...closureNames(set, 'patchelf')])].sort();
+  const bootstrap = derivation({
+    name: `patchelf-bootstrap-${storeVersion(set.packages.patchelf.version)}`,
+    builder: node,
+    args: [script],
+    env: { debs: bootstrapMembers.map((m) => fetchDeb(m, set.packages[m], set.command)), bootstrap: true, tools, PATH },
+  });
+  const patchelf = `${bootstrap}/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path ${bootstrap}/lib/x86_64-linux-gnu ${bootstrap}/bin/patchelf`;
   const drvs = new Map<string, Drv>();
   const closures = new Map<string, string[]>();
 
@@ -103,8 +130,9 @@ export function debianPackages(set: PinnedSet): Record<string, Drv> {
       env: {
         debs: members.map((m) => fetchDeb(m, set.packages[m], set.command)),
         closure: deps,
+        patchelf,
         tools,
-        PATH: [...new Set(tools.map((t) => t.path.replace(/\/[^/]+$/, '')))].join(':'),
+        PATH,
       },
     });
     drvs.set(key, d);

@@ -1,7 +1,7 @@
 /**
  * A Python environment from a Debian package set: one view (buildEnv) of the whole closure,
  * with the interpreter copied in so that it finds its standard library and dist-packages in the
- * view, and an imports check run as part of building it — each package lists the modules it
+ * view, no bytecode written next to the sources (the store's), and an imports check run as part of building it — each package lists the modules it
  * must provide, and the build fails naming the first one that does not import.
  */
 import { buildEnv, type Drv } from 'hepstore';
@@ -46,6 +46,9 @@ export function pythonEnv(a: PythonEnvArgs): Drv {
     name: a.name,
     paths: Object.keys(a.set.packages).map((n) => pkgs[n]),
     copyFiles: [`bin/${interpreter}`],
+    // Store paths are read-only, but not to root: an interpreter run by root would write
+    // __pycache__ into the packages' store paths. The environment's Python writes no bytecode.
+    postBuild: `echo 'import sys; sys.dont_write_bytecode = True' > "$out/lib/python3/dist-packages/00-no-bytecode-in-the-store.pth"`,
     doCheck: true,
     checkPhase: importsCheck(a.imports, `"$out/bin/${interpreter}"`),
   });

@@ -1,5 +1,6 @@
 /**
- * Builder of a Debian package in the store (run by node; tar, xz and patchelf on PATH):
+ * Builder of a Debian package in the store (run by node; tar and xz on PATH, and $patchelf the
+ * command that runs patchelf; $bootstrap=1 unpacks patchelf itself and stops after step 3):
  *
  * 1. Unpack the data archive of each .deb in $debs (a cycle of packages is one store path).
  * 2. Merge /usr into the top: usr/bin and bin both become $out/bin, as on a merged-/usr system.
@@ -20,6 +21,9 @@ import { spawnSync } from 'node:child_process';
 const out = process.env.out;
 const debs = (process.env.debs ?? '').split(' ').filter(Boolean);
 const closure = (process.env.closure ?? '').split(' ').filter(Boolean);
+// The command that runs patchelf (the set's own, through its loader); absent when bootstrapping it.
+const patchelf = (process.env.patchelf ?? '').split(' ').filter(Boolean);
+const bootstrap = process.env.bootstrap === '1';
 // Unpacked inside the output, so that merging is renaming within one file system.
 const stage = path.join(out, '.unpack');
 
@@ -225,7 +229,7 @@ function patchElves() {
     if (!args.length) continue;
     const mode = fs.statSync(p).mode;
     fs.chmodSync(p, mode | 0o200);
-    run('patchelf', [...args, p]);
+    run(patchelf[0], [...patchelf.slice(1), ...args, p]);
     patched++;
   }
   console.log(`patched ${patched} ELF files`);
@@ -285,7 +289,9 @@ for (const top of fs.readdirSync(stage).sort()) {
 }
 fs.rmSync(stage, { recursive: true });
 fixSymlinks();
-patchElves();
-fixShebangs();
-fixPythonPaths();
+if (!bootstrap) {
+  patchElves();
+  fixShebangs();
+  fixPythonPaths();
+}
 if (unresolved.length) console.log(`left pointing outside the store (not in this package's closure):\n  ${unresolved.join('\n  ')}`);

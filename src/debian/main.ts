@@ -5,13 +5,14 @@
  * host's `apt-cache dumpavail`, or a Packages file given with --packages) and writes a pinned,
  * hashed package set for exprs/debian/lib.ts. --without leaves packages out that a root
  * depends on but does not need at run time (e.g. a compiler pulled in for building
- * extensions); what only they needed goes too.
+ * extensions); what only they needed goes too. Every set also holds SET_TOOLS (patchelf), with
+ * which the others are relocated.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parseStanzas } from './control.js';
-import { Index, resolveClosure, cycles, SKIPPED, ResolveError } from './resolve.js';
+import { Index, resolveClosure, cycles, SKIPPED, SET_TOOLS, ResolveError } from './resolve.js';
 import { renderPinnedSet } from './render.js';
 
 function usage(msg?: string): never {
@@ -48,7 +49,8 @@ function main(argv: string[]): void {
   const sortedWithout = [...new Set(without)].sort();
   let pkgs;
   try {
-    pkgs = resolveClosure(index, sortedRoots, new Set([...SKIPPED, ...sortedWithout]));
+    // Every set carries the patchelf that relocates its packages into the store.
+    pkgs = resolveClosure(index, [...new Set([...sortedRoots, ...SET_TOOLS])], new Set([...SKIPPED, ...sortedWithout]));
   } catch (e) {
     if (e instanceof ResolveError) {
       process.stderr.write(`error: ${e.message}\n`);

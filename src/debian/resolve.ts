@@ -29,6 +29,9 @@ export const SKIPPED = new Set([
   'sensible-utils', 'ucf', 'adduser', 'passwd', 'perl-base', 'dpkg-dev', 'python3-distutils',
 ]);
 
+/** Packages every set holds besides its roots: patchelf, which relocates the others into the store. */
+export const SET_TOOLS = ['patchelf'];
+
 export class Index {
   readonly byName = new Map<string, Stanza>();
   readonly providers = new Map<string, string[]>();

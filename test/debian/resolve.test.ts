@@ -33,6 +33,8 @@ const PACKAGES = [
   stanza('python3-foreign', '1.0', {}, 'arm64'),
   stanza('debconf', '1.5.82', {}, 'all'),
   stanza('dpkg', '1.21.22'),
+  stanza('patchelf', '0.14.3-1+b1', { Depends: 'libc6 (>= 2.34), libgcc-s1 (>= 3.0), libstdc++6 (>= 11)' }),
+  stanza('libstdc++6', '12.2.0-14', { Depends: 'gcc-12-base (= 12.2.0-14), libc6 (>= 2.36), libgcc-s1 (>= 4.2)' }),
 ].join('\n\n');
 
 test('dpkg version order: epochs, tildes, numbers compared as numbers, revisions', () => {
@@ -117,6 +119,8 @@ test('npm run exprs:debian writes the same file twice from the same metadata, an
   assert.is(r2.status, 0, r2.stderr);
   assert.is(fs.readFileSync(path.join(dir, 'a.ts'), 'utf8'), a);
   assert.match(a, /npm run exprs:debian -- -o \S*a\.ts python3-numpy tzdata/);
+  assert.match(a, /"patchelf": \{ version: "0\.14\.3-1\+b1"/, 'every set carries the patchelf that relocates it');
+  assert.match(a, /"libstdc\+\+6": /);
   const bad = gen(path.join(dir, 'c.ts'), 'python3-broken');
   assert.is(bad.status, 1);
   assert.match(bad.stderr, /cannot resolve:\n\s+libmissing1/);

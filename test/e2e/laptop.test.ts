@@ -66,6 +66,9 @@ test('the laptop analysis environment: from nothing, pure at run time, reproduci
   const imports = spawnSync('env', ['-i', path.join(result, 'bin', 'python3'), '-c', 'import numpy, scipy, matplotlib, pandas, iminuit, h5py, sklearn, xgboost, os; print(os.path.realpath(numpy.__file__))'], { encoding: 'utf8' });
   assert.is(imports.status, 0, imports.stderr);
   assert.ok(imports.stdout.startsWith(path.join(root, 'store') + '/'), imports.stdout);
+  // Even run by root, Python wrote nothing into the store.
+  const verify = await runCliAsync(['verify', '--check-contents'], { storeRoot: root });
+  assert.is(verify.status, 0, verify.stdout + verify.stderr);
 
   // Only the store mounted: no host /usr, /lib or /etc.
   const bwrap = findBwrap();

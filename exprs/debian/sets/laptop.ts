@@ -1,6 +1,6 @@
 // Generated from apt's metadata by:
 //   npm run exprs:debian -- -o exprs/debian/sets/laptop.ts --without python3-pythran python3-h5py python3-iminuit python3-joblib python3-matplotlib python3-numpy python3-pandas python3-scipy python3-sklearn python3-tqdm python3-uncertainties python3-xgboost python3.11
-// Do not edit: regenerate. 176 packages, 119.8 MB of .deb files.
+// Do not edit: regenerate. 177 packages, 119.8 MB of .deb files.
 import type { PinnedSet } from '../lib.ts';
 
 export default {
@@ -127,6 +127,7 @@ export default {
     "mailcap": { version: "3.70+nmu1", arch: "all", filename: "pool/main/m/mailcap/mailcap_3.70+nmu1_all.deb", sha256: "d6c1e3c60a4b6feb107bd2d4134ea01694e9e8c9fd513639d58b649705a18fcf", size: 31968, depends: ["media-types", "perl"] },
     "media-types": { version: "10.0.0", arch: "all", filename: "pool/main/m/media-types/media-types_10.0.0_all.deb", sha256: "aaa46dcb3b39948ae2e0fdb72cfcb2f48c0b59f19785a3da8045c05eb19955dd", size: 26136, depends: [] },
     "mime-support": { version: "3.66", arch: "all", filename: "pool/main/m/mime-support/mime-support_3.66_all.deb", sha256: "b964e671e6c47674879a3e54130b6737e8760fbd3da6afcc015faa174af98ba0", size: 10916, depends: ["mailcap", "media-types"] },
+    "patchelf": { version: "0.14.3-1+b1", arch: "amd64", filename: "pool/main/p/patchelf/patchelf_0.14.3-1+b1_amd64.deb", sha256: "0364b90e81faabbb9569076063952c7bcbf07f83d954a2f2602a163d65be60e6", size: 65480, depends: ["libc6", "libgcc-s1", "libstdc++6"] },
     "perl": { version: "5.36.0-7+deb12u4", arch: "amd64", filename: "pool/updates/main/p/perl/perl_5.36.0-7+deb12u4_amd64.deb", sha256: "67e7a883c5d835939638f89a750799282df243ac1446281aa92ef9e19300940b", size: 239392, depends: ["libperl5.36", "perl-modules-5.36"] },
     "perl-modules-5.36": { version: "5.36.0-7+deb12u4", arch: "all", filename: "pool/updates/main/p/perl/perl-modules-5.36_5.36.0-7+deb12u4_all.deb", sha256: "3ed38ffa8320e9bf7597cefa01b6a6ace4a08ccc77cdfd15ef7d8b711dea7166", size: 2817356, depends: [] },
     "procps": { version: "2:4.0.2-3", arch: "amd64", filename: "pool/main/p/procps/procps_4.0.2-3_amd64.deb", sha256: "d9d0e75779cb79af869181f17b93c5c263a2b89cac6a0193c436160a4483ddc1", size: 708712, depends: ["libc6", "libncursesw6", "libproc2-0", "libtinfo6"] },
