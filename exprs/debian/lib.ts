@@ -67,11 +67,24 @@ function closureNames(set: PinnedSet, name: string): string[] {
   return [...seen].sort();
 }
 
+export interface DebianPackagesOptions {
+  /**
+   * Packages to unpack as one store path, besides the set's cycles: e.g. an interpreter and
+   * its standard library, which Debian splits, so that its bytecode can be compiled with it.
+   */
+  groups?: string[][];
+}
+
 /** Every package of the set as an unpacked, store-relocated derivation, by Debian name. */
-export function debianPackages(set: PinnedSet): Record<string, Drv> {
-  // A cycle's key is its first member; its store name joins all members with '+'.
+export function debianPackages(set: PinnedSet, opts: DebianPackagesOptions = {}): Record<string, Drv> {
+  // Cycles and groups, overlapping ones joined; a group's key is its first member, its store
+  // name all members joined with '+'.
   const group = new Map<string, string[]>();
-  for (const members of set.cycles) for (const m of members) group.set(m, members);
+  for (const g of [...set.cycles, ...(opts.groups ?? [])]) {
+    for (const m of g) if (!set.packages[m]) throw new Error(`debianPackages: '${m}' of group [${g.join(', ')}] is not in the package set`);
+    const members = [...new Set(g.flatMap((m) => group.get(m) ?? [m]))].sort();
+    for (const m of members) group.set(m, members);
+  }
   const membersOf = (key: string) => group.get(key) ?? [key];
   const keyOf = (name: string) => membersOf(name)[0];
   const node = host.tool(process.execPath);

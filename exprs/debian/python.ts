@@ -36,8 +36,11 @@ PYTHON
 `;
 }
 
+/** Debian's split of CPython 3.11: interpreter, minimal and full standard library. */
+export const PYTHON_CORE = ['python3.11', 'python3.11-minimal', 'libpython3.11-minimal', 'libpython3.11-stdlib'];
+
 export function pythonEnv(a: PythonEnvArgs): Drv {
-  const pkgs = debianPackages(a.set);
+  const pkgs = debianPackages(a.set, { groups: [PYTHON_CORE.filter((p) => p in a.set.packages)] });
   for (const pkg of Object.keys(a.imports)) {
     if (!(pkg in a.set.packages)) throw new Error(`pythonEnv '${a.name}': imports names '${pkg}', which is not in the package set`);
   }

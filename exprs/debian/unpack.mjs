@@ -13,6 +13,10 @@
  * 6. Python sources that name a file of the installed system in a string literal (Debian
  *    moves package data to /usr/share and /etc, e.g. matplotlib's mpl-data) name it in the
  *    store instead, where a package of the closure holds it.
+ * 7. Python sources are compiled to bytecode (hash-based, so valid whatever the time stamps;
+ *    PYTHONHASHSEED=0 and one process, so the same bytes every time), with the interpreter of
+ *    this output or of the closure: Debian compiles them when installing, and an interpreter
+ *    would otherwise compile them at every start — or, run by root, write them into the store.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -280,6 +284,26 @@ function fixPythonPaths() {
   if (changed) console.log(`relocated paths in ${changed} Python files`);
 }
 
+function compileBytecode() {
+  const lib = path.join(out, 'lib');
+  if (!fs.existsSync(lib)) return;
+  const dirs = fs.readdirSync(lib).filter((d) => /^python3(\.\d+)?$/.test(d)).map((d) => path.join(lib, d));
+  if (!dirs.length) return;
+  const python = [out, ...closure].map((r) => path.join(r, 'bin', 'python3.11')).find((p) => fs.lstatSync(p, { throwIfNoEntry: false })?.isFile());
+  if (!python) return;
+  // -f: the interpreter's own start-up imports must not leave time-stamped files that compileall
+  // would take as up to date (and the interpreter writes none of its own).
+  const r = spawnSync(python, ['-m', 'compileall', '-q', '-f', '-j', '1', '--invalidation-mode', 'unchecked-hash', ...dirs], {
+    env: { PYTHONHASHSEED: '0', PYTHONDONTWRITEBYTECODE: '1', LC_ALL: 'C.UTF-8', PATH: process.env.PATH },
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
+  if (r.error) throw r.error;
+  // Files that are not Python 3 (test data, Python 2 leftovers) do not compile; they stay as they are.
+  const failed = (r.stdout.match(/^\*\*\* Error compiling/gm) ?? []).length;
+  console.log(`compiled Python bytecode in ${dirs.map((d) => path.relative(out, d)).join(', ')}${failed ? ` (${failed} files are not Python 3 and stay uncompiled)` : ''}`);
+}
+
 fs.mkdirSync(stage, { recursive: true });
 for (const deb of debs) unpack(deb);
 for (const top of fs.readdirSync(stage).sort()) {
@@ -293,5 +317,6 @@ if (!bootstrap) {
   patchElves();
   fixShebangs();
   fixPythonPaths();
+  compileBytecode();
 }
 if (unresolved.length) console.log(`left pointing outside the store (not in this package's closure):\n  ${unresolved.join('\n  ')}`);
