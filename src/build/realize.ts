@@ -60,25 +60,10 @@ export interface RealizeResult {
 
 const LOCK_POLL_MS = [20, 50, 100, 200];
 
-/** Validity of many paths in one query. */
-const validStmts = new WeakMap<LocalStore, ReturnType<LocalStore['db']['prepare']>>();
-
-export function validSet(store: LocalStore, paths: readonly string[]): Set<string> {
-  let stmt = validStmts.get(store) as import('better-sqlite3').Statement<[string], { path: string }> | undefined;
-  if (!stmt) {
-    stmt = store.db.prepare<[string], { path: string }>('SELECT path FROM ValidPaths WHERE path IN (SELECT value FROM json_each(?))');
-    validStmts.set(store, stmt as never);
-  }
-  const out = new Set<string>();
-  const CHUNK = 5000;
-  for (let i = 0; i < paths.length; i += CHUNK) for (const r of stmt.all(JSON.stringify(paths.slice(i, i + CHUNK)))) out.add(r.path);
-  return out;
-}
-
 /** Add the local sources the graph refers to; each must still hash to what evaluation saw. */
 async function addSources(store: LocalStore, graph: BuildGraph): Promise<void> {
   const sources = [...graph.sources.values()];
-  const valid = validSet(store, sources.map((s) => s.storePath));
+  const valid = store.validPaths(sources.map((s) => s.storePath));
   for (const s of sources) {
     if (valid.has(s.storePath)) continue;
     const p = s.text !== undefined ? await store.addTextToStore(s.name, s.text, []) : await store.addToStore(s.hostPath, s.name);
@@ -90,7 +75,7 @@ async function addSources(store: LocalStore, graph: BuildGraph): Promise<void> {
 
 /** Write and register the .drv files that are not valid yet, in one transaction. */
 function writeDerivations(store: LocalStore, nodes: readonly BuildNode[]): void {
-  const valid = validSet(store, nodes.map((n) => n.drvPath));
+  const valid = store.validPaths(nodes.map((n) => n.drvPath));
   const infos: Array<NewPathInfo & { derivationOutputs: Record<string, string> }> = [];
   const temps: Array<[string, string]> = [];
   try {
@@ -158,7 +143,7 @@ export async function realize(store: LocalStore, graph: BuildGraph, opts: Realiz
     if (!l) outputLists.set(n, (l = Object.values(n.drv.outputs).map((o) => o.path)));
     return l;
   };
-  let valid = validSet(store, order.flatMap(outputsOf));
+  let valid = store.validPaths(order.flatMap(outputsOf));
 
   // What must be built: a requested derivation with a missing output, and (only then) its inputs.
   const plan = () => {
@@ -178,7 +163,7 @@ export async function realize(store: LocalStore, graph: BuildGraph, opts: Realiz
   let substituted: string[] | undefined;
   if (opts.substitute && !opts.check && toBuild.size > 0) {
     const before = toBuild;
-    toBuild = await substituteFirst(graph, toBuild, outputsOf, opts, emit, () => (valid = validSet(store, order.flatMap(outputsOf))), plan);
+    toBuild = await substituteFirst(graph, toBuild, outputsOf, opts, emit, () => (valid = store.validPaths(order.flatMap(outputsOf))), plan);
     substituted = [...before].filter((p) => !toBuild.has(p) && outputsOf(graph.nodes.get(p)!).every((o) => valid.has(o)));
   }
   emit({ type: 'plan', toBuild: [...toBuild].filter((p) => !outputsOf(graph.nodes.get(p)!).every((o) => valid.has(o))).length, drvs: order.length });
@@ -195,7 +180,7 @@ export async function realize(store: LocalStore, graph: BuildGraph, opts: Realiz
       launcher.close();
       if (settings.sandbox) fs.rmSync(settings.sandbox.etcDir, { recursive: true, force: true });
     }
-    valid = validSet(store, order.flatMap(outputsOf));
+    valid = store.validPaths(order.flatMap(outputsOf));
   }
   for (const r of graph.roots) {
     const n = graph.nodes.get(r.drvPath)!;
@@ -304,7 +289,7 @@ async function schedule(
 
   const buildOne = async (n: BuildNode): Promise<void> => {
     const outs = outputsOf(n);
-    const validNow = validSet(store, outs);
+    const validNow = store.validPaths(outs);
     const check = opts.check && outs.every((o) => validNow.has(o));
     if (!check && outs.every((o) => validNow.has(o))) {
       // Built by another process meanwhile.

@@ -4,10 +4,8 @@ import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { evaluateFile } from '../eval/evaluate.js';
 import { buildGraph, requestedOutputs } from '../eval/graph.js';
-import { realize, validSet } from '../build/realize.js';
 import { readStoreConfig } from '../store/config.js';
 import { addOutLink } from '../gc/roots.js';
-import { progressReporter } from './progress.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { StoreConfig } from '../store/config.js';
 
@@ -62,13 +60,8 @@ const realizeCmd: Command = {
     const file = path.resolve(ctx.cwd, args.positionals[0]);
     const roots = await evaluateFile(file, { storeDir: store.storeDir, attr: args.flags.attr as string | undefined, cacheDir: path.join(store.layout.varDir, 'cache') });
     if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
-    const progress = progressReporter(ctx.stderr, Boolean(ctx.stderr.isTTY) && !args.flags.json);
     const substituters = args.flags['no-substitute'] ? [] : (args.flags.substituters as string[]).length ? (args.flags.substituters as string[]) : config.substituters ?? [];
     const substitute = substituters.length ? await substituter(store, config, substituters, !args.flags['no-require-sigs'], ctx.stderr) : undefined;
-    const onEvent: typeof progress.onEvent = (e) => {
-      if (e.type === 'substitute-failed' && !args.flags['no-fallback']) ctx.stderr.write(`could not substitute ${e.path}: ${e.reason}; building it instead\n`);
-      progress.onEvent(e);
-    };
     let result: { roots: Array<{ drvPath: string; attr: string; outputs: Record<string, string> }>; checked: string[]; built: string[] };
     const asked = roots.map((r) => Object.fromEntries(requestedOutputs(r.drv).map((o) => [o, r.drv.output(o).outPath])));
     const wanted = asked.flatMap((outs) => Object.values(outs));
@@ -78,23 +71,32 @@ const realizeCmd: Command = {
     const locked = lock?.readLock(lockFile!);
     const graph = locked ? buildGraph(roots) : undefined;
     if (locked) lock!.checkLockBefore(locked, lockFile!, store.storeDir, graph!);
-    if (!args.flags.check && !locked && validSet(store, wanted).size === new Set(wanted).size) {
-      // Everything asked for is valid: no graph, no .drv files, nothing to build.
+    if (!args.flags.check && !locked && store.allValid(wanted)) {
+      // Everything asked for is valid: no graph, no .drv files, nothing to build (and the
+      // builder is not even loaded).
       result = { roots: roots.map((r, i) => ({ attr: r.attr, get drvPath() { return r.drv.drvPath; }, outputs: asked[i] })), checked: [], built: [] };
-    } else try {
-      result = await realize(store, graph ?? buildGraph(roots), {
-        jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
-        sandbox: args.flags['no-sandbox'] ? false : config.sandbox,
-        sandboxPaths: config.sandboxPaths,
-        keepFailed: Boolean(args.flags['keep-failed']),
-        keepGoing: Boolean(args.flags['keep-going']),
-        check: Boolean(args.flags.check),
-        onEvent,
-        substitute,
-        noFallback: Boolean(args.flags['no-fallback']),
-      });
-    } finally {
-      progress.close();
+    } else {
+      const [{ realize }, { progressReporter }] = await Promise.all([import('../build/realize.js'), import('./progress.js')]);
+      const progress = progressReporter(ctx.stderr, Boolean(ctx.stderr.isTTY) && !args.flags.json);
+      const onEvent: typeof progress.onEvent = (e) => {
+        if (e.type === 'substitute-failed' && !args.flags['no-fallback']) ctx.stderr.write(`could not substitute ${e.path}: ${e.reason}; building it instead\n`);
+        progress.onEvent(e);
+      };
+      try {
+        result = await realize(store, graph ?? buildGraph(roots), {
+          jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
+          sandbox: args.flags['no-sandbox'] ? false : config.sandbox,
+          sandboxPaths: config.sandboxPaths,
+          keepFailed: Boolean(args.flags['keep-failed']),
+          keepGoing: Boolean(args.flags['keep-going']),
+          check: Boolean(args.flags.check),
+          onEvent,
+          substitute,
+          noFallback: Boolean(args.flags['no-fallback']),
+        });
+      } finally {
+        progress.close();
+      }
     }
     if (locked) lock!.checkLockAfter(locked, lockFile!, store, graph!);
     const links = args.flags['no-out-link'] ? [] : outLinkNames(path.resolve(ctx.cwd, (args.flags['out-link'] as string | undefined) ?? 'result'), result.roots);
@@ -105,7 +107,9 @@ const realizeCmd: Command = {
         result.roots.map((r) => ({ attr: r.attr, drvPath: r.drvPath, outputs: r.outputs })),
       );
     } else {
-      for (const r of result.roots) for (const p of Object.values(r.outputs)) ctx.stdout.write(p + '\n');
+      let out = '';
+      for (const r of result.roots) for (const p of Object.values(r.outputs)) out += p + '\n';
+      ctx.stdout.write(out);
     }
     if (args.flags.check && !args.flags.json) {
       const built = result.built.length ? ` (${result.built.length} not valid before were built, not checked)` : '';

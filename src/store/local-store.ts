@@ -7,10 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { StoreError } from '../errors.js';
-import { hashPath, pathExists, removeTree } from '../archive/index.js';
-import { sha256Hex } from '../hash/sha256.js';
+import { pathExists, removeTree } from '../archive/canonical.js';
+import { sha256, sha256Hex } from '../hash/sha256.js';
 import { toSRI } from '../hash/sri.js';
-import { sha256 } from '../hash/sha256.js';
 import { makeStorePath, parseStorePath, typeWithReferences, validateName } from './path.js';
 import { openDatabase, writeTx, type DB, retryWhileBusy } from './db.js';
 import type { Statement } from 'better-sqlite3';
@@ -47,6 +46,13 @@ interface Row {
 }
 
 const TEMP_PREFIX = '.tmp-';
+/** Paths per validity query (one JSON array parameter each). */
+const VALID_CHUNK = 10000;
+
+/** The archive writer (and tar-stream) is loaded only by the operations that hash a tree. */
+async function hashPath(...args: Parameters<typeof import('../archive/dump.js').hashPath>) {
+  return (await import('../archive/dump.js')).hashPath(...args);
+}
 
 function rowToInfo(row: Row, references: string[]): PathInfo {
   return {
@@ -124,6 +130,32 @@ export class LocalStore {
 
   isValid(p: string): boolean {
     return this.stmts.idOf.get(p) !== undefined;
+  }
+
+  private validStmts?: { which: Statement<[string], string>; count: Statement<[string], number> };
+
+  /** The valid paths among `paths`, in one query per few thousand paths. */
+  validPaths(paths: readonly string[]): Set<string> {
+    const { which } = this.validQueries();
+    const out = new Set<string>();
+    for (let i = 0; i < paths.length; i += VALID_CHUNK) for (const p of which.all(JSON.stringify(paths.slice(i, i + VALID_CHUNK)))) out.add(p);
+    return out;
+  }
+
+  /** Whether every one of `paths` is valid: a count, so no row is read back. */
+  allValid(paths: readonly string[]): boolean {
+    const { count } = this.validQueries();
+    const distinct = [...new Set(paths)];
+    let n = 0;
+    for (let i = 0; i < distinct.length; i += VALID_CHUNK) n += count.get(JSON.stringify(distinct.slice(i, i + VALID_CHUNK)))!;
+    return n === distinct.length;
+  }
+
+  private validQueries() {
+    return (this.validStmts ??= {
+      which: this.db.prepare<[string], string>('SELECT path FROM ValidPaths WHERE path IN (SELECT value FROM json_each(?))').pluck(),
+      count: this.db.prepare<[string], number>('SELECT count(*) FROM json_each(?) j WHERE EXISTS (SELECT 1 FROM ValidPaths v WHERE v.path = j.value)').pluck(),
+    });
   }
 
   queryPathInfo(p: string): PathInfo | undefined {

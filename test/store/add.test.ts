@@ -245,4 +245,30 @@ test('text objects: the path depends on contents and references, the file is rea
   }
 });
 
+test('validity of many paths at once: which are valid, and whether all are', async () => {
+  const store = newStore();
+  try {
+    const dir = tmpDir('valid-many');
+    const valid: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      fs.writeFileSync(path.join(dir, `f${i}`), `file ${i}\n`);
+      valid.push(await store.addToStore(path.join(dir, `f${i}`)));
+    }
+    const missing = makeStorePath('source', sha256Hex('never added'), store.storeDir, 'f0');
+    assert.equal([...store.validPaths([...valid, missing])].sort(), [...valid].sort());
+    assert.ok(store.allValid(valid));
+    assert.ok(store.allValid([...valid, valid[0], valid[1]]), 'duplicates count once');
+    assert.not.ok(store.allValid([...valid, missing]));
+    assert.not.ok(store.allValid([missing, missing, missing]), 'three missing are not three valid');
+    assert.ok(store.allValid([]));
+    // More paths than one query takes.
+    const many = Array.from({ length: 25000 }, (_, i) => valid[i % valid.length]);
+    assert.ok(store.allValid(many));
+    assert.not.ok(store.allValid([...many, missing]));
+    assert.is(store.validPaths([...many, missing]).size, 3);
+  } finally {
+    store.close();
+  }
+});
+
 test.run();
