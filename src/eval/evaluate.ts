@@ -72,8 +72,15 @@ async function collect(value: unknown, attr: string[], out: EvalRoot[], file: st
     out.push({ attr: attr.join('.'), drv: v });
     return;
   }
+  // Derivations among the elements are taken as they are: a list of thousands of them costs
+  // no promise each.
+  const prefix = attr.length ? `${attr.join('.')}.` : '';
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) await collect(v[i], [...attr, String(i)], out, file);
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (x instanceof Drv) out.push({ attr: prefix + i, drv: x });
+      else await collect(x, [...attr, String(i)], out, file);
+    }
     return;
   }
   if (v && typeof v === 'object') {
@@ -81,7 +88,8 @@ async function collect(value: unknown, attr: string[], out: EvalRoot[], file: st
       let child: unknown;
       try {
         child = (v as Record<string, unknown>)[k];
-        await collect(child, [...attr, k], out, file);
+        if (child instanceof Drv) out.push({ attr: prefix + k, drv: child });
+        else await collect(child, [...attr, k], out, file);
       } catch (e) {
         if (e instanceof StoreError && e.message.includes('while evaluating attribute')) throw e;
         throw evalError(e, file, [...attr, k]);

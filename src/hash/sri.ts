@@ -1,5 +1,10 @@
-import ssri from 'ssri';
+import { createRequire } from 'node:module';
+import type ssriModule from 'ssri';
 import { StoreError } from '../errors.js';
+
+// Loaded on first parse: most commands only ever format SRI strings.
+let ssri: typeof ssriModule | undefined;
+const loadSsri = () => (ssri ??= createRequire(import.meta.url)('ssri') as typeof ssriModule);
 
 /** An SRI string for a sha256 digest: `sha256-<base64>`. */
 export function toSRI(digest: Uint8Array): string {
@@ -8,7 +13,7 @@ export function toSRI(digest: Uint8Array): string {
 
 /** Parse an SRI string with ssri and return its sha256 digest; anything else is refused. */
 export function parseSRI(sri: string, what = 'hash'): Buffer {
-  const parsed = ssri.parse(sri, { single: true }) as unknown as { algorithm: string; digest: string } | null;
+  const parsed = loadSsri().parse(sri, { single: true }) as unknown as { algorithm: string; digest: string } | null;
   if (!parsed || !parsed.digest) {
     throw new StoreError('USAGE', `${what} '${sri}' is not an SRI string`, { hint: "write it as 'sha256-<base64>', e.g. what `store hash-path` prints" });
   }
