@@ -38,7 +38,7 @@ import { writeTx } from '../store/db.js';
 import type { LocalStore } from '../store/local-store.js';
 import { isAlive, processStart } from '../store/process.js';
 import { deletionOrder, loadGraph, markReachable, type GraphOptions, type StoreGraph } from './graph.js';
-import { findRoots, tempRootOwners } from './roots.js';
+import { findRoots, tempRootBatches, tempRootOwners, tempRootPaths } from './roots.js';
 import { withGcLock, GC_LOCK_KEY } from './lock.js';
 import { explain, type Explanation } from './why.js';
 
@@ -132,7 +132,6 @@ export class Collector {
     const db = store.db;
     this.stmts = {
       locks: db.prepare<[string], { path: string; pid: number; procStart: string }>('SELECT path, pid, procStart FROM PathLocks WHERE path IN (SELECT value FROM json_each(?))'),
-      temps: db.prepare<[string], { path: string; pid: number; procStart: string }>('SELECT path, pid, procStart FROM TempRoots WHERE path IN (SELECT value FROM json_each(?))'),
       valid: db.prepare<[string], { path: string }>('SELECT path FROM ValidPaths WHERE path IN (SELECT value FROM json_each(?))'),
       referrers: db.prepare<[string], { reference: number; referrer: number }>('SELECT reference, referrer FROM Refs WHERE reference IN (SELECT value FROM json_each(?))'),
       delRefs: db.prepare<[string]>('DELETE FROM Refs WHERE referrer IN (SELECT value FROM json_each(?))'),
@@ -169,11 +168,19 @@ export class Collector {
   private heldByLiveProcess(paths: string[]): Set<string> {
     const held = new Set<string>();
     if (paths.length === 0) return held;
-    const json = JSON.stringify(paths);
-    for (const r of this.stmts.temps.all(json)) if (isAlive({ pid: r.pid, start: r.procStart })) held.add(r.path);
-    for (const r of this.stmts.locks.all(json)) if (isAlive({ pid: r.pid, start: r.procStart })) held.add(r.path);
+    const wanted = new Set(paths);
+    for (const b of tempRootBatches(this.store)) {
+      if (!isAlive({ pid: b.pid, start: b.start })) continue;
+      let rooted = this.tempRootCache.get(b.id);
+      if (!rooted) this.tempRootCache.set(b.id, (rooted = tempRootPaths(b)));
+      for (const p of rooted) if (wanted.has(p)) held.add(p);
+    }
+    for (const r of this.stmts.locks.all(JSON.stringify(paths))) if (isAlive({ pid: r.pid, start: r.procStart })) held.add(r.path);
     return held;
   }
+
+  /** Batches of temporary roots never change once written: each is split into paths once. */
+  private readonly tempRootCache = new Map<number, string[]>();
 
   /**
    * Step 1 for one batch, in one write transaction: re-check, then invalidate. Returns the
@@ -281,7 +288,7 @@ function cleanStaleRows(store: LocalStore): { staleLocks: number; staleTempRoots
       const delLock = db.prepare('DELETE FROM PathLocks WHERE path = ? AND pid = ? AND procStart = ?');
       for (const l of deadLocks) staleLocks += delLock.run(l.path, l.pid, l.procStart).changes;
       const delTemp = db.prepare('DELETE FROM TempRoots WHERE pid = ? AND procStart = ?');
-      for (const o of deadOwners) staleTempRoots += delTemp.run(o.pid, o.start).changes;
+      for (const o of deadOwners) if (delTemp.run(o.pid, o.start).changes) staleTempRoots += o.paths;
     });
   }
   return { staleLocks, staleTempRoots };

@@ -144,21 +144,37 @@ export function releaseRoots(store: LocalStore): Root[] {
   return [...byName.values()];
 }
 
-/** TempRoots rows grouped by owner, split into live and dead owners. */
-export function tempRootOwners(store: LocalStore): { live: Root[]; dead: Array<{ pid: number; start: string }> } {
-  const rows = store.db.prepare('SELECT pid, procStart, path FROM TempRoots ORDER BY pid, procStart').raw().all() as Array<[number, string, string]>;
+export interface TempRootBatch {
+  id: number;
+  pid: number;
+  start: string;
+  /** Newline-separated store paths (see tempRootPaths). */
+  paths: string;
+}
+
+/** Every batch of temporary roots (store-schema/004), whether its owner still runs or not. */
+export function tempRootBatches(store: LocalStore): TempRootBatch[] {
+  return store.db.prepare<[], TempRootBatch>('SELECT id, pid, procStart AS start, paths FROM TempRoots ORDER BY pid, procStart, id').all();
+}
+
+export function tempRootPaths(batch: TempRootBatch): string[] {
+  return batch.paths === '' ? [] : batch.paths.split('\n');
+}
+
+/** Temporary roots grouped by owner, split into live and dead owners (with how many paths each held). */
+export function tempRootOwners(store: LocalStore): { live: Root[]; dead: Array<{ pid: number; start: string; paths: number }> } {
   const owners = new Map<string, { pid: number; start: string; paths: string[] }>();
-  for (const [pid, start, p] of rows) {
-    const key = `${pid}:${start}`;
+  for (const b of tempRootBatches(store)) {
+    const key = `${b.pid}:${b.start}`;
     let o = owners.get(key);
-    if (!o) owners.set(key, (o = { pid, start, paths: [] }));
-    o.paths.push(p);
+    if (!o) owners.set(key, (o = { pid: b.pid, start: b.start, paths: [] }));
+    for (const p of tempRootPaths(b)) o.paths.push(p);
   }
   const live: Root[] = [];
-  const dead: Array<{ pid: number; start: string }> = [];
+  const dead: Array<{ pid: number; start: string; paths: number }> = [];
   for (const o of owners.values()) {
     if (isAlive({ pid: o.pid, start: o.start })) live.push({ kind: 'temp', name: `pid ${o.pid}`, targets: [...new Set(o.paths)] });
-    else dead.push({ pid: o.pid, start: o.start });
+    else dead.push({ pid: o.pid, start: o.start, paths: new Set(o.paths).size });
   }
   return { live, dead };
 }

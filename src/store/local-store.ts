@@ -391,22 +391,28 @@ export class LocalStore {
    * valid yet or not. Call it BEFORE checking that a path is valid and relying on it: the
    * collector re-reads temporary roots in the same write transaction that deletes a path,
    * so either it sees the root and keeps the path, or the path is already invalid when the
-   * caller looks. One transaction for the whole batch; paths already rooted cost nothing.
+   * caller looks. One row for the whole batch (store-schema/004); paths already rooted cost
+   * nothing.
    */
   addTempRoots(paths: Iterable<string>): void {
     const fresh: string[] = [];
-    for (const p of paths) if (!this.tempRooted.has(p)) fresh.push(p);
+    for (const p of paths) {
+      if (this.tempRooted.has(p)) continue;
+      this.tempRooted.add(p);
+      fresh.push(p);
+    }
     if (fresh.length === 0) return;
     const me = thisProcess();
     this.tempRootStmts ??= {
-      add: this.db.prepare<[number, string, number, string]>('INSERT OR IGNORE INTO TempRoots (path, pid, procStart, session) SELECT value, ?, ?, ? FROM json_each(?)'),
+      add: this.db.prepare<[number, string, number, string]>('INSERT INTO TempRoots (pid, procStart, session, paths) VALUES (?, ?, ?, ?)'),
       release: this.db.prepare<[number, string, number]>('DELETE FROM TempRoots WHERE pid = ? AND procStart = ? AND session = ?'),
     };
-    const add = this.tempRootStmts.add;
-    writeTx(this.db, () => {
-      for (let i = 0; i < fresh.length; i += 10000) add.run(me.pid, me.start, this.tempRootSession, JSON.stringify(fresh.slice(i, i + 10000)));
-    });
-    for (const p of fresh) this.tempRooted.add(p);
+    try {
+      this.tempRootStmts.add.run(me.pid, me.start, this.tempRootSession, fresh.join('\n'));
+    } catch (err) {
+      for (const p of fresh) this.tempRooted.delete(p);
+      throw err;
+    }
     liveStores.add(this);
   }
 
@@ -415,8 +421,7 @@ export class LocalStore {
     liveStores.delete(this);
     if (this.tempRooted.size === 0 || !this.tempRootStmts) return;
     const me = thisProcess();
-    const release = this.tempRootStmts.release;
-    writeTx(this.db, () => release.run(me.pid, me.start, this.tempRootSession));
+    this.tempRootStmts.release.run(me.pid, me.start, this.tempRootSession);
     this.tempRooted.clear();
   }
 

@@ -182,7 +182,7 @@ test('stray files, temporary names of dead processes, stale locks and temporary 
     const locks = new PathLocks(store.db);
     assert.ok(locks.tryLock([building]).ok);
     store.db.prepare('INSERT INTO PathLocks (path, pid, procStart, acquired) VALUES (?, ?, ?, 0)').run(path.join(store.storeDir, 'stale-lock'), dead, '1');
-    store.db.prepare('INSERT INTO TempRoots (path, pid, procStart, session) VALUES (?, ?, ?, 0)').run(a, dead, '1');
+    store.db.prepare('INSERT INTO TempRoots (pid, procStart, session, paths) VALUES (?, ?, 0, ?)').run(dead, '1', a);
     const r = await collectGarbage(store);
     assert.equal(r.junk.map((j) => j.path).sort(), [...junk].sort());
     assert.is(r.junkBytes, 100);

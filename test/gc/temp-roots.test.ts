@@ -10,6 +10,10 @@ import { PathLocks } from '../../src/store/locks.js';
 import { makeStorePath } from '../../src/store/path.js';
 import { sha256Hex } from '../../src/hash/sha256.js';
 import { assertClean, countRows, gcroot, put } from './helpers.js';
+import Database from 'better-sqlite3';
+import { loadMigrations, migrate } from '../../src/store/db.js';
+import { thisProcess } from '../../src/store/process.js';
+import { findRoots } from '../../src/gc/roots.js';
 
 test('temporary roots of another open store keep a dead path and its closure; closing releases them', async () => {
   const store = newStore();
@@ -37,7 +41,7 @@ test('adding a path (store add, text) roots it temporarily in the adding process
   const store = newStore();
   try {
     const text = await store.addTextToStore('note', 'hello\n', []);
-    const rows = store.db.prepare('SELECT path FROM TempRoots').pluck().all();
+    const rows = store.db.prepare('SELECT paths FROM TempRoots').pluck().all();
     assert.equal(rows, [text]);
     const other = new LocalStore(store.layout.root);
     try {
@@ -144,6 +148,81 @@ test('two collections at once: the second waits for the first, and both leave th
   } finally {
     other.close();
     store.close();
+  }
+});
+
+test('a batch of temporary roots is one row; the collector keeps every path of it, and only those', async () => {
+  const store = newStore();
+  const other = new LocalStore(store.layout.root);
+  try {
+    const kept = [];
+    for (let i = 0; i < 5; i++) kept.push(await put(store, `kept-${i}`));
+    const dead = [];
+    for (let i = 0; i < 3; i++) dead.push(await put(store, `dead-${i}`));
+    const later = await put(store, 'later');
+    // Not valid yet: being rebuilt by the other process, so no junk either.
+    const building = makeStorePath('output:out', sha256Hex('batch-building'), store.storeDir, 'batch-building');
+    fs.writeFileSync(building, 'half-built');
+    other.addTempRoots([...kept, building, kept[0]]);
+    other.addTempRoots([kept[1], later]); // only `later` is new: a second row with one path
+    assert.is(countRows(store, 'TempRoots'), 2);
+    assert.equal(store.db.prepare('SELECT paths FROM TempRoots ORDER BY id').pluck().all(), [[...kept, building].join('\n'), later]);
+    const temp = findRoots(store).filter((r) => r.kind === 'temp');
+    assert.equal(temp.map((r) => r.targets.sort()), [[...kept, building, later].sort()]);
+    const r = await collectGarbage(store, { batchSize: 2 });
+    assert.equal(r.deleted.map((d) => d.path).sort(), [...dead].sort());
+    assert.equal(r.junk, []);
+    assert.equal(store.allValidPaths(), [...kept, later].sort());
+    assert.ok(exists(building));
+    other.close();
+    assert.is(countRows(store, 'TempRoots'), 0);
+    const again = await collectGarbage(store);
+    assert.equal(again.deleted.map((d) => d.path).sort(), [...kept, later].sort());
+    assert.equal(again.junk.map((j) => j.path), [building]);
+  } finally {
+    if (other.db.open) other.close();
+    store.close();
+  }
+});
+
+test('upgrading a store keeps the temporary roots of processes that run meanwhile (one row per path becomes one row per owner)', async () => {
+  const store = newStore();
+  const file = store.layout.dbFile;
+  const a = await put(store, 'a');
+  const b = await put(store, 'b');
+  const c = await put(store, 'c');
+  store.close();
+  const me = thisProcess();
+  const all = loadMigrations();
+  const upgrade = all.findIndex((m) => m.name === '004-temp-root-batches.sql');
+  assert.ok(upgrade > 0);
+  const db = new Database(file);
+  try {
+    // Back to the schema before it, with per-path rows of this (live) process and a dead one.
+    db.exec('DROP TABLE TempRoots');
+    db.exec(all.find((m) => m.name.startsWith('003-'))!.sql.split('-- Named releases')[0]);
+    db.pragma(`user_version = ${upgrade}`);
+    const ins = db.prepare('INSERT INTO TempRoots (path, pid, procStart, session) VALUES (?, ?, ?, ?)');
+    ins.run(a, me.pid, me.start, 7);
+    ins.run(b, me.pid, me.start, 7);
+    ins.run(c, 999999999, '1', 1);
+    migrate(db, all);
+    assert.is(db.pragma('user_version', { simple: true }), all.length);
+    const rows = db.prepare('SELECT pid, session, paths FROM TempRoots ORDER BY pid').all() as Array<{ pid: number; session: number; paths: string }>;
+    assert.equal(rows.map((r) => [r.pid, r.session, r.paths.split('\n').sort()]), [
+      [me.pid, 7, [a, b].sort()],
+      [999999999, 1, [c]],
+    ]);
+  } finally {
+    db.close();
+  }
+  const reopened = new LocalStore(store.layout.root);
+  try {
+    const r = await collectGarbage(reopened);
+    assert.equal(r.deleted.map((d) => d.path), [c], 'the live rows still protect a and b');
+    assert.is(r.staleTempRoots, 1);
+  } finally {
+    reopened.close();
   }
 });
 
