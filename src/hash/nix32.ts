@@ -9,17 +9,21 @@ export function nix32Length(byteLength: number): number {
   return Math.ceil((byteLength * 8) / 5);
 }
 
+const ALPHABET_CODES = Array.from(NIX32_ALPHABET, (c) => c.charCodeAt(0));
+
 export function nix32Encode(bytes: Uint8Array): string {
   const len = nix32Length(bytes.length);
-  let out = '';
+  // Character codes first, one string at the end: no intermediate strings (store paths are
+  // made by the thousand during evaluation).
+  const codes = new Array<number>(len);
   for (let n = len - 1; n >= 0; n--) {
     const b = n * 5;
     const i = b >> 3;
     const j = b & 7;
     const c = ((bytes[i] >> j) | (i + 1 < bytes.length ? bytes[i + 1] << (8 - j) : 0)) & 0x1f;
-    out += NIX32_ALPHABET[c];
+    codes[len - 1 - n] = ALPHABET_CODES[c];
   }
-  return out;
+  return String.fromCharCode.apply(null, codes);
 }
 
 export function nix32Decode(s: string, byteLength: number): Buffer {

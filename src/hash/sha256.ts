@@ -11,6 +11,18 @@ export function sha256Hex(data: string | Uint8Array): string {
   return hash('sha256', data as string, 'hex');
 }
 
+/**
+ * sha256 of a string, XOR-folded to `size` bytes (compressHash below). The digest is taken as
+ * a one-byte-per-character string, which costs less than a Buffer per call: store paths are
+ * made this way by the thousand during evaluation.
+ */
+export function compressedSha256(data: string, size: number): Uint8Array {
+  const digest = hash('sha256', data, 'binary');
+  const out = new Uint8Array(size);
+  for (let i = 0; i < digest.length; i++) out[i % size] ^= digest.charCodeAt(i);
+  return out;
+}
+
 /** XOR-fold a digest to `size` bytes, as Nix's compressHash does (160 bits for store paths). */
 export function compressHash(digest: Uint8Array, size: number): Buffer {
   const out = Buffer.alloc(size);

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { StoreError } from '../errors.js';
 import { nix32Encode, isNix32Char } from '../hash/nix32.js';
-import { compressHash, sha256 } from '../hash/sha256.js';
+import { compressedSha256 } from '../hash/sha256.js';
 
 export const HASH_PART_LENGTH = 32;
 export const MAX_NAME_LENGTH = 211;
@@ -12,6 +12,8 @@ const NAME_RE = /^[A-Za-z0-9+\-._?=]+$/;
 export type PathType = 'text' | 'source' | `output:${string}`;
 
 export function validateName(name: string, context = 'store path name'): void {
+  // The common case costs one test and allocates nothing.
+  if (name.length > 0 && name.length <= MAX_NAME_LENGTH && name.charCodeAt(0) !== 0x2e && NAME_RE.test(name)) return;
   const fail = (why: string): never => {
     throw new StoreError('INVALID_NAME', `invalid ${context} '${name}': ${why}`, {
       hint: 'names use only letters, digits and + - . _ ? =, at most 211 characters, and do not start with a dot',
@@ -20,10 +22,8 @@ export function validateName(name: string, context = 'store path name'): void {
   if (name.length === 0) fail('it is empty');
   if (name.length > MAX_NAME_LENGTH) fail(`it is ${name.length} characters long (at most ${MAX_NAME_LENGTH})`);
   if (name.startsWith('.')) fail('it starts with a dot');
-  if (!NAME_RE.test(name)) {
-    const bad = [...name].find((c) => !NAME_RE.test(c));
-    fail(`character '${bad}' is not allowed`);
-  }
+  const bad = [...name].find((c) => !NAME_RE.test(c));
+  fail(`character '${bad}' is not allowed`);
 }
 
 /** The fingerprint of Invariant 2: `<type>:sha256:<inner hex>:<storeDir>:<name>`. */
@@ -33,7 +33,7 @@ export function fingerprint(type: PathType, innerHex: string, storeDir: string, 
 
 export function makeStorePath(type: PathType, innerHex: string, storeDir: string, name: string): string {
   validateName(name);
-  const hash = nix32Encode(compressHash(sha256(fingerprint(type, innerHex, storeDir, name)), 20));
+  const hash = nix32Encode(compressedSha256(fingerprint(type, innerHex, storeDir, name), 20));
   return `${storeDir}/${hash}-${name}`;
 }
 
@@ -80,7 +80,9 @@ export function isStorePath(p: string, storeDir: string): boolean {
 }
 
 export function hashPartOf(p: string): string {
-  return path.basename(p).slice(0, HASH_PART_LENGTH);
+  const slash = p.lastIndexOf('/');
+  if (slash === p.length - 1) return path.basename(p).slice(0, HASH_PART_LENGTH);
+  return p.slice(slash + 1, slash + 1 + HASH_PART_LENGTH);
 }
 
 /**

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { nix32Decode, nix32Encode, nix32Length } from '../../src/hash/nix32.js';
-import { compressHash, sha256 } from '../../src/hash/sha256.js';
+import { compressHash, compressedSha256, sha256 } from '../../src/hash/sha256.js';
 import { parseSRI, toSRI } from '../../src/hash/sri.js';
 
 test('sha256("abc") encodes to the published nix32 vector', () => {
@@ -13,6 +13,12 @@ test('nix32 lengths: 20 bytes -> 32 characters, 32 bytes -> 52', () => {
   assert.is(nix32Length(20), 32);
   assert.is(nix32Length(32), 52);
   assert.is(nix32Encode(Buffer.alloc(20)).length, 32);
+});
+
+test('compressedSha256 folds the digest of a string as compressHash(sha256(..)) does, non-ASCII text included', () => {
+  for (const s of ['', 'abc', 'output:out:sha256:00ff:/nix/store:hello', 'µ-ünïcødé ✓ \u{1F600}', 'x'.repeat(1000)]) {
+    for (const size of [20, 32, 7]) assert.equal(Buffer.from(compressedSha256(s, size)), compressHash(sha256(s), size), `${JSON.stringify(s.slice(0, 20))} ${size}`);
+  }
 });
 
 test('nix32 decode inverts encode', () => {
