@@ -33,23 +33,57 @@ function str(s: string): string {
   return SPECIAL.test(s) ? '"' + s.replace(/[\\"\n\r\t]/g, (c) => ESCAPES[c]) + '"' : '"' + s + '"';
 }
 
-function list<T>(items: readonly T[], f: (x: T) => string): string {
-  return '[' + items.map(f).join(',') + ']';
+/**
+ * Input derivations → the outputs used: the record of a .drv, or (for hash modulo, keyed by
+ * the inputs' hashes) a Map: an object per derivation keyed by ever new hashes would give the
+ * JavaScript engine a new object shape for each.
+ */
+export type InputDrvs = Readonly<Record<string, readonly string[]>> | ReadonlyMap<string, readonly string[]>;
+
+/** Keys in byte order (the default sort compares UTF-16 code units, as `<` does). */
+function sortedKeys(o: object): string[] {
+  const keys = Object.keys(o);
+  return keys.length > 1 ? keys.sort() : keys;
 }
 
-const byKey = <T>(o: Record<string, T>): Array<[string, T]> => Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-const sorted = (xs: readonly string[]) => [...xs].sort();
+function strList(items: readonly string[]): string {
+  let s = '[';
+  for (let i = 0; i < items.length; i++) s += (i ? ',' : '') + str(items[i]);
+  return s + ']';
+}
+
+const sorted = (xs: readonly string[]) => (xs.length > 1 ? [...xs].sort() : xs);
 
 /**
  * Serialise. `inputDrvs` may be replaced (hash modulo puts the inputs' hashes in place of
- * their paths) and output paths blanked.
+ * their paths) and output paths blanked. Evaluation serialises every derivation at least
+ * once, so this builds one string with no intermediate arrays.
  */
-export function unparseDerivation(drv: Derivation, opts: { inputDrvs?: Record<string, string[]>; maskOutputs?: boolean } = {}): string {
+export function unparseDerivation(drv: Derivation, opts: { inputDrvs?: InputDrvs; maskOutputs?: boolean } = {}): string {
   const mask = opts.maskOutputs ?? false;
-  const outputs = list(byKey(drv.outputs), ([name, o]) => `(${str(name)},${str(mask ? '' : o.path)},${str(o.hashAlgo)},${str(o.hash)})`);
-  const inputDrvs = list(byKey(opts.inputDrvs ?? drv.inputDrvs), ([p, outs]) => `(${str(p)},${list(sorted(outs), str)})`);
-  const env = list(byKey(drv.env), ([k, v]) => `(${str(k)},${str(mask && k in drv.outputs ? '' : v)})`);
-  return `Derive(${outputs},${inputDrvs},${list(sorted(drv.inputSrcs), str)},${str(drv.system)},${str(drv.builder)},${list(drv.args, str)},${env})`;
+  let s = 'Derive([';
+  const outputs = sortedKeys(drv.outputs);
+  for (let i = 0; i < outputs.length; i++) {
+    const o = drv.outputs[outputs[i]];
+    s += `${i ? ',' : ''}(${str(outputs[i])},${str(mask ? '' : o.path)},${str(o.hashAlgo)},${str(o.hash)})`;
+  }
+  s += '],[';
+  const inputDrvs = opts.inputDrvs ?? drv.inputDrvs;
+  if (inputDrvs instanceof Map) {
+    const inputs = inputDrvs.size > 1 ? [...inputDrvs.keys()].sort() : [...inputDrvs.keys()];
+    for (let i = 0; i < inputs.length; i++) s += `${i ? ',' : ''}(${str(inputs[i])},${strList(sorted(inputDrvs.get(inputs[i])!))})`;
+  } else {
+    const byPath = inputDrvs as Record<string, readonly string[]>;
+    const inputs = sortedKeys(byPath);
+    for (let i = 0; i < inputs.length; i++) s += `${i ? ',' : ''}(${str(inputs[i])},${strList(sorted(byPath[inputs[i]]))})`;
+  }
+  s += `],${strList(sorted(drv.inputSrcs))},${str(drv.system)},${str(drv.builder)},${strList(drv.args)},[`;
+  const env = sortedKeys(drv.env);
+  for (let i = 0; i < env.length; i++) {
+    const k = env[i];
+    s += `${i ? ',' : ''}(${str(k)},${str(mask && k in drv.outputs ? '' : drv.env[k])})`;
+  }
+  return s + '])';
 }
 
 /** Parse a .drv file (for `store show-derivation`, `store diff`, rebuilds from the store). */
@@ -131,6 +165,11 @@ export function parseDerivation(text: string, name: string): Derivation {
 }
 
 export function isFixedOutput(drv: Pick<Derivation, 'outputs'>): boolean {
-  const outs = Object.values(drv.outputs);
-  return outs.length === 1 && outs[0].hash !== '';
+  let n = 0;
+  let fixed = false;
+  for (const o in drv.outputs) {
+    n++;
+    fixed = drv.outputs[o].hash !== '';
+  }
+  return n === 1 && fixed;
 }

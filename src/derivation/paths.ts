@@ -4,7 +4,7 @@
  */
 import { sha256Hex } from '../hash/sha256.js';
 import { makeStorePath, typeWithReferences } from '../store/path.js';
-import { isFixedOutput, unparseDerivation, type Derivation } from './derivation.js';
+import { isFixedOutput, unparseDerivation, type Derivation, type InputDrvs } from './derivation.js';
 
 export function outputPathName(drvName: string, output: string): string {
   return output === 'out' ? drvName : `${drvName}-${output}`;
@@ -27,11 +27,12 @@ export function hashDerivationModulo(drv: Derivation, inputHash: (drvPath: strin
 }
 
 /** The inputs of `drv` keyed by their hash modulo instead of their .drv path. */
-function inputsByHash(drv: Derivation, inputHash: (drvPath: string) => string): Record<string, string[]> {
-  const byHash: Record<string, string[]> = {};
+function inputsByHash(drv: Derivation, inputHash: (drvPath: string) => string): Map<string, string[]> {
+  const byHash = new Map<string, string[]>();
   for (const [p, outs] of Object.entries(drv.inputDrvs)) {
     const h = inputHash(p);
-    byHash[h] = byHash[h] ? [...new Set([...byHash[h], ...outs])] : outs;
+    const prev = byHash.get(h);
+    byHash.set(h, prev ? [...new Set([...prev, ...outs])] : outs);
   }
   return byHash;
 }
@@ -40,7 +41,7 @@ function inputsByHash(drv: Derivation, inputHash: (drvPath: string) => string): 
  * The hash modulo given the inputs already keyed by their own hashes modulo (evaluation
  * knows those before it knows any .drv path; `drv.inputDrvs` is not read).
  */
-export function hashModuloOf(drv: Derivation, inputDrvsByHash: Record<string, string[]>): string {
+export function hashModuloOf(drv: Derivation, inputDrvsByHash: InputDrvs): string {
   if (isFixedOutput(drv)) {
     const [o] = Object.values(drv.outputs);
     return sha256Hex(`fixed:out:${o.hashAlgo}:${o.hash}:${o.path}`);
@@ -50,15 +51,15 @@ export function hashModuloOf(drv: Derivation, inputDrvsByHash: Record<string, st
 
 /** Fill in the output paths (and their env vars) in place; returns the hash modulo. */
 export function assignOutputPaths(drv: Derivation, storeDir: string, inputHash: (drvPath: string) => string): string {
-  return assignOutputPathsByHash(drv, storeDir, isFixedOutput(drv) ? {} : inputsByHash(drv, inputHash));
+  return assignOutputPathsByHash(drv, storeDir, isFixedOutput(drv) ? new Map() : inputsByHash(drv, inputHash));
 }
 
-export function assignOutputPathsByHash(drv: Derivation, storeDir: string, inputDrvsByHash: Record<string, string[]>): string {
+export function assignOutputPathsByHash(drv: Derivation, storeDir: string, inputDrvsByHash: InputDrvs): string {
   if (isFixedOutput(drv)) {
     const [[name, o]] = Object.entries(drv.outputs);
     o.path = fixedOutputPath(storeDir, drv.name, o.hashAlgo, o.hash);
     drv.env[name] = o.path;
-    return hashModuloOf(drv, {});
+    return hashModuloOf(drv, new Map());
   }
   for (const o of Object.keys(drv.outputs)) {
     drv.outputs[o].path = '';
