@@ -21,21 +21,37 @@ export function callerLocation(): string | undefined {
 }
 
 /**
- * Capture the call site now, format it later: formatting a (source-mapped) stack costs far
- * more than capturing one, and the location is only read when something goes wrong.
+ * A call site captured now and formatted later (siteLocation): formatting a (source-mapped)
+ * stack costs far more than capturing one, and the location is only read when something goes
+ * wrong. `boundary` and the frames above it are left out. Each frame captured costs about as
+ * much as the rest of making a small derivation's store path, so only a few are: enough to
+ * get from derivation() through two levels of the API's own functions (a wrapper that calls
+ * mkDerivation, which calls derivation) to the expression file.
  */
-export function callSite(): () => string | undefined {
-  // A short stack is enough to reach the expression file and much cheaper to capture.
+export interface CallSite {
+  readonly stack?: string;
+  location?: string | null;
+}
+
+export function captureCallSite(boundary: Function, frames = 3): CallSite {
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 6;
-  const site: { stack?: string } = {};
-  Error.captureStackTrace(site, callSite);
+  Error.stackTraceLimit = frames;
+  const site: CallSite = {};
+  Error.captureStackTrace(site, boundary);
   Error.stackTraceLimit = limit;
-  let cached: string | undefined | null = null;
-  return () => {
-    if (cached === null) cached = locationFromStack(site.stack ?? '');
-    return cached;
-  };
+  return site;
+}
+
+/** "file:line" of the first frame of a captured site outside the API, if any (computed once). */
+export function siteLocation(site: CallSite): string | undefined {
+  if (site.location === undefined) site.location = locationFromStack(site.stack ?? '') ?? null;
+  return site.location ?? undefined;
+}
+
+/** The call site of the caller, as a function that formats it on first use. */
+export function callSite(): () => string | undefined {
+  const site = captureCallSite(callSite, 6);
+  return () => siteLocation(site);
 }
 
 function locationFromStack(stack: string): string | undefined {

@@ -8,10 +8,10 @@ import { parseSRI } from '../hash/sri.js';
 import { validateName, hashPartOf } from '../store/path.js';
 import { type Derivation } from '../derivation/derivation.js';
 import { assignOutputPathsByHash, derivationPath } from '../derivation/paths.js';
-import { contextOf, evalState, hostToolsIn, settings, type ContextEntry } from './context.js';
+import { contextOf, evalState, hostToolsIn, type ContextEntry } from './context.js';
 import type { SourcePath } from './path.js';
 import type { HostTool } from './host.js';
-import { callSite } from './caller.js';
+import { captureCallSite, siteLocation, type CallSite } from './caller.js';
 
 export type Stringish = string | number | boolean | { toString(): string } | null | undefined;
 
@@ -34,21 +34,27 @@ const RESERVED = new Set(['name', 'kind', 'output', 'drv', 'drvPath', 'outPath',
 /**
  * What all output views of one derivation share. The .drv (with its input .drv paths) and its
  * own store path are made only when asked for: output paths need just the hash modulo, and a
- * no-op realize needs nothing more.
+ * no-op realize needs nothing more. Evaluation makes one of these per derivation (tens of
+ * thousands for a large graph), so what is rarely used is made on first use.
  */
 interface Core {
   /** The derivation with `inputDrvs` still empty until materialised. */
   readonly d: Derivation;
   readonly inputs: ReadonlyArray<readonly [Core, readonly string[]]>;
   readonly hashModulo: string;
-  readonly sources: Map<string, SourcePath>;
+  /** Local sources; undefined when there are none. */
+  readonly sources: Map<string, SourcePath> | undefined;
   readonly hostTools: HostTool[];
-  readonly site?: () => string | undefined;
+  readonly site: CallSite;
   readonly storeDir: string;
   drvPath?: string;
-  views: Map<string, Drv>;
-  meta: Record<string, unknown>;
+  /** The view of the first output; views of the others once asked for. */
+  first?: Drv;
+  views?: Map<string, Drv>;
+  meta?: Record<string, unknown>;
 }
+
+const NO_HOST_TOOLS: HostTool[] = Object.freeze([]) as unknown as HostTool[];
 
 /** Fill in the input .drv paths and compute .drv paths, inputs first, without recursion. */
 function materialise(root: Core): string {
@@ -75,7 +81,6 @@ function materialise(root: Core): string {
 export class Drv {
   /** Outputs other than the one viewed: `drv.dev`, `drv.lib`… */
   readonly [output: string]: unknown;
-  readonly kind = 'derivation';
   readonly outputName: string;
   readonly outPath: string;
   private readonly core: Core;
@@ -89,6 +94,9 @@ export class Drv {
     }
   }
 
+  get kind(): 'derivation' {
+    return 'derivation';
+  }
   get name(): string {
     return this.core.d.name;
   }
@@ -109,21 +117,21 @@ export class Drv {
     return new Map(this.core.inputs.map(([i]) => [materialise(i), viewOf(i, firstOutput(i))]));
   }
   get sources(): Map<string, SourcePath> {
-    return this.core.sources;
+    return this.core.sources ?? new Map();
   }
   get hostTools(): HostTool[] {
     return this.core.hostTools;
   }
   /** Free-form package metadata (version, description…); never part of any hash. */
   get meta(): Record<string, unknown> {
-    return this.core.meta;
+    return (this.core.meta ??= {});
   }
   set meta(m: Record<string, unknown>) {
     this.core.meta = m;
   }
   /** Where in the expression files it was made ("file:line"), when known. */
   get location(): string | undefined {
-    return this.core.site?.();
+    return siteLocation(this.core.site);
   }
   get outputs(): string[] {
     return Object.keys(this.core.d.outputs);
@@ -134,7 +142,7 @@ export class Drv {
   }
   /** The same derivation, viewing output `name`. */
   output(name: string): Drv {
-    if (!(name in this.core.d.outputs)) throw new StoreError('EVAL', `derivation '${this.name}' has no output '${name}' (it has ${this.outputs.join(', ')})`);
+    if (!Object.hasOwn(this.core.d.outputs, name)) throw new StoreError('EVAL', `derivation '${this.name}' has no output '${name}' (it has ${this.outputs.join(', ')})`);
     return name === this.outputName ? this : viewOf(this.core, name);
   }
   toString(): string {
@@ -151,6 +159,9 @@ function firstOutput(c: Core): string {
 }
 
 function viewOf(c: Core, output: string): Drv {
+  if (c.first !== undefined && c.first.outputName === output) return c.first;
+  if (c.first === undefined && output === firstOutput(c)) return (c.first = new Drv(c, output));
+  c.views ??= new Map();
   let v = c.views.get(output);
   if (!v) c.views.set(output, (v = new Drv(c, output)));
   return v;
@@ -178,54 +189,67 @@ function coerce(v: Stringish | Stringish[], what: () => string): string {
 }
 
 const OUTPUT_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+const DEFAULT_OUTPUTS: readonly string[] = ['out'];
+
+/** " (file:line)" of a call site, for messages. */
+function at(site: CallSite): string {
+  const where = siteLocation(site);
+  return where ? ` (${where})` : '';
+}
 
 export function derivation(a: DerivationArgs): Drv {
   // Where it was made, for messages about it (a failed build, a hash mismatch): the stack is
   // captured now and formatted only if one is needed.
-  const site = callSite();
-  const at = () => {
-    const where = site();
-    return where ? ` (${where})` : '';
-  };
-  if (!a || typeof a.name !== 'string') throw new StoreError('EVAL', `derivation() needs a name${at()}`);
-  const ctx = () => `derivation '${a.name}'`;
+  const site = captureCallSite(derivation);
+  if (!a || typeof a.name !== 'string') throw new StoreError('EVAL', `derivation() needs a name${at(site)}`);
+  const name = a.name;
+  const ctx = () => `derivation '${name}'`;
   try {
-    validateName(a.name, 'derivation name');
+    validateName(name, 'derivation name');
   } catch (e) {
-    throw new StoreError('INVALID_NAME', `${(e as Error).message}${at()}`, { hint: (e as StoreError).hint });
+    throw new StoreError('INVALID_NAME', `${(e as Error).message}${at(site)}`, { hint: (e as StoreError).hint });
   }
-  const s = settings();
-  const builder = coerce(a.builder, () => `builder of ${ctx()}`);
-  if (!builder) throw new StoreError('EVAL', `${ctx()} has no builder${at()}`);
+  const st = evalState();
+  const s = st.settings;
+  const builder = typeof a.builder === 'string' ? a.builder : coerce(a.builder, () => `builder of ${ctx()}`);
+  if (!builder) throw new StoreError('EVAL', `${ctx()} has no builder${at(site)}`);
   const args: string[] = [];
-  if (a.args) for (let i = 0; i < a.args.length; i++) args.push(coerce(a.args[i], () => `args[${i}] of ${ctx()}`));
+  if (a.args) {
+    for (let i = 0; i < a.args.length; i++) {
+      const x = a.args[i];
+      args.push(typeof x === 'string' ? x : coerce(x, () => `args[${i}] of ${ctx()}`));
+    }
+  }
   const env: Record<string, string> = {};
   if (a.env) for (const k in a.env) env[k] = coerce(a.env[k], () => `env.${k} of ${ctx()}`);
-  const outputNames = a.outputs ?? ['out'];
-  if (outputNames.length === 0) throw new StoreError('EVAL', `${ctx()} has no outputs${at()}`);
+  const outputNames = a.outputs ?? DEFAULT_OUTPUTS;
+  if (outputNames.length === 0) throw new StoreError('EVAL', `${ctx()} has no outputs${at(site)}`);
   for (const o of outputNames) {
-    if (!OUTPUT_NAME.test(o) || (RESERVED.has(o) && o !== 'out')) throw new StoreError('EVAL', `${ctx()}: '${o}' cannot be an output name${at()}`);
-    if (o in env) throw new StoreError('EVAL', `${ctx()}: env.${o} would be overwritten by the path of output '${o}'${at()}`);
+    if (!OUTPUT_NAME.test(o) || (RESERVED.has(o) && o !== 'out')) throw new StoreError('EVAL', `${ctx()}: '${o}' cannot be an output name${at(site)}`);
+    if (o in env) throw new StoreError('EVAL', `${ctx()}: env.${o} would be overwritten by the path of output '${o}'${at(site)}`);
   }
-  if (outputNames.length > 1 && new Set(outputNames).size !== outputNames.length) throw new StoreError('EVAL', `${ctx()}: duplicate output names${at()}`);
+  if (outputNames.length > 1 && new Set(outputNames).size !== outputNames.length) throw new StoreError('EVAL', `${ctx()}: duplicate output names${at(site)}`);
 
   // String context: every store path mentioned makes its producer an input.
   const found = new Set<ContextEntry>();
-  const tools = new Set<HostTool>();
   contextOf(builder, found);
-  hostToolsIn(builder, tools);
-  for (const x of args) {
-    contextOf(x, found);
-    hostToolsIn(x, tools);
-  }
-  for (const k in env) {
-    contextOf(env[k], found);
-    hostToolsIn(env[k], tools);
+  for (let i = 0; i < args.length; i++) contextOf(args[i], found);
+  for (const k in env) contextOf(env[k], found);
+  let hostTools = NO_HOST_TOOLS;
+  if (st.hostTools.size) {
+    const tools = new Set<HostTool>();
+    hostToolsIn(builder, tools);
+    for (const x of args) hostToolsIn(x, tools);
+    for (const k in env) hostToolsIn(env[k], tools);
+    if (tools.size) {
+      hostTools = [...tools].sort((x, y) => (x.path < y.path ? -1 : 1));
+      env.__hostTools = JSON.stringify(hostTools.map((t) => t.identity()));
+    }
   }
   const inputCores = new Map<Core, string[]>();
-  const sources = new Map<string, SourcePath>();
+  let sources: Map<string, SourcePath> | undefined;
   for (const e of found) {
-    if (e.kind === 'src') sources.set(e.src.storePath, e.src);
+    if (e.kind === 'src') (sources ??= new Map()).set(e.src.storePath, e.src);
     else {
       const c = coreOf(e.drv);
       const outs = inputCores.get(c);
@@ -233,42 +257,42 @@ export function derivation(a: DerivationArgs): Drv {
       else if (!outs.includes(e.output)) outs.push(e.output);
     }
   }
-  const hostTools = [...tools].sort((x, y) => (x.path < y.path ? -1 : 1));
-  if (hostTools.length) env.__hostTools = JSON.stringify(hostTools.map((t) => t.identity()));
 
   const outputs: Derivation['outputs'] = {};
   if (a.outputHash !== undefined) {
-    if (outputNames.length !== 1 || outputNames[0] !== 'out') throw new StoreError('EVAL', `${ctx()}: a fixed-output derivation has exactly one output, 'out'${at()}`);
+    if (outputNames.length !== 1 || outputNames[0] !== 'out') throw new StoreError('EVAL', `${ctx()}: a fixed-output derivation has exactly one output, 'out'${at(site)}`);
     let digest: Buffer;
     try {
       digest = parseSRI(a.outputHash, `outputHash of ${ctx()}`);
     } catch (e) {
-      throw new StoreError('EVAL', `${(e as Error).message}${at()}`, { hint: (e as StoreError).hint });
+      throw new StoreError('EVAL', `${(e as Error).message}${at(site)}`, { hint: (e as StoreError).hint });
     }
     const mode = a.outputHashMode ?? 'flat';
-    if (mode !== 'flat' && mode !== 'recursive') throw new StoreError('EVAL', `${ctx()}: outputHashMode must be 'flat' or 'recursive'${at()}`);
+    if (mode !== 'flat' && mode !== 'recursive') throw new StoreError('EVAL', `${ctx()}: outputHashMode must be 'flat' or 'recursive'${at(site)}`);
     outputs.out = { path: '', hashAlgo: mode === 'recursive' ? 'r:sha256' : 'sha256', hash: digest.toString('hex') };
   } else {
     for (const o of outputNames) outputs[o] = { path: '', hashAlgo: '', hash: '' };
   }
   const d: Derivation = {
-    name: a.name,
+    name,
     outputs,
     inputDrvs: {},
-    inputSrcs: sources.size ? [...sources.keys()].sort() : [],
+    inputSrcs: sources ? [...sources.keys()].sort() : [],
     system: a.system ?? s.system,
     builder,
     args,
     env,
   };
-  const byHash: Record<string, string[]> = {};
-  for (const [c, outs] of inputCores) byHash[c.hashModulo] = byHash[c.hashModulo] ? [...new Set([...byHash[c.hashModulo], ...outs])] : outs;
+  const byHash = new Map<string, string[]>();
+  for (const [c, outs] of inputCores) {
+    const prev = byHash.get(c.hashModulo);
+    byHash.set(c.hashModulo, prev ? [...new Set([...prev, ...outs])] : outs);
+  }
   const hashModulo = assignOutputPathsByHash(d, s.storeDir, byHash);
-  const st = evalState();
   // The same derivation made twice is one value. Fixed-output ones are told apart by their
   // whole .drv (two URLs for the same content are two derivations with one output path).
   const fixed = a.outputHash !== undefined;
-  const core: Core = { d, inputs: [...inputCores], hashModulo, sources, hostTools, site, storeDir: s.storeDir, views: new Map(), meta: {} };
+  const core: Core = { d, inputs: [...inputCores], hashModulo, sources, hostTools, site, storeDir: s.storeDir };
   const key = fixed ? `fixed:${materialise(core)}` : hashModulo;
   const existing = st.drvs.get(key);
   if (existing) return existing;
@@ -277,3 +301,4 @@ export function derivation(a: DerivationArgs): Drv {
   for (const o of outputNames) st.byHashPart.set(hashPartOf(outputs[o].path), { kind: 'drv', drv: viewOf(core, o), output: o });
   return value;
 }
+
