@@ -21,7 +21,7 @@ export type ContextEntry = { kind: 'drv'; drv: Drv; output: string } | { kind: '
 interface EvalState {
   settings: EvalSettings;
   byHashPart: Map<string, ContextEntry>;
-  /** Derivations made so far, by hash modulo (fixed-output ones by .drv path). */
+  /** Derivations made so far, by first output path (fixed-output ones by .drv path). */
   drvs: Map<string, Drv>;
   /** `<storeDir>/`, for finding store paths in strings. */
   prefix: string;

@@ -289,11 +289,12 @@ export function derivation(a: DerivationArgs): Drv {
     byHash.set(c.hashModulo, prev ? [...new Set([...prev, ...outs])] : outs);
   }
   const hashModulo = assignOutputPathsByHash(d, s.storeDir, byHash);
-  // The same derivation made twice is one value. Fixed-output ones are told apart by their
+  // The same derivation made twice is one value: the same first output path (the hash modulo
+  // leaves out the name, which that path has). Fixed-output ones are told apart by their
   // whole .drv (two URLs for the same content are two derivations with one output path).
   const fixed = a.outputHash !== undefined;
   const core: Core = { d, inputs: [...inputCores], hashModulo, sources, hostTools, site, storeDir: s.storeDir };
-  const key = fixed ? `fixed:${materialise(core)}` : hashModulo;
+  const key = fixed ? `fixed:${materialise(core)}` : outputs[outputNames[0]].path;
   const existing = st.drvs.get(key);
   if (existing) return existing;
   const value = viewOf(core, outputNames[0]);

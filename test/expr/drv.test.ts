@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { expectStoreError } from '../helpers.js';
 import { beginEvaluation } from '../../src/expr/context.js';
-import { derivation, packageSet, type Drv } from '../../src/expr/index.js';
+import { derivation, fetchurl, packageSet, type Drv } from '../../src/expr/index.js';
 import { buildGraph } from '../../src/eval/graph.js';
 
 const STORE = '/hepstore/store';
@@ -76,6 +76,36 @@ test('packageSet evaluates each package once and names the members of a cycle', 
   });
   const e = expectStoreError(() => cyclic.y, 'CYCLE');
   assert.match(e.message, /y -> z -> x -> y/);
+});
+
+test('the same derivation made twice is one value; one that differs only in its name is another', () => {
+  beginEvaluation({ storeDir: STORE });
+  const a = derivation({ name: 'a', builder: '/bin/sh', args: ['-c', 'true'] });
+  assert.is(derivation({ name: 'a', builder: '/bin/sh', args: ['-c', 'true'] }), a);
+  const b = derivation({ name: 'b', builder: '/bin/sh', args: ['-c', 'true'] });
+  assert.is.not(b, a);
+  assert.is(b.name, 'b');
+  assert.match(b.outPath, /-b$/);
+  assert.is.not(b.drvPath, a.drvPath);
+});
+
+/** "file:line" of the caller's caller (the line a helper was called on). */
+function here(): string {
+  const m = /((?:file:\/\/)?\/[^():]+):(\d+):\d+\)?$/.exec(new Error().stack!.split('\n')[2]);
+  return `${m![1].replace(/^file:\/\//, '')}:${m![2]}`;
+}
+
+test('a derivation knows the line that made it: the first frame outside the API, also through an API wrapper', () => {
+  beginEvaluation({ storeDir: STORE });
+  const [direct, directAt] = [derivation({ name: 'direct', builder: '/bin/sh' }), here()];
+  assert.is(direct.location, directAt);
+  const [fetched, fetchedAt] = [fetchurl({ url: 'file:///dev/null', integrity: 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=' }), here()];
+  assert.is(fetched.location, fetchedAt);
+  // A helper of the expression's own is the expression: its line is the one named.
+  const helper = (name: string) => [derivation({ name, builder: '/bin/sh' }), here()] as const;
+  const [viaHelper, helperAt] = helper('helped');
+  assert.is(viaHelper.location, helperAt);
+  assert.is.not(helperAt, directAt);
 });
 
 test('the API refuses to work outside an evaluation', async () => {
