@@ -19,8 +19,10 @@ interface TarHeaders {
 }
 
 const require = createRequire(import.meta.url);
-// The encoder tar-stream's packer uses; its package exports do not list it, so load it by file.
-const headers = require(path.join(path.dirname(require.resolve('tar-stream')), 'headers.js')) as TarHeaders;
+// The encoder tar-stream's packer uses; its package exports do not list it, so load it by
+// file. Loaded on first use: evaluation imports this module, but most evaluations hash no path.
+let encoder: TarHeaders | undefined;
+const headers = (): TarHeaders => (encoder ??= require(path.join(path.dirname(require.resolve('tar-stream')), 'headers.js')) as TarHeaders);
 
 const ZEROS = Buffer.alloc(1024);
 const CHUNK = 1 << 20;
@@ -32,18 +34,18 @@ function pad(sink: HashSink, size: number): void {
 
 function writeHeader(sink: HashSink, e: TreeEntry): void {
   const h = canonicalHeader(e.name, e.type, e.type === 'file' ? e.size : 0, e.executable, e.target);
-  const buf = headers.encode(h);
+  const buf = headers().encode(h);
   if (buf) {
     sink.update(buf);
     return;
   }
   // Same framing as tar-stream's Pack._encodePax.
-  const pax = headers.encodePax({ name: h.name, linkname: h.linkname });
+  const pax = headers().encodePax({ name: h.name, linkname: h.linkname });
   const paxHeader = { ...h, name: 'PaxHeader', size: pax.byteLength, type: 'pax-header', linkname: h.linkname && 'PaxHeader' };
-  sink.update(headers.encode(paxHeader)!);
+  sink.update(headers().encode(paxHeader)!);
   sink.update(pax);
   pad(sink, pax.byteLength);
-  sink.update(headers.encode({ ...paxHeader, size: h.size, type: h.type })!);
+  sink.update(headers().encode({ ...paxHeader, size: h.size, type: h.type })!);
 }
 
 export function hashPathSync(root: string): NarInfo {

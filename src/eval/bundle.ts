@@ -9,12 +9,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { StoreError } from '../errors.js';
 
 const API_URL = new URL('../expr/index.js', import.meta.url).href;
 /** Changes whenever the way bundles are made changes. */
-const BUNDLE_FORMAT = '2';
+const BUNDLE_FORMAT = '3';
 
 interface CacheIndex {
   inputs: Record<string, string>;
@@ -60,10 +61,18 @@ function buildError(errors: EsbuildMessage[], entry: string): StoreError {
   return new StoreError('EVAL', `${where}: ${first?.text ?? 'cannot load the expression'}${snippet}${more}`, { hint: `fix ${loc ? path.resolve('/', loc.file) : entry} and run again` });
 }
 
+function esbuildVersionOf(): string {
+  try {
+    return (createRequire(import.meta.url)('esbuild/package.json') as { version: string }).version;
+  } catch {
+    return '?';
+  }
+}
+
 /** Bundle `entry` (an absolute path) and return the URL of the module to import. */
 export async function bundleExpression(entry: string, cacheDir?: string): Promise<string> {
   const dir = cacheDir ? path.join(cacheDir, 'eval') : undefined;
-  const esbuildVersion = (await import('esbuild/package.json', { with: { type: 'json' } }).catch(() => ({ default: { version: '?' } }))).default.version;
+  const esbuildVersion = esbuildVersionOf();
   const indexFile = dir ? path.join(dir, `${sha(`${BUNDLE_FORMAT}\0${esbuildVersion}\0${API_URL}\0${entry}`).slice(0, 32)}.json`) : undefined;
   if (dir && indexFile) {
     const index = readIndex(indexFile);
@@ -81,6 +90,9 @@ export async function bundleExpression(entry: string, cacheDir?: string): Promis
       platform: 'node',
       target: 'node20',
       sourcemap: 'inline',
+      // Stack traces need only the mappings; the sources are on disk. (The map is parsed
+      // each time the bundle is loaded.)
+      sourcesContent: false,
       sourceRoot: 'file:///',
       write: false,
       logLevel: 'silent',
