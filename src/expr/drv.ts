@@ -293,7 +293,8 @@ export function derivation(a: DerivationArgs): Drv {
   // leaves out the name, which that path has). Fixed-output ones are told apart by their
   // whole .drv (two URLs for the same content are two derivations with one output path).
   const fixed = a.outputHash !== undefined;
-  const core: Core = { d, inputs: [...inputCores], hashModulo, sources, hostTools, site, storeDir: s.storeDir };
+  // Every field named up front: one object shape, and no second allocation when one is set.
+  const core: Core = { d, inputs: [...inputCores], hashModulo, sources, hostTools, site, storeDir: s.storeDir, drvPath: undefined, first: undefined, views: undefined, meta: undefined };
   const key = fixed ? `fixed:${materialise(core)}` : outputs[outputNames[0]].path;
   const existing = st.drvs.get(key);
   if (existing) return existing;
