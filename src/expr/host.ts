@@ -6,11 +6,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import type * as ChildProcess from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { StoreError } from '../errors.js';
 import { evalState, settings } from './context.js';
 import { sharedLibraries } from '../host/libraries.js';
+
+// Loaded when a tool is first probed: child_process brings in the networking modules, and
+// most evaluations (a no-op realize above all) probe nothing.
+const childProcess = () => createRequire(import.meta.url)('node:child_process') as typeof ChildProcess;
 
 export interface HostToolIdentity {
   name: string;
@@ -91,7 +96,7 @@ function probe(real: string): CacheEntry {
   const hash = 'sha256-' + createHash('sha256').update(fs.readFileSync(real)).digest('base64');
   let version = '';
   try {
-    const out = execFileSync(real, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000, env: { LC_ALL: 'C', PATH: '/usr/bin:/bin' } });
+    const out = childProcess().execFileSync(real, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000, env: { LC_ALL: 'C', PATH: '/usr/bin:/bin' } });
     version = out.split('\n')[0].trim();
   } catch {
     version = 'unknown';

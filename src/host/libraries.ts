@@ -1,11 +1,16 @@
 /** Shared libraries a host binary loads, from the dynamic loader's own listing (ldd). */
 import fs from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import type * as ChildProcess from 'node:child_process';
+
+// Loaded when a tool is first probed: child_process brings in the networking modules, and
+// most evaluations (a no-op realize above all) probe nothing.
+const childProcess = () => createRequire(import.meta.url)('node:child_process') as typeof ChildProcess;
 
 export function sharedLibraries(binary: string): string[] {
   let out: string;
   try {
-    out = execFileSync('ldd', [binary], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 });
+    out = childProcess().execFileSync('ldd', [binary], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 });
   } catch {
     return [];
   }
