@@ -63,8 +63,13 @@ const realizeCmd: Command = {
     const substituters = args.flags['no-substitute'] ? [] : (args.flags.substituters as string[]).length ? (args.flags.substituters as string[]) : config.substituters ?? [];
     const substitute = substituters.length ? await substituter(store, config, substituters, !args.flags['no-require-sigs'], ctx.stderr) : undefined;
     let result: { roots: Array<{ drvPath: string; attr: string; outputs: Record<string, string> }>; checked: string[]; built: string[] };
-    const asked = roots.map((r) => Object.fromEntries(requestedOutputs(r.drv).map((o) => [o, r.drv.output(o).outPath])));
-    const wanted = asked.flatMap((outs) => Object.values(outs));
+    const asked: Array<Record<string, string>> = [];
+    const wanted: string[] = [];
+    for (const r of roots) {
+      const outs: Record<string, string> = {};
+      for (const o of requestedOutputs(r.drv)) wanted.push((outs[o] = r.drv.output(o).outPath));
+      asked.push(outs);
+    }
     store.addTempRoots(wanted); // GC: root before checking validity (src/gc/collect.ts), until the out-links exist
     const lockFile = args.flags.lock === undefined ? undefined : path.resolve(ctx.cwd, args.flags.lock as string);
     const lock = lockFile === undefined ? undefined : await import('../cache/lock.js');
