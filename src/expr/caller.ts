@@ -23,21 +23,19 @@ export function callerLocation(): string | undefined {
 /**
  * A call site captured now and formatted later (siteLocation): formatting a (source-mapped)
  * stack costs far more than capturing one, and the location is only read when something goes
- * wrong. `boundary` and the frames above it are left out. Each frame captured costs about as
- * much as the rest of making a small derivation's store path, so only a few are: enough to
- * get from derivation() through two levels of the API's own functions (a wrapper that calls
- * mkDerivation, which calls derivation) to the expression file.
+ * wrong. Each frame captured costs about as much as the rest of making a small derivation's
+ * store path, so only a few are: `frames` past the API function that asks, enough to get from
+ * derivation() through two levels of the API's own functions (a wrapper that calls
+ * mkDerivation, which calls derivation) to the expression file. A plain Error is the cheapest
+ * holder (Error.captureStackTrace on another object turns it into a slow dictionary).
  */
-export interface CallSite {
-  readonly stack?: string;
-  location?: string | null;
-}
+export type CallSite = Error & { location?: string | null };
 
-export function captureCallSite(boundary: Function, frames = 3): CallSite {
+export function captureCallSite(frames = 3): CallSite {
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = frames;
-  const site: CallSite = {};
-  Error.captureStackTrace(site, boundary);
+  // This function and the API function that called it come first.
+  Error.stackTraceLimit = frames + 2;
+  const site: CallSite = new Error();
   Error.stackTraceLimit = limit;
   return site;
 }
@@ -50,7 +48,7 @@ export function siteLocation(site: CallSite): string | undefined {
 
 /** The call site of the caller, as a function that formats it on first use. */
 export function callSite(): () => string | undefined {
-  const site = captureCallSite(callSite, 6);
+  const site = captureCallSite(6);
   return () => siteLocation(site);
 }
 

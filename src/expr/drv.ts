@@ -200,7 +200,7 @@ function at(site: CallSite): string {
 export function derivation(a: DerivationArgs): Drv {
   // Where it was made, for messages about it (a failed build, a hash mismatch): the stack is
   // captured now and formatted only if one is needed.
-  const site = captureCallSite(derivation);
+  const site = captureCallSite();
   if (!a || typeof a.name !== 'string') throw new StoreError('EVAL', `derivation() needs a name${at(site)}`);
   const name = a.name;
   const ctx = () => `derivation '${name}'`;
