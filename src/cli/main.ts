@@ -80,8 +80,13 @@ export async function main(argv: string[]): Promise<number> {
       if (!opened) opened = new (await import('../store/local-store.js')).LocalStore(storeRoot);
       return opened;
     },
-    stdout: process.stdout,
-    stderr: process.stderr,
+    // Each stream is set up on first use (a pipe loads the networking code).
+    get stdout() {
+      return process.stdout;
+    },
+    get stderr() {
+      return process.stderr;
+    },
     cwd: process.cwd(),
   };
   try {
