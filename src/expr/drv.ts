@@ -40,7 +40,8 @@ const RESERVED = new Set(['name', 'kind', 'output', 'drv', 'drvPath', 'outPath',
 interface Core {
   /** The derivation with `inputDrvs` still empty until materialised. */
   readonly d: Derivation;
-  readonly inputs: ReadonlyArray<readonly [Core, readonly string[]]>;
+  /** Input derivations and the outputs of each that are used. */
+  readonly inputs: ReadonlyMap<Core, readonly string[]>;
   readonly hashModulo: string;
   /** Local sources; undefined when there are none. */
   readonly sources: Map<string, SourcePath> | undefined;
@@ -114,7 +115,7 @@ export class Drv {
   }
   /** Derivations this one uses, by .drv path. */
   get inputs(): Map<string, Drv> {
-    return new Map(this.core.inputs.map(([i]) => [materialise(i), viewOf(i, firstOutput(i))]));
+    return new Map([...this.core.inputs.keys()].map((i) => [materialise(i), viewOf(i, firstOutput(i))]));
   }
   get sources(): Map<string, SourcePath> {
     return this.core.sources ?? new Map();
@@ -294,7 +295,7 @@ export function derivation(a: DerivationArgs): Drv {
   // whole .drv (two URLs for the same content are two derivations with one output path).
   const fixed = a.outputHash !== undefined;
   // Every field named up front: one object shape, and no second allocation when one is set.
-  const core: Core = { d, inputs: [...inputCores], hashModulo, sources, hostTools, site, storeDir: s.storeDir, drvPath: undefined, first: undefined, views: undefined, meta: undefined };
+  const core: Core = { d, inputs: inputCores, hashModulo, sources, hostTools, site, storeDir: s.storeDir, drvPath: undefined, first: undefined, views: undefined, meta: undefined };
   const key = fixed ? `fixed:${materialise(core)}` : outputs[outputNames[0]].path;
   const existing = st.drvs.get(key);
   if (existing) return existing;
