@@ -23,7 +23,10 @@ export function nix32Encode(bytes: Uint8Array): string {
     const c = ((bytes[i] >> j) | (i + 1 < bytes.length ? bytes[i + 1] << (8 - j) : 0)) & 0x1f;
     codes[len - 1 - n] = ALPHABET_CODES[c];
   }
-  return String.fromCharCode.apply(null, codes);
+  if (len <= 8192) return String.fromCharCode.apply(null, codes);
+  let out = '';
+  for (let k = 0; k < len; k += 8192) out += String.fromCharCode.apply(null, codes.slice(k, k + 8192));
+  return out;
 }
 
 export function nix32Decode(s: string, byteLength: number): Buffer {

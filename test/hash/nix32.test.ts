@@ -21,6 +21,13 @@ test('compressedSha256 folds the digest of a string as compressHash(sha256(..)) 
   }
 });
 
+test('nix32 of a long input (far more characters than one call takes) round-trips', () => {
+  const bytes = randomBytes(200000);
+  const s = nix32Encode(bytes);
+  assert.is(s.length, nix32Length(bytes.length));
+  assert.equal(nix32Decode(s, bytes.length), bytes);
+});
+
 test('nix32 decode inverts encode', () => {
   for (let i = 0; i < 200; i++) {
     const bytes = randomBytes(i % 2 ? 20 : 32);
