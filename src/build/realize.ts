@@ -39,6 +39,11 @@ export interface RealizeOptions {
   substitute?: (paths: string[]) => Promise<Map<string, string>>;
   /** With `substitute`: fail instead of building what could not be substituted. */
   noFallback?: boolean;
+  /**
+   * Signatures for an output this run built, recorded when it is registered (the store's
+   * secretKeyFiles, as Nix's secret-key-files signs locally built paths).
+   */
+  sign?: (info: { path: string; narHash: string; narSize: number; references: readonly string[] }) => string[];
 }
 
 export type RealizeEvent =
@@ -307,7 +312,7 @@ async function schedule(
       result.checked.push(n.drvPath);
     } else {
       const built = await runBuild({ node: n, inputClosure }, settings);
-      store.registerValidPaths(built.map(({ location: _l, ...info }) => info));
+      store.registerValidPaths(built.map(({ location: _l, ...info }) => (opts.sign ? { ...info, sigs: opts.sign(info) } : info)));
       result.built.push(n.drvPath);
     }
     emit({ type: 'done', drvPath: n.drvPath, name: n.drv.name, built: true });

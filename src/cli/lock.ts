@@ -6,7 +6,7 @@ import { buildGraph } from '../eval/graph.js';
 import { realize } from '../build/realize.js';
 import { readStoreConfig } from '../store/config.js';
 import { makeLock } from '../cache/lock.js';
-import { parseJobs } from './realize.js';
+import { outputSigner, parseJobs } from './realize.js';
 
 const lockCmd: Command = {
   usage: 'store lock FILE [--attr NAME] [-j N] > env.lock.json',
@@ -25,7 +25,7 @@ const lockCmd: Command = {
     const roots = await evaluateFile(file, { storeDir: store.storeDir, attr: args.flags.attr as string | undefined, cacheDir: path.join(store.layout.varDir, 'cache') });
     if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
     const graph = buildGraph(roots);
-    const result = await realize(store, graph, { jobs: parseJobs(args.flags.jobs) ?? config.maxJobs, sandbox: config.sandbox, sandboxPaths: config.sandboxPaths });
+    const result = await realize(store, graph, { jobs: parseJobs(args.flags.jobs) ?? config.maxJobs, sandbox: config.sandbox, sandboxPaths: config.sandboxPaths, sign: await outputSigner(store, config) });
     ctx.stdout.write(JSON.stringify(makeLock(store, graph, result.roots.map((r) => ({ attr: r.attr, drvPath: r.drvPath, outputs: r.outputs }))), null, 2) + '\n');
     return 0;
   },

@@ -48,7 +48,7 @@ export async function realizeArg(store: LocalStore, arg: string, args: Parsed, c
   }
   const file = path.resolve(ctx.cwd, arg);
   if (!fs.existsSync(file)) throw new StoreError('USAGE', `'${arg}' is neither a store path nor an expression file`);
-  const [{ evaluateFile }, { buildGraph }, { realize }, { readStoreConfig }, { progressReporter }, { parseJobs }] = await Promise.all([
+  const [{ evaluateFile }, { buildGraph }, { realize }, { readStoreConfig }, { progressReporter }, { parseJobs, outputSigner }] = await Promise.all([
     import('../eval/evaluate.js'),
     import('../eval/graph.js'),
     import('../build/realize.js'),
@@ -67,6 +67,7 @@ export async function realizeArg(store: LocalStore, arg: string, args: Parsed, c
       sandbox: args.flags['no-sandbox'] ? false : config.sandbox,
       sandboxPaths: config.sandboxPaths,
       onEvent: progress.onEvent,
+      sign: await outputSigner(store, config),
     });
     const source = attr ? `${file}#${attr}` : file;
     return result.roots.flatMap((r) => Object.values(r.outputs).map((p) => ({ path: p, drvPath: r.drvPath, attr: r.attr, source })));

@@ -98,6 +98,7 @@ const realizeCmd: Command = {
           onEvent,
           substitute,
           noFallback: Boolean(args.flags['no-fallback']),
+          sign: await outputSigner(store, config),
         });
       } finally {
         progress.close();
@@ -127,6 +128,13 @@ export default realizeCmd;
 
 function isCacheUrl(u: string): boolean {
   return /^(file|https?):\/\//.test(u);
+}
+
+/** realize()'s `sign` hook from the store's secretKeyFiles (the signing code loads only when some are configured). */
+export async function outputSigner(store: LocalStore, config: StoreConfig) {
+  if (!config.secretKeyFiles?.length) return undefined;
+  const keys = await import('../cache/keys.js');
+  return keys.outputSigner(config, store.layout.configFile);
 }
 
 /** The substitution hook for realize(): src/cache/substitute.ts, with a bytes-done/total display on a terminal. */
