@@ -46,8 +46,12 @@ export interface BuildTask {
   node: BuildNode;
   /** Store paths the build may see and refer to: the closure of its inputs. */
   inputClosure: readonly string[];
-  /** Rebuild for comparison with the valid outputs (narHash by path); nothing is replaced. */
-  check?: { expected: Record<string, string> };
+  /**
+   * Rebuild beside the valid outputs and compare with them (narHash by path). The rebuilt
+   * copies are discarded, except that once every output compares equal, those named in `keep`
+   * are moved to the given temporary names (in the store, for `store verify --repair`).
+   */
+  check?: { expected: Record<string, string>; keep?: Record<string, string> };
 }
 
 export interface BuiltOutput extends NewPathInfo {
@@ -107,7 +111,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
   else await fs.promises.chmod(top, 0o700);
   if (task.check !== undefined && !sandboxed && drv.builder !== FETCHURL_BUILDER) {
     await removeBuildDir(top);
-    throw new StoreError('USAGE', `cannot check '${node.drvPath}' without the sandbox: the rebuild would overwrite the valid output`, {
+    throw new StoreError('USAGE', `cannot rebuild '${node.drvPath}' beside its valid outputs without the sandbox: the build would write over them`, {
       hint: 'install bubblewrap (Debian package bubblewrap) and do not pass --no-sandbox',
     });
   }
@@ -191,7 +195,15 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
       results.push(info);
     }
     checkOutputCycles(node, results);
-    if (task.check) compareWithValid(node, results, task.check.expected, s.keepFailed ? top : undefined);
+    if (task.check) {
+      compareWithValid(node, results, task.check.expected, s.keepFailed ? top : undefined);
+      for (const r of results) {
+        const dest = task.check.keep?.[r.path];
+        if (dest === undefined) continue;
+        fs.renameSync(r.location, dest);
+        r.location = dest;
+      }
+    }
     ok = true;
     return results;
   } finally {

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { StoreError } from '../errors.js';
 import { hashPathSync } from '../archive/hash-sync.js';
+import { pathExists, removeTree } from '../archive/canonical.js';
 import { unparseDerivation } from '../derivation/derivation.js';
 import { derivationReferences } from '../derivation/paths.js';
 import { topoOrder, type BuildGraph, type BuildNode } from '../derivation/graph.js';
@@ -30,6 +31,13 @@ export interface RealizeOptions {
   keepFailed?: boolean;
   /** Rebuild every derivation of the graph whose outputs are valid and compare. */
   check?: boolean;
+  /**
+   * Valid outputs whose contents are damaged (`store verify --repair`): rebuild their
+   * derivations beside them and, if the rebuilt narHashes equal the registered ones, put the
+   * copies in place (LocalStore.replaceValidPath); otherwise fail as not deterministic and
+   * leave them. Needs the sandbox, as --check does.
+   */
+  repair?: ReadonlySet<string>;
   keepGoing?: boolean;
   onEvent?: (e: RealizeEvent) => void;
   /**
@@ -59,6 +67,8 @@ export interface RealizeResult {
   roots: Array<{ drvPath: string; attr: string; outputs: Record<string, string> }>;
   built: string[];
   checked: string[];
+  /** Outputs replaced by a rebuild (opts.repair). */
+  repaired: string[];
   /** Derivations whose missing outputs were all substituted instead of built. */
   substituted?: string[];
 }
@@ -158,7 +168,7 @@ export async function realize(store: LocalStore, graph: BuildGraph, opts: Realiz
       const p = stack.pop()!;
       if (toBuild.has(p)) continue;
       const n = graph.nodes.get(p)!;
-      if (!opts.check && outputsOf(n).every((o) => valid.has(o))) continue;
+      if (!opts.check && outputsOf(n).every((o) => valid.has(o) && !opts.repair?.has(o))) continue;
       toBuild.add(p);
       for (const i of Object.keys(n.drv.inputDrvs)) stack.push(i);
     }
@@ -173,7 +183,7 @@ export async function realize(store: LocalStore, graph: BuildGraph, opts: Realiz
   }
   emit({ type: 'plan', toBuild: [...toBuild].filter((p) => !outputsOf(graph.nodes.get(p)!).every((o) => valid.has(o))).length, drvs: order.length });
 
-  const result: RealizeResult = { roots: [], built: [], checked: [], substituted };
+  const result: RealizeResult = { roots: [], built: [], checked: [], repaired: [], substituted };
   if (toBuild.size > 0) {
     await addSources(store, graph);
     writeDerivations(store, order);
@@ -296,7 +306,8 @@ async function schedule(
     const outs = outputsOf(n);
     const validNow = store.validPaths(outs);
     const check = opts.check && outs.every((o) => validNow.has(o));
-    if (!check && outs.every((o) => validNow.has(o))) {
+    const repair = outs.filter((o) => opts.repair?.has(o) && validNow.has(o));
+    if (!check && repair.length === 0 && outs.every((o) => validNow.has(o))) {
       // Built by another process meanwhile.
       emit({ type: 'done', drvPath: n.drvPath, name: n.drv.name, built: false });
       return;
@@ -310,6 +321,17 @@ async function schedule(
       for (const o of outs) expected[o] = store.pathInfo(o).narHash;
       await runBuild({ node: n, inputClosure, check: { expected } }, settings);
       result.checked.push(n.drvPath);
+    } else if (repair.length) {
+      const expected: Record<string, string> = {};
+      for (const o of outs) if (validNow.has(o)) expected[o] = store.pathInfo(o).narHash;
+      const keep = Object.fromEntries(repair.map((o) => [o, store.tempPath('repair')]));
+      try {
+        await runBuild({ node: n, inputClosure, check: { expected, keep } }, settings);
+        for (const o of repair) store.replaceValidPath(keep[o], o, expected[o]);
+      } finally {
+        for (const t of Object.values(keep)) if (pathExists(t)) removeTree(t);
+      }
+      result.repaired.push(...repair);
     } else {
       const built = await runBuild({ node: n, inputClosure }, settings);
       store.registerValidPaths(built.map(({ location: _l, ...info }) => (opts.sign ? { ...info, sigs: opts.sign(info) } : info)));

@@ -6,10 +6,11 @@ import { readStoreConfig } from '../store/config.js';
 const verify: Command = {
   usage: 'store verify [PATH...] [--check-contents] [--repair [--substituters URL...] [--no-require-sigs]] [--json]',
   summary:
-    'Check that every valid path (or the closure of the given PATHs) exists on disk; with --check-contents, re-hash each one against its recorded narHash. With --repair, fetch a good copy of each missing or modified path from the binary caches. Exits 1 if anything is (still) missing or modified.',
+    'Check that every valid path (or the closure of the given PATHs) exists on disk; with --check-contents, re-hash each one against its recorded narHash. With --repair, fetch a good copy of each missing or modified path from the binary caches, or else rebuild it from its derivation (in the sandbox) and put it back if it comes out with the registered narHash. Exits 1 if anything is (still) missing or modified.',
   flags: {
     'check-contents': { kind: 'boolean', description: 're-hash every path and compare with its narHash' },
-    repair: { kind: 'boolean', description: 'replace missing or modified paths with verified copies from the binary caches' },
+    repair: { kind: 'boolean', description: 'replace missing or modified paths with verified copies from the binary caches, or by rebuilding them' },
+    jobs: { kind: 'string', short: 'j', description: 'rebuilds at once when repairing (default: "maxJobs", else the number of cores)' },
     substituters: { kind: 'strings', description: 'binary caches to repair from (default: "substituters" of etc/hepstore.json)' },
     'no-require-sigs': { kind: 'boolean', description: 'accept copies without a signature by a trusted key' },
     json: { kind: 'boolean', description: 'print the report as JSON' },
@@ -24,15 +25,31 @@ const verify: Command = {
     if (args.flags.repair && bad.length) {
       const config = readStoreConfig(store.layout.configFile);
       const urls = (args.flags.substituters as string[] | undefined) ?? config.substituters ?? [];
-      if (urls.length === 0) for (const p of bad) unrepaired.push({ path: p, reason: 'no binary cache to fetch a good copy from (pass --substituters URL or configure "substituters"); rebuild it with `store realize FILE --check` after deleting it' });
-      else {
+      // First a verified copy from a binary cache, else a rebuild from the path's derivation.
+      const notFetched = new Map<string, string>(bad.map((p) => [p, 'no binary cache configured']));
+      if (urls.length) {
         const { substitutePaths } = await import('../cache/substitute.js');
         const { configuredTrustedKeys } = await import('../cache/keys.js');
         const r = await substitutePaths(store, bad, { substituters: urls, trusted: configuredTrustedKeys(config), requireSigs: !args.flags['no-require-sigs'], repair: true, onWarning: (m) => ctx.stderr.write(`warning: ${m}\n`) });
         for (const p of bad) {
           const why = r.failed.get(p);
-          if (why === undefined) repaired.push(p);
-          else unrepaired.push({ path: p, reason: why });
+          if (why === undefined) {
+            repaired.push(p);
+            notFetched.delete(p);
+          } else notFetched.set(p, why);
+        }
+      }
+      if (notFetched.size) {
+        const [{ repairByRebuilding }, { parseJobs }] = await Promise.all([import('../build/repair.js'), import('./realize.js')]);
+        const r = await repairByRebuilding(store, [...notFetched.keys()], {
+          jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
+          sandbox: config.sandbox,
+          sandboxPaths: config.sandboxPaths,
+        });
+        repaired.push(...r.repaired);
+        for (const [p, fetchWhy] of notFetched) {
+          const buildWhy = r.failed.get(p);
+          if (buildWhy !== undefined) unrepaired.push({ path: p, reason: `not fetched (${fetchWhy}), not rebuilt: ${buildWhy}` });
         }
       }
     }

@@ -1,0 +1,106 @@
+/**
+ * Repair by rebuilding (`store verify --repair` when no binary cache has a good copy): the
+ * derivations that made the damaged paths are read back from their .drv files in the store,
+ * rebuilt beside the valid outputs (building missing inputs first), and a rebuilt output
+ * replaces the damaged one only if its narHash equals the registered one.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { StoreError } from '../errors.js';
+import { parseDerivation } from '../derivation/derivation.js';
+import { derivationPath } from '../derivation/paths.js';
+import type { BuildGraph, BuildNode } from '../derivation/graph.js';
+import type { LocalStore } from '../store/local-store.js';
+import { realize, type RealizeOptions } from './realize.js';
+
+/**
+ * The derivation at `drvPath` and everything it is built from, read from the store. Each
+ * .drv file must be valid and be exactly what its path says (the path of a .drv follows from
+ * its contents), so a damaged one is refused rather than built.
+ */
+export function graphFromStore(store: LocalStore, drvPath: string, graph: BuildGraph = { nodes: new Map(), sources: new Map(), roots: [] }): BuildGraph {
+  const stack = [drvPath];
+  const found = new Map<string, BuildNode>();
+  while (stack.length) {
+    const p = stack.pop()!;
+    if (found.has(p) || graph.nodes.has(p)) continue;
+    if (!store.isValid(p)) throw new StoreError('NOT_VALID', `derivation '${p}' is not valid in the store`, { hint: 'it was garbage-collected; realize the expression file again' });
+    let text: string;
+    try {
+      text = fs.readFileSync(p, 'utf8');
+    } catch (e) {
+      throw new StoreError('IO', `cannot read derivation '${p}': ${(e as Error).message}`);
+    }
+    const drv = parseDerivation(text, path.basename(p).slice(33));
+    if (derivationPath(drv, store.storeDir) !== p) throw new StoreError('HASH_MISMATCH', `derivation '${p}' was modified: its contents do not match its path`);
+    found.set(p, { drvPath: p, drv });
+    stack.push(...Object.keys(drv.inputDrvs));
+  }
+  for (const [p, n] of found) graph.nodes.set(p, n);
+  return graph;
+}
+
+export interface RebuildRepairResult {
+  repaired: string[];
+  /** Damaged path → why it was not repaired. */
+  failed: Map<string, string>;
+}
+
+/** Rebuild the derivations of damaged valid paths and put verified copies in their place. */
+export async function repairByRebuilding(store: LocalStore, damaged: readonly string[], opts: Pick<RealizeOptions, 'jobs' | 'sandbox' | 'sandboxPaths'> = {}): Promise<RebuildRepairResult> {
+  const failed = new Map<string, string>();
+  const graph: BuildGraph = { nodes: new Map(), sources: new Map(), roots: [] };
+  const byDrv = new Map<string, string[]>();
+  for (const p of damaged) {
+    const info = store.queryPathInfo(p);
+    if (!info) continue; // collected meanwhile: nothing to repair
+    if (!info.deriver) {
+      failed.set(p, 'it records no derivation to rebuild it from (added by content or imported without one)');
+      continue;
+    }
+    (byDrv.get(info.deriver) ?? byDrv.set(info.deriver, []).get(info.deriver)!).push(p);
+  }
+  for (const [drvPath, paths] of byDrv) {
+    try {
+      graphFromStore(store, drvPath, graph);
+      const outs = graph.nodes.get(drvPath)!.drv.outputs;
+      const names = Object.keys(outs).filter((o) => paths.includes(outs[o].path));
+      for (const p of paths) if (!names.some((o) => outs[o].path === p)) failed.set(p, `its deriver '${drvPath}' has no output at this path`);
+      if (names.length) graph.roots.push({ drvPath, outputs: names, attr: '' });
+    } catch (e) {
+      for (const p of paths) failed.set(p, `cannot rebuild from '${drvPath}': ${(e as Error).message}`);
+    }
+  }
+  const wanted = new Set(graph.roots.flatMap((r) => r.outputs.map((o) => graph.nodes.get(r.drvPath)!.drv.outputs[o].path)));
+  if (wanted.size === 0) return { repaired: [], failed };
+  // With keepGoing, realize builds all it can and then throws; the events say what happened
+  // to each derivation (a rebuilt one has replaced its damaged outputs when it is done).
+  const errors = new Map<string, string>();
+  const done = new Set<string>();
+  try {
+    await realize(store, graph, {
+      ...opts,
+      repair: wanted,
+      keepGoing: true,
+      onEvent: (e) => {
+        if (e.type === 'failed') errors.set(e.drvPath, e.error.message);
+        if (e.type === 'done') done.add(e.drvPath);
+      },
+    });
+  } catch (e) {
+    if (errors.size === 0) throw e;
+  }
+  const repaired: string[] = [];
+  for (const r of graph.roots) {
+    const outs = r.outputs.map((o) => graph.nodes.get(r.drvPath)!.drv.outputs[o].path);
+    if (done.has(r.drvPath) && !errors.has(r.drvPath)) {
+      repaired.push(...outs);
+      continue;
+    }
+    const why = errors.get(r.drvPath);
+    for (const p of outs) {
+      failed.set(p, why ? `rebuilding '${r.drvPath}' failed, so it was left as it is:\n${why}` : `not rebuilt: a derivation it is built from failed (${[...errors.keys()].join(', ')})`);
+    }
+  }
+  return { repaired, failed };
+}

@@ -1,0 +1,116 @@
+/**
+ * `store verify --check-contents --repair` without binary caches: damaged outputs are rebuilt
+ * from their .drv files in the store (missing build inputs first) and put back when the
+ * rebuild has the registered narHash; a rebuild that differs is reported and replaces nothing.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import path from 'node:path';
+import { LocalStore } from '../../src/store/local-store.js';
+import { makeWritable, removeTree } from '../../src/archive/canonical.js';
+import { hashPath } from '../../src/archive/dump.js';
+import { findBwrap } from '../../src/build/sandbox.js';
+import { exists, runCli, tmpDir, writeTree } from '../helpers.js';
+
+const ENV = `import { derivation } from 'hepstore';
+export const tool = derivation({ name: 'tool-1.0', builder: '/bin/sh', args: ['-c', 'echo "generated table" > $out'] });
+export const lib = derivation({ name: 'lib-1.0', outputs: ['out', 'dev'], builder: '/bin/sh', args: ['-c', \`read t < \${tool}; echo "lib built with: $t" > $out; echo "lib headers" > $dev\`] });
+export const app = derivation({ name: 'app-1.0', builder: '/bin/sh', args: ['-c', \`read l < \${lib}; echo "app linked to \${lib} ($l)" > $out\`] });
+export const noisy = derivation({ name: 'noisy-1.0', builder: '/bin/sh', args: ['-c', 'read u < /proc/sys/kernel/random/uuid; echo "$u" > $out'] });
+`;
+
+function setup(): { dir: string; root: string; run: (args: string[]) => ReturnType<typeof runCli> } {
+  const dir = tmpDir('verify-rebuild');
+  writeTree(dir, { 'env.ts': ENV });
+  const root = path.join(dir, 'root');
+  return { dir, root, run: (args) => runCli(args, { storeRoot: root, cwd: dir }) };
+}
+
+function overwrite(file: string, text: string): void {
+  makeWritable(file);
+  fs.writeFileSync(file, text);
+  fs.chmodSync(file, 0o444);
+}
+
+const sandboxTest = findBwrap() ? test : test.skip;
+if (!findBwrap()) console.log('bubblewrap (bwrap) is not installed: skipping the repair-by-rebuilding tests');
+
+sandboxTest('a modified and a missing output are rebuilt without any cache, a collected build input first, and restored', async () => {
+  const { root, run } = setup();
+  const r = run(['realize', 'env.ts', '-A', 'app']);
+  assert.is(r.status, 0, r.stderr);
+  const app = r.stdout.trim();
+  const store = new LocalStore(root);
+  const appText = fs.readFileSync(app, 'utf8');
+  const lib = store.pathInfo(app).references.find((p) => p.endsWith('-lib-1.0'))!;
+  const libText = fs.readFileSync(lib, 'utf8');
+  const libDrv = store.pathInfo(lib).deriver!;
+  const tool = Object.keys(JSON.parse(run(['show-derivation', libDrv]).stdout)[libDrv].inputDrvs)[0];
+  store.close();
+  // The build-only input goes (the .drv files stay), then app is damaged and lib removed.
+  const gc = run(['gc', '--keep-derivations']);
+  assert.is(gc.status, 0, gc.stderr);
+  assert.ok(exists(tool), 'the .drv files are kept');
+  const toolOut = Object.values(JSON.parse(run(['show-derivation', tool]).stdout)[tool].outputs as Record<string, { path: string }>)[0].path;
+  assert.not.ok(exists(toolOut), 'the build-only input was collected');
+  overwrite(app, 'tampered\n');
+  removeTree(lib);
+
+  const before = run(['verify', '--check-contents', '--json']);
+  assert.is(before.status, 1);
+  const rep = JSON.parse(before.stdout);
+  assert.equal([rep.missing, rep.modified.map((m: { path: string }) => m.path)], [[lib], [app]]);
+
+  const fix = run(['verify', '--check-contents', '--repair', '--json']);
+  assert.is(fix.status, 0, fix.stderr);
+  const out = JSON.parse(fix.stdout);
+  assert.equal(out.repaired.sort(), [app, lib].sort());
+  assert.equal(out.unrepaired, []);
+  assert.is(fs.readFileSync(app, 'utf8'), appText);
+  assert.is(fs.readFileSync(lib, 'utf8'), libText);
+  assert.is((fs.statSync(app).mode & 0o777).toString(8), '444');
+  const after = run(['verify', '--check-contents']);
+  assert.is(after.status, 0, after.stderr);
+  // The input it needed was built (and registered) on the way.
+  const s2 = new LocalStore(root);
+  assert.ok(s2.isValid(toolOut));
+  assert.is((await hashPath(toolOut)).narHash, s2.pathInfo(toolOut).narHash);
+  s2.close();
+});
+
+sandboxTest('a rebuild with a different narHash is reported as not reproducible and replaces nothing', async () => {
+  const { root, run } = setup();
+  const r = run(['realize', 'env.ts', '-A', 'noisy', '--no-out-link']);
+  assert.is(r.status, 0, r.stderr);
+  const noisy = r.stdout.trim();
+  overwrite(noisy, 'damaged\n');
+  const fix = run(['verify', '--check-contents', '--repair', '--json']);
+  assert.is(fix.status, 1, fix.stderr);
+  const out = JSON.parse(fix.stdout);
+  assert.equal(out.repaired, []);
+  assert.equal(out.unrepaired.map((u: { path: string }) => u.path), [noisy]);
+  assert.match(out.unrepaired[0].reason, /not rebuilt: rebuilding .*noisy-1\.0\.drv' failed, so it was left as it is/);
+  assert.match(out.unrepaired[0].reason, /may not be deterministic/);
+  assert.is(fs.readFileSync(noisy, 'utf8'), 'damaged\n', 'the damaged copy is left, not replaced by a different build');
+  const text = run(['verify', '--check-contents', '--repair']);
+  assert.is(text.status, 1);
+  assert.match(text.stderr, new RegExp(`cannot repair '${noisy}': not fetched \\(no binary cache configured\\), not rebuilt: `));
+  const s = new LocalStore(root);
+  assert.equal(s.strayTemporaries(), [], 'no rebuilt copy is left behind');
+  s.close();
+});
+
+test('a damaged path with no derivation (store add) is reported, not rebuilt', () => {
+  const { dir, run } = setup();
+  writeTree(path.join(dir, 'data'), { 'x.txt': 'x\n' });
+  const add = run(['add', 'data']);
+  assert.is(add.status, 0, add.stderr);
+  const p = add.stdout.trim();
+  overwrite(path.join(p, 'x.txt'), 'y\n');
+  const fix = run(['verify', '--check-contents', '--repair']);
+  assert.is(fix.status, 1);
+  assert.match(fix.stderr, /cannot repair .*records no derivation to rebuild it from/);
+});
+
+test.run();
