@@ -3,9 +3,12 @@
  * files) between stores: `store export` to a bundle, `store import` into a fresh store at the
  * same directory, `store push` to a file:// cache and substitution from it (gzip and none).
  * Where nix-store is installed, `nix-store --export` / `--import` of the same trees in a
- * private Nix store, and the import ratio.
+ * private Nix store, and the import ratio. Each run does hepstore's and Nix's operations
+ * back to back (alternating which goes first), so that background load hits both alike.
  *
- *   node bench/run.mjs share [--mib 1024] [--paths 8] [--runs 3] [--no-nix] [--no-gzip]
+ *   node bench/run.mjs share [--mib 1024] [--paths 8] [--runs 3] [--no-nix] [--no-gzip] [--only export,import,push]
+ *
+ * --only export,import skips push and substitution (`push` covers both).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,10 +27,11 @@ interface Options {
   runs: number;
   nix: boolean;
   gzip: boolean;
+  push: boolean;
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { mib: 1024, paths: 8, runs: 3, nix: true, gzip: true };
+  const o: Options = { mib: 1024, paths: 8, runs: 3, nix: true, gzip: true, push: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => argv[++i] ?? '';
@@ -36,6 +40,16 @@ function parse(argv: string[]): Options {
     else if (a === '--runs') o.runs = Number(val());
     else if (a === '--no-nix') o.nix = false;
     else if (a === '--no-gzip') o.gzip = false;
+    else if (a === '--only') {
+      const ops = val().split(',');
+      const unknown = ops.filter((x) => !['export', 'import', 'push'].includes(x));
+      if (unknown.length) {
+        process.stderr.write(`bench share: --only takes export, import and push, not ${unknown.join(', ')}\n`);
+        process.exit(2);
+      }
+      // Export and import go together (one makes the other's bundle).
+      o.push = ops.includes('push');
+    }
     else {
       process.stderr.write(`bench share: unknown option ${a}\n`);
       process.exit(2);
@@ -106,7 +120,9 @@ async function main(): Promise<void> {
         return out;
       })();
     };
-    for (let r = 0; r < o.runs; r++) {
+    const nix = o.nix && has('nix-store');
+    if (o.nix && !nix) log('nix-store not found: Nix rows skipped (Debian package nix-bin)\n');
+    const ours = async () => {
       rm(root);
       const paths = await seed();
       const bundle = path.join(work, 'env.bundle');
@@ -114,6 +130,7 @@ async function main(): Promise<void> {
       rm(root);
       add('hepstore import', timed(process.execPath, [CLI, 'import', bundle], env));
       fs.rmSync(bundle);
+      if (!o.push) return;
       for (const c of o.gzip ? ['none', 'gzip'] : ['none']) {
         const cache = path.join(work, `cache-${c}`);
         rm(cache);
@@ -127,35 +144,38 @@ async function main(): Promise<void> {
         if (res.substituted.length !== paths.length) throw new Error(`substituted ${res.substituted.length} of ${paths.length}: ${[...res.failed.values()][0]}`);
         rm(cache);
       }
+    };
+    const theirs = () => {
+      // Two stores at one directory in turn, as for hepstore: store paths depend on it.
+      const a = path.join(work, 'nix');
+      const file = path.join(work, 'nix.export');
+      const envA = nixEnv(a, 'require-sigs = false\n');
+      const added = spawnSync('nix-store', ['--add-fixed', '--recursive', 'sha256', ...trees], { env: envA, encoding: 'utf8' });
+      if (added.status !== 0) throw new Error(`nix-store --add-fixed failed: ${added.stderr}`);
+      const nixPaths = added.stdout.trim().split('\n');
+      add('nix-store --export', timed('nix-store', ['--export', ...nixPaths], envA, { output: file }));
+      rm(a);
+      add('nix-store --import', timed('nix-store', ['--import'], nixEnv(a, 'require-sigs = false\n'), { input: file }));
+      fs.rmSync(file);
+      rm(a);
+    };
+    for (let r = 0; r < o.runs; r++) {
+      if (nix && r % 2 === 1) theirs();
+      await ours();
+      if (nix && r % 2 === 0) theirs();
+      rm(root);
       log(`run ${r + 1}/${o.runs}: ${[...rows].map(([k, v]) => `${k} ${v.at(-1)!.toFixed(2)}s`).join(', ')}\n`);
     }
-    rm(root);
-    if (o.nix && has('nix-store')) {
-      for (let r = 0; r < o.runs; r++) {
-        // Two stores at one directory in turn, as for hepstore: store paths depend on it.
-        const a = path.join(work, 'nix');
-        const file = path.join(work, 'nix.export');
-        const envA = nixEnv(a, 'require-sigs = false\n');
-        const added = spawnSync('nix-store', ['--add-fixed', '--recursive', 'sha256', ...trees], { env: envA, encoding: 'utf8' });
-        if (added.status !== 0) throw new Error(`nix-store --add-fixed failed: ${added.stderr}`);
-        const nixPaths = added.stdout.trim().split('\n');
-        add('nix-store --export', timed('nix-store', ['--export', ...nixPaths], envA, { output: file }));
-        rm(a);
-        add('nix-store --import', timed('nix-store', ['--import'], nixEnv(a, 'require-sigs = false\n'), { input: file }));
-        fs.rmSync(file);
-        rm(a);
-        log(`nix run ${r + 1}/${o.runs}: export ${rows.get('nix-store --export')!.at(-1)!.toFixed(2)}s, import ${rows.get('nix-store --import')!.at(-1)!.toFixed(2)}s\n`);
-      }
-    } else if (o.nix) log('nix-store not found: Nix rows skipped (Debian package nix-bin)\n');
   } finally {
     rm(work);
   }
   const mb = bytes / 1e6;
   const out = [`share: ${o.paths} paths, ${(bytes / 1048576).toFixed(0)} MiB of archives; medians of ${o.runs} runs`, `${'operation'.padEnd(28)} ${'seconds'.padStart(8)} ${'MB/s'.padStart(8)}`];
   for (const [k, v] of rows) out.push(`${k.padEnd(28)} ${median(v).toFixed(2).padStart(8)} ${(mb / median(v)).toFixed(0).padStart(8)}`);
-  const ours = rows.get('hepstore import');
-  const theirs = rows.get('nix-store --import');
-  if (ours && theirs) out.push(`import: hepstore is ${(median(theirs) / median(ours)).toFixed(2)}x the speed of nix-store --import`);
+  const ourImport = rows.get('hepstore import');
+  const nixImport = rows.get('nix-store --import');
+  if (ourImport && nixImport) out.push(`import: hepstore is ${(median(nixImport) / median(ourImport)).toFixed(2)}x the speed of nix-store --import`);
+  out.push(`load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   process.stdout.write(out.join('\n') + '\n');
 }
 
