@@ -5,24 +5,13 @@
  * those of `packPath`; a test pins the two together.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import { createRequire } from 'node:module';
 import { HashSink } from '../hash/sha256.js';
 import { toSRI } from '../hash/sri.js';
 import { canonicalHeader } from './canonical.js';
 import { listTree, type TreeEntry } from './walk.js';
 import type { NarInfo } from './dump.js';
 
-interface TarHeaders {
-  encode(h: Record<string, unknown>): Buffer | null;
-  encodePax(h: { name?: string; linkname?: string; pax?: unknown }): Buffer;
-}
-
-const require = createRequire(import.meta.url);
-// The encoder tar-stream's packer uses; its package exports do not list it, so load it by
-// file. Loaded on first use: evaluation imports this module, but most evaluations hash no path.
-let encoder: TarHeaders | undefined;
-const headers = (): TarHeaders => (encoder ??= require(path.join(path.dirname(require.resolve('tar-stream')), 'headers.js')) as TarHeaders);
+import { tarHeaders as headers } from './tar-headers.js';
 
 const ZEROS = Buffer.alloc(1024);
 const CHUNK = 1 << 20;

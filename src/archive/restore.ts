@@ -1,18 +1,20 @@
 /**
  * Restore a canonical archive into a new directory entry. Every header is checked before
  * anything is written for it; on any error the partly restored object is removed, so a
- * hostile or corrupt archive leaves nothing behind.
+ * hostile or corrupt archive leaves nothing behind. One synchronous pass: each piece read is
+ * hashed, parsed (tar-stream's header decoder, its framing) and its file data written while
+ * the piece is still in the CPU's cache.
  */
 import fs from 'node:fs';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
+import type { Readable } from 'node:stream';
+import type tar from 'tar-stream';
 import { StoreError } from '../errors.js';
 import { HashSink } from '../hash/sha256.js';
 import { toSRI } from '../hash/sri.js';
 import { ARCHIVE_MTIME, canonicalMode, canonicaliseTree, pathExists, removeTree } from './canonical.js';
 import { entryPath, type EntryType } from './walk.js';
 import type { NarInfo } from './dump.js';
+import { tarHeaders } from './tar-headers.js';
 
 const ALLOWED_PAX_KEYS = new Set(['path', 'linkpath']);
 
@@ -109,107 +111,250 @@ function isSystemError(err: unknown): err is NodeJS.ErrnoException {
 }
 
 
+/** Extended headers longer than this are refused (tar-stream's limit). */
+const MAX_PAX = 4 << 20;
+
+/**
+ * One archive being restored, fed in pieces of any size, synchronously: every piece is hashed,
+ * then parsed, and file data is written as it arrives, while it is still in the CPU's cache.
+ * The framing is tar-stream's (ustar headers, each entry's optional pax header, zero blocks
+ * skipped); what is accepted is decided by the checks above. Not reusable after an error.
+ */
+class ArchiveRestorer {
+  readonly sink = new HashSink();
+  /** The header block being assembled across pieces. */
+  private readonly block = Buffer.alloc(BLOCK);
+  private blockFill = 0;
+  /** Offset of the first byte not parsed yet. */
+  private pos = 0;
+  /** Bytes still to come of the current pax data, file data or padding. */
+  private remaining = 0;
+  private state: 'header' | 'pax' | 'data' | 'skip' = 'header';
+  private paxData: Buffer | undefined;
+  private paxFill = 0;
+  private pax: Record<string, string> | undefined;
+  private fd: number | undefined;
+  private fileName = '';
+  private fileSize = 0;
+  private fileWritten = 0;
+  /** The last bytes fed: a complete archive ends with its end-of-archive marker. */
+  private tail = Buffer.alloc(0);
+  private readonly written: Array<{ name: string; type: EntryType; executable: boolean }> = [];
+  private readonly directories = new Set<string>();
+  private previous: Buffer | undefined;
+  /** The entry being restored, and the last one restored completely. */
+  private current: string | undefined;
+  private last: string | undefined;
+  /** Offset just after the last entry's (padded) data: where the next header must start. */
+  private end = 0;
+
+  constructor(private readonly dest: string, private readonly canonical: boolean) {
+    if (pathExists(dest)) throw new StoreError('IO', `cannot restore to '${dest}': it already exists`);
+  }
+
+  feed(chunk: Buffer): void {
+    this.sink.update(chunk);
+    this.tail = chunk.length >= END_OF_ARCHIVE ? Buffer.from(chunk.subarray(chunk.length - END_OF_ARCHIVE)) : Buffer.concat([this.tail, chunk]).subarray(-END_OF_ARCHIVE);
+    let i = 0;
+    while (i < chunk.length) {
+      const avail = chunk.length - i;
+      if (this.state === 'header') {
+        const n = Math.min(BLOCK - this.blockFill, avail);
+        chunk.copy(this.block, this.blockFill, i, i + n);
+        this.blockFill += n;
+        i += n;
+        if (this.blockFill === BLOCK) {
+          this.blockFill = 0;
+          this.header(this.pos);
+          this.pos += BLOCK;
+        }
+      } else if (this.state === 'pax') {
+        const n = Math.min(this.remaining, avail);
+        chunk.copy(this.paxData!, this.paxFill, i, i + n);
+        this.paxFill += n;
+        this.remaining -= n;
+        i += n;
+        this.pos += n;
+        if (this.remaining === 0) {
+          this.pax = tarHeaders().decodePax(this.paxData!);
+          this.paxData = undefined;
+          this.skip(padded(this.paxFill) - this.paxFill);
+        }
+      } else if (this.state === 'data') {
+        const n = Math.min(this.remaining, avail);
+        let off = 0;
+        while (off < n) off += fs.writeSync(this.fd!, chunk, i + off, n - off);
+        this.fileWritten += n;
+        this.remaining -= n;
+        i += n;
+        this.pos += n;
+        if (this.remaining === 0) this.closeFile();
+      } else {
+        const n = Math.min(this.remaining, avail);
+        this.remaining -= n;
+        i += n;
+        this.pos += n;
+        if (this.remaining === 0) this.state = 'header';
+      }
+    }
+  }
+
+  private skip(n: number): void {
+    this.remaining = n;
+    this.state = n > 0 ? 'skip' : 'header';
+  }
+
+  private header(offset: number): void {
+    const h = tarHeaders().decode(this.block, 'utf-8', false);
+    if (h === null) return; // a zero block: skipped here, judged by the layout checks
+    if (!Number.isSafeInteger(h.size) || h.size < 0) hostile(h.name, `bad size ${h.size}`);
+    if ((h.type as string) === 'pax-header') {
+      if (h.size > MAX_PAX) hostile(h.name, `an extended header of ${h.size} bytes`);
+      this.paxData = Buffer.alloc(h.size);
+      this.paxFill = 0;
+      this.remaining = h.size;
+      this.state = h.size > 0 ? 'pax' : 'header';
+      if (h.size === 0) this.pax = {};
+      return;
+    }
+    if (this.pax) {
+      if (this.pax.path) h.name = this.pax.path;
+      if (this.pax.linkpath) h.linkname = this.pax.linkpath;
+      if (this.pax.size) h.size = parseInt(this.pax.size, 10);
+      h.pax = this.pax;
+      this.pax = undefined;
+      if (!Number.isSafeInteger(h.size) || h.size < 0) hostile(h.name, `bad size ${h.size}`);
+    }
+    this.entry(h, offset);
+  }
+
+  private entry(h: tar.Header, offset: number): void {
+    this.current = h.name;
+    checkName(h.name);
+    const { type, executable } = checkHeader(h, this.canonical);
+    if (this.canonical) {
+      // Nothing may hide between entries: no extra zero blocks, long-name or global headers.
+      const start = offset - (h.pax ? paxRegionLength(h) : 0);
+      if (start !== this.end) hostile(h.name, `non-canonical layout: ${start - this.end} unexpected bytes before it`);
+    }
+    const key = Buffer.from(h.name);
+    if (this.previous === undefined) {
+      if (h.name !== '.') hostile(h.name, "the first entry must be the root '.'");
+    } else {
+      const cmp = Buffer.compare(this.previous, key);
+      if (cmp === 0) hostile(h.name, 'duplicate entry');
+      if (cmp > 0) hostile(h.name, 'entries are not sorted');
+      // The parent must be a directory restored by this archive: nothing is ever written
+      // through a symlink or below a file.
+      if (!this.directories.has(parentOf(h.name))) hostile(h.name, 'its parent is not a directory of this archive');
+    }
+    this.previous = key;
+    const p = entryPath(this.dest, h.name);
+    this.written.push({ name: h.name, type, executable });
+    this.end = offset + BLOCK + padded(type === 'file' ? h.size : 0);
+    if (type === 'directory') {
+      fs.mkdirSync(p, { mode: 0o755 });
+      this.directories.add(h.name);
+    } else if (type === 'symlink') {
+      fs.symlinkSync(h.linkname!, p);
+    } else {
+      this.fd = fs.openSync(p, 'wx', 0o644);
+      this.fileName = h.name;
+      this.fileSize = h.size;
+      this.fileWritten = 0;
+      this.remaining = h.size;
+      this.state = 'data';
+      if (h.size === 0) this.closeFile();
+      return;
+    }
+    this.entryDone();
+  }
+
+  private closeFile(): void {
+    const fd = this.fd!;
+    this.fd = undefined;
+    fs.closeSync(fd);
+    if (this.fileWritten !== this.fileSize) hostile(this.fileName, `truncated: ${this.fileWritten} of ${this.fileSize} bytes`);
+    this.skip(padded(this.fileSize) - this.fileSize);
+    this.entryDone();
+  }
+
+  private entryDone(): void {
+    this.last = this.current;
+    this.current = undefined;
+  }
+
+  /** After the last piece: check that the archive ended where it should, then canonicalise. */
+  finish(): NarInfo {
+    if (this.state !== 'header' || this.blockFill !== 0) throw new Error('Unexpected end of data');
+    if (this.written.length === 0) throw new StoreError('HOSTILE_ARCHIVE', 'the archive holds no entries', { hint: 'it is empty or truncated; nothing was restored' });
+    if (this.sink.size < this.end + END_OF_ARCHIVE || !this.tail.equals(Buffer.alloc(END_OF_ARCHIVE))) {
+      hostile(this.last!, 'the archive is truncated after it (no end-of-archive marker)');
+    }
+    if (this.canonical && this.sink.size !== this.end + END_OF_ARCHIVE) {
+      hostile(this.last!, `non-canonical layout: ${this.sink.size - this.end - END_OF_ARCHIVE} extra bytes after the end-of-archive marker`);
+    }
+    canonicaliseTree(this.dest, this.written);
+    const digest = this.sink.digest();
+    return { narHash: toSRI(digest), narSize: this.sink.size, digest };
+  }
+
+  /** Remove what was restored; the error to throw, as a StoreError that names the entry. */
+  abort(err: unknown): StoreError {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+    removeTree(this.dest);
+    if (err instanceof StoreError) return err;
+    const current = this.current ?? (this.state === 'data' ? this.fileName : undefined);
+    const why = (err as Error)?.message ?? String(err);
+    if (isSystemError(err)) {
+      return new StoreError('IO', `cannot restore ${current === undefined ? 'archive' : `entry '${current}'`} to '${this.dest}': ${why}`, { cause: err });
+    }
+    const where = current === undefined ? `archive refused ${this.last === undefined ? 'at the start of the archive' : `after entry '${this.last}'`}` : `archive entry '${current}' refused`;
+    return new StoreError('HOSTILE_ARCHIVE', `${where}: corrupt or truncated (${why})`, {
+      cause: err,
+      hint: 'the archive is corrupt or truncated; nothing was restored',
+    });
+  }
+}
+
 /**
  * Restore the archive read from `source` to `dest`, which must not exist. Returns the hash and
  * size of the bytes read, so callers can compare them with what they expected.
  */
 export async function restoreArchive(source: Readable | AsyncIterable<Buffer>, dest: string, opts: RestoreOptions = {}): Promise<NarInfo> {
-  const canonical = opts.canonical ?? true;
-  if (pathExists(dest)) throw new StoreError('IO', `cannot restore to '${dest}': it already exists`);
-  const sink = new HashSink();
-  // The last bytes read: a complete archive ends with its end-of-archive marker.
-  let tail = Buffer.alloc(0);
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      sink.update(chunk);
-      tail = chunk.length >= END_OF_ARCHIVE ? Buffer.from(chunk.subarray(chunk.length - END_OF_ARCHIVE)) : Buffer.concat([tail, chunk]).subarray(-END_OF_ARCHIVE);
-      cb(null, chunk);
-    },
-  });
-  const extract = tar.extract();
-  const feeding = pipeline(source, tap, extract);
-  const written: Array<{ name: string; type: EntryType; executable: boolean }> = [];
-  const directories = new Set<string>();
-  let previous: Buffer | undefined;
-  /** The entry being restored, and the last one restored completely. */
-  let current: string | undefined;
-  let last: string | undefined;
-  /** Offset just after the last entry's (padded) data: where the next header must start. */
-  let end = 0;
-  const after = () => (last === undefined ? 'at the start of the archive' : `after entry '${last}'`);
+  const r = new ArchiveRestorer(dest, opts.canonical ?? true);
   try {
-    for await (const entry of extract) {
-      const h = entry.header;
-      current = h.name;
-      checkName(h.name);
-      const { type, executable } = checkHeader(h, canonical);
-      if (canonical) {
-        // Nothing may hide between entries: no extra zero blocks, long-name or global headers.
-        const start = entry.offset - (h.pax ? paxRegionLength(h) : 0);
-        if (start !== end) hostile(h.name, `non-canonical layout: ${start - end} unexpected bytes before it`);
-      }
-      const key = Buffer.from(h.name);
-      if (previous === undefined) {
-        if (h.name !== '.') hostile(h.name, "the first entry must be the root '.'");
-      } else {
-        const cmp = Buffer.compare(previous, key);
-        if (cmp === 0) hostile(h.name, 'duplicate entry');
-        if (cmp > 0) hostile(h.name, 'entries are not sorted');
-        // The parent must be a directory restored by this archive: nothing is ever written
-        // through a symlink or below a file.
-        if (!directories.has(parentOf(h.name))) hostile(h.name, 'its parent is not a directory of this archive');
-      }
-      previous = key;
-      const p = entryPath(dest, h.name);
-      if (type === 'directory') {
-        fs.mkdirSync(p, { mode: 0o755 });
-        directories.add(h.name);
-        entry.resume();
-      } else if (type === 'symlink') {
-        fs.symlinkSync(h.linkname!, p);
-        entry.resume();
-      } else {
-        const fd = fs.openSync(p, 'wx', 0o644);
-        let size = 0;
-        try {
-          for await (const chunk of entry) {
-            fs.writeSync(fd, chunk as Buffer);
-            size += (chunk as Buffer).length;
-          }
-        } finally {
-          fs.closeSync(fd);
-        }
-        if (size !== h.size) hostile(h.name, `truncated: ${size} of ${h.size} bytes`);
-      }
-      written.push({ name: h.name, type, executable });
-      end = entry.offset + BLOCK + padded(type === 'file' ? h.size : 0);
-      last = h.name;
-      current = undefined;
-    }
-    await feeding;
-    if (written.length === 0) throw new StoreError('HOSTILE_ARCHIVE', 'the archive holds no entries', { hint: 'it is empty or truncated; nothing was restored' });
-    if (sink.size < end + END_OF_ARCHIVE || !tail.equals(Buffer.alloc(END_OF_ARCHIVE))) {
-      hostile(last!, 'the archive is truncated after it (no end-of-archive marker)');
-    }
-    if (canonical && sink.size !== end + END_OF_ARCHIVE) {
-      hostile(last!, `non-canonical layout: ${sink.size - end - END_OF_ARCHIVE} extra bytes after the end-of-archive marker`);
-    }
-    canonicaliseTree(dest, written);
+    for await (const chunk of source) r.feed(chunk as Buffer);
+    return r.finish();
   } catch (err) {
-    extract.destroy();
-    await feeding.catch(() => {});
-    removeTree(dest);
-    if (err instanceof StoreError) throw err;
-    const why = (err as Error)?.message ?? String(err);
-    if (isSystemError(err)) {
-      throw new StoreError('IO', `cannot restore ${current === undefined ? 'archive' : `entry '${current}'`} to '${dest}': ${why}`, { cause: err });
-    }
-    const where = current === undefined ? `archive refused ${after()}` : `archive entry '${current}' refused`;
-    throw new StoreError('HOSTILE_ARCHIVE', `${where}: corrupt or truncated (${why})`, {
-      cause: err,
-      hint: 'the archive is corrupt or truncated; nothing was restored',
-    });
+    throw r.abort(err);
   }
-  const digest = sink.digest();
-  return { narHash: toSRI(digest), narSize: sink.size, digest };
+}
+
+/** Pieces small enough that a piece is still in the CPU's cache when it is written out. */
+const READ_PIECE = 256 << 10;
+
+/**
+ * restoreArchive for an archive stored at `start` in `file`, `length` bytes long (one archive
+ * of a bundle): read, hashed and written piece by piece, synchronously, without streams.
+ */
+export function restoreArchiveFromFile(file: string, start: number, length: number, dest: string, opts: RestoreOptions = {}): NarInfo {
+  const r = new ArchiveRestorer(dest, opts.canonical ?? true);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const buf = Buffer.allocUnsafe(Math.min(READ_PIECE, Math.max(length, 1)));
+    for (let done = 0; done < length; ) {
+      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, length - done), start + done);
+      if (n === 0) break; // the file is shorter than it said: finish() reports the truncation
+      r.feed(buf.subarray(0, n));
+      done += n;
+    }
+    return r.finish();
+  } catch (err) {
+    throw r.abort(err);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
 }

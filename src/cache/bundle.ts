@@ -10,13 +10,14 @@
  *
  * Import reads every metadata record first (skipping the archives), checks the store
  * directory, the closure and the signatures, then restores every archive under a temporary
- * name and checks its narHash, and only then moves them all into place and registers them in
+ * name (on several threads: archive/restore-pool.ts) and checks its narHash, and only then moves them all into place and registers them in
  * one transaction: a bundle that fails any check changes nothing.
  */
 import fs from 'node:fs';
 import type { Writable } from 'node:stream';
 import { StoreError } from '../errors.js';
-import { packPath, restoreArchive } from '../archive/index.js';
+import { packPath } from '../archive/index.js';
+import { restoreRanges } from '../archive/restore-pool.js';
 import { removeTree } from '../archive/canonical.js';
 import { HashSink } from '../hash/sha256.js';
 import { parseSRI, toSRI } from '../hash/sri.js';
@@ -297,19 +298,27 @@ export async function importBundle(store: LocalStore, file: string, opts: Import
       });
     }
   }
-  const staged: Array<{ temp: string; info: NewPathInfo }> = [];
+  const staged = todo.map(({ meta: m }) => ({
+    temp: store.tempPath('import'),
+    info: { path: m.path, narHash: m.narHash, narSize: m.narSize, references: m.references, deriver: m.deriver, ca: m.ca, sigs: m.sigs, ultimate: false } as NewPathInfo,
+  }));
   let bytes = 0;
   try {
-    for (const { meta: m, offset } of todo) {
-      const temp = store.tempPath('import');
-      staged.push({ temp, info: { path: m.path, narHash: m.narHash, narSize: m.narSize, references: m.references, deriver: m.deriver, ca: m.ca, sigs: m.sigs, ultimate: false } });
-      const source = m.narSize === 0 ? (async function* () {})() : fs.createReadStream(file, { start: offset, end: offset + m.narSize - 1, highWaterMark: 1 << 20 });
-      let got;
-      try {
-        got = await restoreArchive(source, temp);
-      } catch (err) {
-        if (err instanceof StoreError) throw new StoreError(err.code, `importing '${m.path}': ${err.message}`, { hint: err.hint, cause: err });
-        throw err;
+    // Every archive is restored (several at once) and hashed as it is read; then each is
+    // checked, in bundle order, and only if all pass is anything registered.
+    let done = 0;
+    const restored = await restoreRanges(
+      todo.map((e, i) => ({ file, start: e.offset, length: e.meta.narSize, dest: staged[i].temp })),
+      { onDone: () => opts.onProgress?.(++done, todo.length) },
+    );
+    for (let i = 0; i < todo.length; i++) {
+      const m = todo[i].meta;
+      const temp = staged[i].temp;
+      const got = restored[i];
+      if (got === undefined) continue; // not started: an earlier failure is reported below
+      if (got instanceof Error) {
+        if (got instanceof StoreError) throw new StoreError(got.code, `importing '${m.path}': ${got.message}`, { hint: got.hint, cause: got });
+        throw got;
       }
       if (got.narHash !== m.narHash || got.narSize !== m.narSize) {
         throw new StoreError('HASH_MISMATCH', `hash mismatch importing path '${m.path}':\n  wanted: ${m.narHash} (${m.narSize} bytes)\n  got:    ${got.narHash} (${got.narSize} bytes)`, {
@@ -323,8 +332,8 @@ export async function importBundle(store: LocalStore, file: string, opts: Import
         }
       }
       bytes += m.narSize;
-      opts.onProgress?.(staged.length, todo.length);
     }
+    if (restored.some((r) => r === undefined)) throw new Error('internal error: an archive of the bundle was not restored');
     store.commitPaths(staged);
   } finally {
     for (const s of staged) removeTree(s.temp);

@@ -10,7 +10,7 @@ import { removeTree } from '../../src/archive/canonical.js';
 import { sha256 } from '../../src/hash/sha256.js';
 import { toSRI } from '../../src/hash/sri.js';
 import { makeStorePath } from '../../src/store/path.js';
-import { collect, rejectsStoreError, runCli, tmpDir } from '../helpers.js';
+import { collect, pseudoRandomBytes, rejectsStoreError, runCli, tmpDir, writeTree } from '../helpers.js';
 import { makeClosure, makeKeys, sharedRoot, snapshot, writeConfig } from './helpers.js';
 
 async function exportTo(store: LocalStore, paths: string[], file: string, closure = true): Promise<string[]> {
@@ -127,6 +127,44 @@ test('a flipped byte anywhere in an archive is refused and the store is unchange
     assert.ok(['HASH_MISMATCH', 'HOSTILE_ARCHIVE', 'VERIFY_FAILED'].includes((thrown as { code: string }).code), String(thrown));
     assert.equal(snapshot(root), before);
   }
+});
+
+test('a bundle big enough to be restored on several threads imports; a flipped byte in any of its archives is refused and the store is unchanged', async () => {
+  const root = sharedRoot();
+  const a = new LocalStore(root);
+  const paths: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const src = writeTree(path.join(tmpDir('big'), `pkg-${i}`), { lib: { 'lib.so': pseudoRandomBytes(12 << 20, `big-${i}`) }, doc: { 'a.txt': `doc ${i}\n` } });
+    paths.push(await a.addToStore(src));
+  }
+  const infos = paths.map((p) => a.pathInfo(p).narHash);
+  const file = path.join(tmpDir('bundle'), 'big.bundle');
+  await exportTo(a, paths, file);
+  a.close();
+  removeTree(root);
+  const good = fs.readFileSync(file);
+  const s0 = new LocalStore(root);
+  const { entries } = await readBundleIndex(file, s0);
+  s0.close();
+  const before = snapshot(root);
+  for (const e of entries) {
+    const bad = Buffer.from(good);
+    bad[e.offset + 4096 + 12345] ^= 0x40;
+    const f = path.join(tmpDir('bad'), 'bad.bundle');
+    fs.writeFileSync(f, bad);
+    const s = new LocalStore(root);
+    const err = await rejectsStoreError(importBundle(s, f), 'HASH_MISMATCH');
+    s.close();
+    assert.ok(err.message.includes(e.meta.path), err.message);
+    assert.equal(snapshot(root), before);
+  }
+  const s = new LocalStore(root);
+  const r = await importBundle(s, file);
+  assert.equal(r.imported.sort(), [...paths].sort());
+  assert.equal(paths.map((p) => s.pathInfo(p).narHash), infos);
+  s.close();
+  const v = runCli(['verify', '--check-contents'], { storeRoot: root });
+  assert.is(v.status, 0, v.stderr);
 });
 
 test('a bundle without a dependency is refused; with the dependency valid it imports', async () => {
