@@ -5,7 +5,8 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { LocalStore } from '../../src/store/local-store.js';
 import { generateKeyPair, parseSecretKey, addSignatures, type SecretKey } from '../../src/cache/signing.js';
-import { placeWithReferences, tmpDir } from '../helpers.js';
+import * as assert from 'uvu/assert';
+import { placeWithReferences, runCliAsync, tmpDir, writeTree, type CliResult } from '../helpers.js';
 
 export interface Keys {
   secret: SecretKey;
@@ -16,6 +17,35 @@ export interface Keys {
 export function makeKeys(name = 'test-key-1'): Keys {
   const { secretKey, publicKey } = generateKeyPair(name);
   return { secret: parseSecretKey(secretKey), secretText: secretKey, publicKey };
+}
+
+/** A working directory with an expression file, a signing key and a root for stores. */
+export interface World {
+  dir: string;
+  root: string;
+  keys: Keys;
+  keyFile: string;
+}
+
+export function world(label: string, env: string, keyName: string): World {
+  const dir = tmpDir(label);
+  writeTree(dir, { 'env.ts': env });
+  const keys = makeKeys(keyName);
+  const keyFile = path.join(dir, `${keyName}.sec`);
+  fs.writeFileSync(keyFile, keys.secretText);
+  return { dir, root: sharedRoot(), keys, keyFile };
+}
+
+/** `store ARGS...` in the world's directory, on its store. */
+export async function cli(w: World, args: string[]): Promise<CliResult> {
+  return runCliAsync(args, { storeRoot: w.root, cwd: w.dir });
+}
+
+/** Like cli(), failing the test unless the command succeeds; its stdout. */
+export async function ok(w: World, args: string[]): Promise<string> {
+  const r = await cli(w, args);
+  assert.is(r.status, 0, `store ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
 }
 
 /** A root directory for stores that will live there one after another. */

@@ -12,8 +12,8 @@ import { pathToFileURL } from 'node:url';
 import { LocalStore } from '../../src/store/local-store.js';
 import { removeTree } from '../../src/archive/canonical.js';
 import { hasTrustedSignature, trustedKeys } from '../../src/cache/signing.js';
-import { runCliAsync, tmpDir, writeTree, type CliResult } from '../helpers.js';
-import { makeKeys, sharedRoot, snapshot, writeConfig, type Keys } from './helpers.js';
+import { tmpDir } from '../helpers.js';
+import { snapshot, writeConfig, type Keys, world as sharedWorld, cli, ok, type World } from './helpers.js';
 
 const ENV = `import { derivation } from 'hepstore';
 export const lib = derivation({ name: 'lib-1.0', outputs: ['out', 'dev'], builder: '/bin/sh', args: ['-c', 'echo lib > $out; echo headers > $dev'] });
@@ -21,31 +21,7 @@ export const app = derivation({ name: 'app-1.0', builder: '/bin/sh', args: ['-c'
 export default app;
 `;
 
-interface World {
-  dir: string;
-  root: string;
-  keys: Keys;
-  keyFile: string;
-}
-
-function world(): World {
-  const dir = tmpDir('sign-build');
-  writeTree(dir, { 'env.ts': ENV });
-  const keys = makeKeys('builder-1');
-  const keyFile = path.join(dir, 'builder-1.sec');
-  fs.writeFileSync(keyFile, keys.secretText);
-  return { dir, root: sharedRoot(), keys, keyFile };
-}
-
-async function cli(w: World, args: string[]): Promise<CliResult> {
-  return runCliAsync(args, { storeRoot: w.root, cwd: w.dir });
-}
-
-async function ok(w: World, args: string[]): Promise<string> {
-  const r = await cli(w, args);
-  assert.is(r.status, 0, `store ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
+const world = (): World => sharedWorld('sign-build', ENV, 'builder-1');
 
 /** Every path of the closure of `out` with its signatures, and whether one is valid by `keys`. */
 function signatures(root: string, out: string, keys: Keys): Array<{ path: string; sigs: string[]; trusted: boolean; ca: boolean }> {

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LocalStore } from '../../src/store/local-store.js';
 import { removeTree } from '../../src/archive/canonical.js';
-import { runCli, runCliAsync, tmpDir, writeTree, type CliResult } from '../helpers.js';
-import { makeKeys, sharedRoot, startServer, writeConfig, type Keys } from './helpers.js';
+import { runCli, tmpDir } from '../helpers.js';
+import { makeKeys, sharedRoot, startServer, writeConfig, world as sharedWorld, cli, ok, type World } from './helpers.js';
 
 const ENV = `import { derivation } from 'hepstore';
 export const dep = derivation({ name: 'dep-1.0', builder: '/bin/sh', args: ['-c', 'echo dep-content > $out'] });
@@ -15,31 +15,7 @@ export const embeds = derivation({ name: 'embeds-3.1', builder: '/bin/sh', args:
 export default [embeds];
 `;
 
-interface World {
-  dir: string;
-  root: string;
-  keys: Keys;
-  keyFile: string;
-}
-
-function world(): World {
-  const dir = tmpDir('subst');
-  writeTree(dir, { 'env.ts': ENV });
-  const keys = makeKeys('cache-key-1');
-  const keyFile = path.join(dir, 'cache-key-1.sec');
-  fs.writeFileSync(keyFile, keys.secretText);
-  return { dir, root: sharedRoot(), keys, keyFile };
-}
-
-async function cli(w: World, args: string[]): Promise<CliResult> {
-  return runCliAsync(args, { storeRoot: w.root, cwd: w.dir });
-}
-
-async function ok(w: World, args: string[]): Promise<string> {
-  const r = await cli(w, args);
-  assert.is(r.status, 0, `store ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
+const world = (): World => sharedWorld('subst', ENV, 'cache-key-1');
 
 /** Closure of the result with narHashes, read in-process. */
 function closureOf(root: string, p: string): Record<string, string> {
