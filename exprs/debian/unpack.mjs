@@ -273,8 +273,13 @@ function fixPythonPaths() {
     const text = fs.readFileSync(p, 'latin1');
     if (!/['"]\/(usr|etc|var|opt)\//.test(text)) continue;
     const next = text.replace(literal, (all, quote, abs) => {
-      const where = abs.length > 5 ? locate(merged(abs)) : undefined;
-      return where ? `${quote}${where}${quote}` : all;
+      // Only a particular file or data directory (usr/share/matplotlib/mpl-data), not a
+      // search directory of the system (/usr/lib, /usr/include, /usr/lib/x86_64-linux-gnu).
+      const rel = merged(abs).replace(/\/+$/, '');
+      const where = locate(rel);
+      if (!where) return all;
+      const specific = fs.statSync(where).isFile() || rel.split('/').length >= 3;
+      return specific ? `${quote}${where}${quote}` : all;
     });
     if (next !== text) {
       fs.writeFileSync(p, next, 'latin1');
