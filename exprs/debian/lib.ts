@@ -54,19 +54,6 @@ export function fetchDeb(name: string, pin: Pin, command: string): Drv {
   });
 }
 
-/** Names of every package `name` needs, directly or not. */
-function closureNames(set: PinnedSet, name: string): string[] {
-  const seen = new Set<string>();
-  const stack = [...set.packages[name].depends];
-  while (stack.length) {
-    const n = stack.pop()!;
-    if (seen.has(n)) continue;
-    seen.add(n);
-    stack.push(...set.packages[n].depends);
-  }
-  return [...seen].sort();
-}
-
 export interface DebianPackagesOptions {
   /**
    * Packages to unpack as one store path, besides the set's cycles: e.g. an interpreter and
@@ -92,17 +79,6 @@ export function debianPackages(set: PinnedSet, opts: DebianPackagesOptions = {})
   const script = path('./unpack.mjs');
   const PATH = [...new Set(tools.map((t) => t.path.replace(/\/[^/]+$/, '')))].join(':');
 
-  // patchelf from the set itself, unpacked as it is with the libraries it needs and run through
-  // their loader: no host patchelf, and no host program but node, tar and xz, goes into a package.
-  if (!set.packages.patchelf) throw new Error(`this package set has no patchelf, which relocates its packages: regenerate it with\n  ${set.command}`);
-  const bootstrapMembers = [...new Set(['patchelf', ...closureNames(set, 'patchelf')])].sort();
-  const bootstrap = derivation({
-    name: `patchelf-bootstrap-${storeVersion(set.packages.patchelf.version)}`,
-    builder: node,
-    args: [script],
-    env: { debs: bootstrapMembers.map((m) => fetchDeb(m, set.packages[m], set.command)), bootstrap: true, tools, PATH },
-  });
-  const patchelf = `${bootstrap}/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path ${bootstrap}/lib/x86_64-linux-gnu ${bootstrap}/bin/patchelf`;
   const drvs = new Map<string, Drv>();
   const closures = new Map<string, string[]>();
 
@@ -130,6 +106,18 @@ export function debianPackages(set: PinnedSet, opts: DebianPackagesOptions = {})
     closures.set(key, (c = order));
     return c;
   };
+
+  // patchelf from the set itself, unpacked as it is with the libraries it needs and run through
+  // their loader: no host patchelf, and no host program but node, tar and xz, goes into a package.
+  if (!set.packages.patchelf) throw new Error(`this package set has no patchelf, which relocates its packages: regenerate it with\n  ${set.command}`);
+  const bootstrapMembers = [...new Set([...membersOf(keyOf('patchelf')), ...closureOf(keyOf('patchelf')).flatMap(membersOf)])].sort();
+  const bootstrap = derivation({
+    name: `patchelf-bootstrap-${storeVersion(set.packages.patchelf.version)}`,
+    builder: node,
+    args: [script],
+    env: { debs: bootstrapMembers.map((m) => fetchDeb(m, set.packages[m], set.command)), bootstrap: true, tools, PATH },
+  });
+  const patchelf = `${bootstrap}/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path ${bootstrap}/lib/x86_64-linux-gnu ${bootstrap}/bin/patchelf`;
 
   const build = (key: string): Drv => {
     let d = drvs.get(key);

@@ -85,14 +85,15 @@ async function hashAndScan(location: string, candidates: Iterable<string>): Prom
   return { narHash: toSRI(digest), narSize: sink.size, digest, references: [...scanner.found].sort() };
 }
 
-function failure(node: BuildNode, why: string, log: string, keptDir?: string): StoreError {
+function failure(node: BuildNode, why: string, log: string, opts: { keptDir?: string; hint?: string } = {}): StoreError {
+  const { keptDir } = opts;
   const lines = tail(log, LOG_TAIL_LINES);
   const where = node.location ? ` (defined at ${node.location})` : '';
   const msg = [`builder for '${node.drvPath}'${where} ${why}`];
   if (lines) msg.push(`last ${LOG_TAIL_LINES} log lines:`, ...lines.split('\n').map((l) => `  > ${l}`));
   msg.push(`full log: ${log}`);
   if (keptDir) msg.push(`note: keeping build directory '${keptDir}'`);
-  return new StoreError('BUILD_FAILED', msg.join('\n'), { hint: keptDir ? undefined : 'rerun with --keep-failed to keep the build directory' });
+  return new StoreError('BUILD_FAILED', msg.join('\n'), { hint: opts.hint ?? (keptDir ? undefined : 'rerun with --keep-failed to keep the build directory') });
 }
 
 export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<BuiltOutput[]> {
@@ -129,8 +130,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
         if (drv.env.executable === '1') fs.chmodSync(target, 0o755);
       } catch (e) {
         fs.appendFileSync(log, `${(e as Error).message}\n`);
-        const f = failure(node, 'failed to fetch', log);
-        throw (e as StoreError).hint ? new StoreError(f.code, f.message, { hint: (e as StoreError).hint }) : f;
+        throw failure(node, 'failed to fetch', log, { hint: (e as StoreError).hint });
       }
     } else {
       let command = [drv.builder, ...drv.args];
@@ -170,14 +170,14 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
       }
       if (r.code !== 0) {
         const kept = s.keepFailed ? top : undefined;
-        throw failure(node, r.signal ? `was killed by ${r.signal}` : `failed with exit code ${r.code}`, log, kept);
+        throw failure(node, r.signal ? `was killed by ${r.signal}` : `failed with exit code ${r.code}`, log, { keptDir: kept });
       }
     }
     const results: BuiltOutput[] = [];
     const candidates = new Set([...task.inputClosure, ...outputs.map(([, o]) => o.path)]);
     for (const [name, o] of outputs) {
       const at = written(o.path);
-      if (!pathExists(at)) throw failure(node, `did not produce output '${name}' (expected at ${o.path})`, log, s.keepFailed ? top : undefined);
+      if (!pathExists(at)) throw failure(node, `did not produce output '${name}' (expected at ${o.path})`, log, { keptDir: s.keepFailed ? top : undefined });
       let location = at;
       if (sandboxed && !task.check) {
         fs.renameSync(at, o.path);

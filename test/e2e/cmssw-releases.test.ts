@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { REPO, runCli, tmpDir } from '../helpers.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { diskNarSizes, onDisk } from '../gc/helpers.js';
+import type { ReleaseRow } from '../../src/gc/release-report.js';
 
 const EXPR = path.join(REPO, 'exprs', 'cmssw', 'release.ts');
 const CYCLES = ['13_0', '14_0', '14_1', '14_2'];
@@ -75,16 +76,6 @@ const storeName = (g: Graph, n: string) => {
 };
 const baseName = (p: string) => path.basename(p).slice(33);
 
-interface Row {
-  name: string;
-  outputs: Array<{ path: string; drvPath?: string; attr: string }>;
-  closurePaths: number;
-  closureBytes: number;
-  sharedPaths: number;
-  sharedBytes: number;
-  uniquePaths: number;
-  uniqueBytes: number;
-}
 
 test('four CMSSW releases: every package built, closures as in the graphs, identical packages shared and stored once', async () => {
   const root = path.join(tmpDir('cmssw-releases'), 'root');
@@ -112,7 +103,7 @@ test('four CMSSW releases: every package built, closures as in the graphs, ident
   /** Per release, the identities of its runtime closure, from the graph files. */
   const expected = new Map([...graphs].map(([name, g]) => [name, new Set(runtimeClosure(g).map((n) => ids.get(name)!.get(n)!))]));
 
-  const rows = JSON.parse(cli(['release', 'list', '--json']).stdout) as Row[];
+  const rows = JSON.parse(cli(['release', 'list', '--json']).stdout) as ReleaseRow[];
   assert.equal(rows.map((r) => r.name).sort(), [...graphs.keys()]);
   const store = new LocalStore(root);
   const closures = new Map<string, string[]>();
