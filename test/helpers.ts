@@ -162,11 +162,11 @@ export interface CliResult {
 }
 
 /** Run the real CLI without blocking, so that several can run at the same time. */
-export function runCliAsync(args: string[], opts: { storeRoot?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function runCliAsync(args: string[], opts: { storeRoot?: string; cwd?: string; env?: NodeJS.ProcessEnv; node?: string } = {}): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
   if (opts.storeRoot) env.STORE_ROOT = opts.storeRoot;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(opts.node ?? process.execPath, [CLI, ...args], { cwd: opts.cwd ?? REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -174,4 +174,27 @@ export function runCliAsync(args: string[], opts: { storeRoot?: string; cwd?: st
     child.on('error', reject);
     child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
   });
+}
+
+/**
+ * Another machine, as far as a test can make one: a copy of this Node.js binary at another
+ * path, and a PATH whose first directory holds other programs (busybox's tar, xz, sed and
+ * coreutils, where busybox is installed) in place of the host's.
+ */
+export function otherHost(): { node: string; env: NodeJS.ProcessEnv; busybox: boolean } {
+  const dir = tmpDir('other-host');
+  const bin = path.join(dir, 'bin');
+  const tools = path.join(dir, 'tools');
+  fs.mkdirSync(bin);
+  fs.mkdirSync(tools);
+  const node = path.join(bin, 'node');
+  fs.copyFileSync(process.execPath, node);
+  fs.chmodSync(node, 0o755);
+  const busybox = ['/usr/bin/busybox', '/bin/busybox'].find((p) => fs.existsSync(p));
+  if (busybox) {
+    for (const t of ['tar', 'xz', 'unxz', 'gzip', 'sed', 'grep', 'awk', 'find', 'xargs', 'cp', 'mv', 'ln', 'mkdir', 'rm', 'cat', 'ls', 'chmod', 'head', 'tail', 'sort', 'tr', 'cut', 'wc', 'basename', 'dirname', 'env', 'diff', 'cmp', 'expr', 'touch', 'install']) {
+      fs.symlinkSync(busybox, path.join(tools, t));
+    }
+  }
+  return { node, env: { PATH: `${tools}:${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` }, busybox: Boolean(busybox) };
 }

@@ -3,7 +3,7 @@
  * derivations with synthetic payloads: the real dependency edges, deterministic contents.
  * Each package's output is one file: its name, version and kind, the store paths of its
  * runtime dependencies (so those become its references), and a payload whose size is typical
- * of its kind (sizes.ts) times a scale, written by /bin/sh alone from a 64-byte seed derived
+ * of its kind (sizes.ts) times a scale, written by the stdenv's shell alone from a 64-byte seed derived
  * from its name and version (so builds need nothing from the host and run in the sandbox).
  * Build-only dependencies are read while building and not referred to (so GC may drop them).
  *
@@ -18,7 +18,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { derivation, type Drv } from 'hepstore';
+import { derivation, stdenv, type Drv } from 'hepstore';
 import { payloadBytes } from './sizes.ts';
 
 export interface GraphNode {
@@ -159,7 +159,7 @@ export function payloadUnit(name: string, version: string | undefined): string {
 /**
  * The builder of every package: read each build-only input, then write one file with the
  * name line, the runtime dependencies and `units` copies of `unit` (in blocks of 1,024, so a
- * GiB is some 16,000 printf calls). Only /bin/sh and its built-ins.
+ * GiB is some 16,000 printf calls). Only the stdenv's shell and its built-ins.
  */
 export const BUILDER_SCRIPT = [
   'for d in $buildOnly; do read -r x < "$d"; done',
@@ -199,7 +199,7 @@ export function packages(graph: Graph, opts: PackageOptions = {}): (name: string
       const bytes = payloadBytes(name, version, kind, scale);
       const drv = derivation({
         name: version ? `${name}-${version}` : name,
-        builder: '/bin/sh',
+        builder: stdenv.shell,
         args: ['-c', BUILDER_SCRIPT],
         env: {
           pname: name,

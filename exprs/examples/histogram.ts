@@ -14,7 +14,6 @@ const selection = path('./histogram/fill.awk');
 export const histogram = mkDerivation({
   pname: 'zmumu-histogram',
   version: '1.0',
-  hostTools: ['awk'],
   env: { events, selection, ptcut: 20 },
   phases: ['install'],
   installPhase: `
@@ -27,7 +26,6 @@ export const histogram = mkDerivation({
 export const report = mkDerivation({
   pname: 'zmumu-report',
   version: '1.0',
-  hostTools: ['awk'],
   env: { histogram },
   phases: ['install'],
   installPhase: `

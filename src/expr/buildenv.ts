@@ -2,13 +2,14 @@
  * `buildEnv`: an environment view — one symlink tree merging the outputs of several packages,
  * so that activating it takes a handful of variables (PATH=<env>/bin …), never one entry per
  * package. Made by `builtin:buildenv` (src/build/buildenv.ts), in-process and deterministic;
- * postBuild and the check phase then run in the sandbox with /bin/sh.
+ * postBuild and the check phase then run in the sandbox with the stdenv's shell.
  */
 import path from 'node:path';
 import { StoreError } from '../errors.js';
 import { derivation, isDrv, type Drv, type Stringish } from './drv.js';
 import { SourcePath } from './path.js';
 import { tool, type HostTool } from './host.js';
+import { stdenvOf, type Stdenv } from './stdenv.js';
 
 export const BUILDENV_BUILDER = 'builtin:buildenv';
 /** The priority of a package that names none (as Nix's meta.priority). */
@@ -31,6 +32,8 @@ export interface BuildEnvArgs {
   /** Run checkPhase after postBuild; the build fails if it does. */
   doCheck?: boolean;
   checkPhase?: string;
+  /** The shell and utilities of postBuild and checkPhase (default: the store's `stdenv`). */
+  stdenv?: Stdenv;
   /** Host programs on PATH for postBuild and checkPhase (none by default, so that the environment depends on its packages only). */
   hostTools?: Array<string | HostTool>;
   /** More variables for postBuild and checkPhase. */
@@ -39,7 +42,7 @@ export interface BuildEnvArgs {
 }
 
 const PHASES = `set -e
-PATH="$out/bin\${hostToolDirs:+:$hostToolDirs}"
+PATH="$out/bin\${hostToolDirs:+:$hostToolDirs}\${stdenvPath:+:$stdenvPath}"
 export PATH
 if [ -n "$postBuild" ]; then
   echo "hepstore: running postBuild"
@@ -47,7 +50,7 @@ if [ -n "$postBuild" ]; then
 fi
 if [ -n "$doCheck" ]; then
   echo "hepstore: running check phase"
-  if /bin/sh -ec "$checkPhase"; then :; else
+  if "$stdenvShell" -ec "$checkPhase"; then :; else
     status=$?
     echo "hepstore: check phase failed with exit code $status"
     exit $status
@@ -102,15 +105,17 @@ export function buildEnv(a: BuildEnvArgs): Drv {
     copyFiles: (a.copyFiles ?? []).map((p) => relative(p, 'copyFiles', a.name)).sort(),
   };
   for (const c of spec.copyFiles) if (c === '') throw new StoreError('EVAL', `buildEnv '${a.name}': copyFiles needs file paths, not '/'`);
-  const tools = (a.hostTools ?? []).map((t) => (typeof t === 'string' ? tool(t) : t));
   const runsPhases = Boolean(a.postBuild) || Boolean(a.doCheck);
+  const sd = runsPhases ? stdenvOf(a.stdenv) : undefined;
+  const tools = [...(sd?.hostTools ?? []), ...(a.hostTools ?? []).map((t) => (typeof t === 'string' ? tool(t) : t))];
   const drv = derivation({
     name: a.name,
     builder: BUILDENV_BUILDER,
-    args: runsPhases ? ['/bin/sh', '-c', PHASES] : [],
+    args: sd ? [sd.shell, '-c', PHASES] : [],
     env: {
       ...a.env,
       __buildEnv: JSON.stringify(spec),
+      ...(sd ? { stdenvShell: sd.shell, ...(sd.path ? { stdenvPath: sd.path } : {}) } : {}),
       ...(a.postBuild ? { postBuild: a.postBuild } : {}),
       ...(a.doCheck ? { doCheck: true, checkPhase: a.checkPhase } : {}),
       ...(tools.length ? { hostToolDirs: [...new Set(tools.map((t) => path.dirname(t.path)))].join(':'), hostTools: tools.map((t) => t.path) } : {}),

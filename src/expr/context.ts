@@ -26,6 +26,8 @@ interface EvalState {
   /** `<storeDir>/`, for finding store paths in strings. */
   prefix: string;
   hostTools: Map<string, HostTool>;
+  /** Values made once per evaluation (the bootstrap, the stdenv), by key. */
+  memo: Map<string, unknown>;
 }
 
 let state: EvalState | undefined;
@@ -43,6 +45,7 @@ export function beginEvaluation(settings: Partial<EvalSettings> & { storeDir: st
     drvs: new Map(),
     prefix: settings.storeDir + '/',
     hostTools: new Map(),
+    memo: new Map(),
   };
 }
 
@@ -53,6 +56,15 @@ export function evalState(): EvalState {
     });
   }
   return state;
+}
+
+/** `make()`'s value, made once per evaluation (so once per store directory). */
+export function once<T>(key: string, make: () => T): T {
+  const memo = evalState().memo;
+  if (memo.has(key)) return memo.get(key) as T;
+  const v = make();
+  memo.set(key, v);
+  return v;
 }
 
 export function settings(): EvalSettings {

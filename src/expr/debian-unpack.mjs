@@ -1,6 +1,6 @@
 /**
- * Builder of a Debian package in the store (run by node; tar and xz on PATH, and $patchelf the
- * command that runs patchelf; $bootstrap=1 unpacks patchelf itself and stops after step 3):
+ * Builder of a Debian package in the store (run by the bootstrap tools' node, with their tar and
+ * xz on PATH and $patchelf their patchelf: nothing of the host):
  *
  * 1. Unpack the data archive of each .deb in $debs (a cycle of packages is one store path).
  * 2. Merge /usr into the top: usr/bin and bin both become $out/bin, as on a merged-/usr system.
@@ -25,9 +25,8 @@ import { spawnSync } from 'node:child_process';
 const out = process.env.out;
 const debs = (process.env.debs ?? '').split(' ').filter(Boolean);
 const closure = (process.env.closure ?? '').split(' ').filter(Boolean);
-// The command that runs patchelf (the set's own, through its loader); absent when bootstrapping it.
+// The command that runs patchelf.
 const patchelf = (process.env.patchelf ?? '').split(' ').filter(Boolean);
-const bootstrap = process.env.bootstrap === '1';
 // Unpacked inside the output, so that merging is renaming within one file system.
 const stage = path.join(out, '.unpack');
 
@@ -318,10 +317,8 @@ for (const top of fs.readdirSync(stage).sort()) {
 }
 fs.rmSync(stage, { recursive: true });
 fixSymlinks();
-if (!bootstrap) {
-  patchElves();
-  fixShebangs();
-  fixPythonPaths();
-  compileBytecode();
-}
+patchElves();
+fixShebangs();
+fixPythonPaths();
+compileBytecode();
 if (unresolved.length) console.log(`left pointing outside the store (not in this package's closure):\n  ${unresolved.join('\n  ')}`);

@@ -3,8 +3,12 @@ export { derivation, Drv, isDrv, type DerivationArgs, type Stringish } from './d
 export { sourcePath as path, writeText, SourcePath } from './path.js';
 export { fetchurl, type FetchurlArgs } from './fetchurl.js';
 export { host, tool as hostTool, HostTool, type HostToolOptions } from './host.js';
-export { mkDerivation, DEFAULT_HOST_TOOLS, type MkDerivationArgs } from './mkderivation.js';
+export { mkDerivation, type MkDerivationArgs } from './mkderivation.js';
+export { stdenv, hostStdenv, STDENV_PACKAGES, DEFAULT_HOST_TOOLS, type Stdenv } from './stdenv.js';
 export { packageSet, type PackageDefs } from './package-set.js';
 export { zxDerivation, type ZxDerivationArgs } from './zx.js';
 export { beginEvaluation, settings as evalSettings } from './context.js';
 export { buildEnv, hiPrio, lowPrio, type BuildEnvArgs, type EnvPackage } from './buildenv.js';
+export { debianPackages, fetchDeb, storeVersion, closureNames, type Pin, type PinnedSet, type DebianPackagesOptions } from './debian.js';
+export { bootstrapSeed, bootstrapTools, bootstrapToolsFrom, BOOTSTRAP_SET, SEED_ROOTS } from './bootstrap.js';
+export { unpackDeb } from './unpack-deb.js';

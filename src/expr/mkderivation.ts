@@ -1,20 +1,17 @@
 /**
  * `mkDerivation`: a package from phases (unpack, configure, build, check, install), run by a
- * generic shell builder with the declared host tools and inputs on PATH.
+ * generic shell builder — the stdenv's shell, with the stdenv's utilities and the inputs'
+ * bin/ directories on PATH (and host programs only where a package asks for them).
  */
 import { fileURLToPath } from 'node:url';
 import { StoreError } from '../errors.js';
 import { derivation, type Drv, type Stringish } from './drv.js';
 import { sourcePath, type SourcePath } from './path.js';
 import { tool, type HostTool } from './host.js';
+import { stdenvOf, type Stdenv } from './stdenv.js';
 
 const SETUP_SCRIPT = fileURLToPath(new URL('../../../src/expr/setup.sh', import.meta.url));
 
-/** The tools a phase script can expect, taken from the host unless a package brings its own. */
-export const DEFAULT_HOST_TOOLS = [
-  'mkdir', 'ln', 'cp', 'mv', 'rm', 'rmdir', 'cat', 'chmod', 'ls', 'touch', 'install', 'head', 'tail', 'sort', 'tr', 'cut',
-  'wc', 'basename', 'dirname', 'env', 'sed', 'grep', 'find', 'xargs', 'tar', 'gzip', 'diff', 'cmp', 'true', 'false', 'test', 'expr',
-];
 
 export interface MkDerivationArgs {
   name?: string;
@@ -33,7 +30,9 @@ export interface MkDerivationArgs {
   doCheck?: boolean;
   outputs?: string[];
   env?: Record<string, Stringish | Stringish[]>;
-  /** Host programs made available on PATH (default: DEFAULT_HOST_TOOLS). Extra ones are added to the default. */
+  /** The shell and utilities of the build (default: the store's `stdenv`; `hostStdenv()` for the host's). */
+  stdenv?: Stdenv;
+  /** Host programs put on PATH before the stdenv's: an explicit choice, refused by --pure. */
   hostTools?: Array<string | HostTool>;
   meta?: Record<string, unknown>;
 }
@@ -45,7 +44,8 @@ export function mkDerivation(a: MkDerivationArgs): Drv {
   if (!name) throw new StoreError('EVAL', 'mkDerivation needs a name (or pname and version)');
   const setup = sourcePath(SETUP_SCRIPT, { name: 'hepstore-setup.sh' });
   if (setupSource?.store !== setup.storePath) setupSource = { store: setup.storePath, src: setup };
-  const tools = [...DEFAULT_HOST_TOOLS, ...(a.hostTools ?? [])].map((t) => (typeof t === 'string' ? tool(t) : t));
+  const sd = stdenvOf(a.stdenv);
+  const tools = [...sd.hostTools, ...(a.hostTools ?? []).map((t) => (typeof t === 'string' ? tool(t) : t))];
   const byName = new Map<string, HostTool>();
   for (const t of tools) byName.set(t.id.name, t);
   const hostToolPaths = [...byName.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([n, t]) => `${n}=${t.path}`).join(' ');
@@ -56,7 +56,8 @@ export function mkDerivation(a: MkDerivationArgs): Drv {
     src: a.src ?? '',
     buildInputs: a.buildInputs ?? [],
     nativeBuildInputs: a.nativeBuildInputs ?? [],
-    hostToolPaths,
+    ...(sd.path ? { stdenvPath: sd.path } : {}),
+    ...(hostToolPaths ? { hostToolPaths } : {}),
     doCheck: a.doCheck ?? false,
     ...(a.phases ? { phases: a.phases.join(' ') } : {}),
     ...a.env,
@@ -65,7 +66,7 @@ export function mkDerivation(a: MkDerivationArgs): Drv {
     const code = a[`${p}Phase`];
     if (code !== undefined) env[`${p}Phase`] = code;
   }
-  const drv = derivation({ name, builder: '/bin/sh', args: ['-e', setup], env, outputs: a.outputs });
+  const drv = derivation({ name, builder: sd.shell, args: ['-e', setup], env, outputs: a.outputs });
   if (a.meta) drv.meta = { ...a.meta };
   if (a.version) drv.meta.version ??= a.version;
   return drv;

@@ -2,16 +2,19 @@
 # Each phase is the shell code in the variable <phase>Phase, or the default below.
 set -e
 
-# Host tools declared by the derivation, as name=/host/path pairs, become $PATH.
-for t in $hostToolPaths; do
-  case "$t" in mkdir=*) _mkdir=${t#*=} ;; ln=*) _ln=${t#*=} ;; esac
-done
-_hostbin="$TMPDIR/.host-bin"
-if [ -n "$_mkdir" ] && [ -n "$_ln" ]; then
+# PATH: the inputs' bin/ directories, then host tools the package asked for (as name=/host/path
+# pairs, linked into one directory), then the stdenv's utilities.
+PATH="${stdenvPath:-/path-not-set}"
+if [ -n "$hostToolPaths" ]; then
+  _mkdir=mkdir _ln=ln
+  for t in $hostToolPaths; do
+    case "$t" in mkdir=*) _mkdir=${t#*=} ;; ln=*) _ln=${t#*=} ;; esac
+  done
+  _hostbin="$TMPDIR/.host-bin"
   "$_mkdir" -p "$_hostbin"
   for t in $hostToolPaths; do "$_ln" -sf "${t#*=}" "$_hostbin/${t%%=*}"; done
+  PATH="$_hostbin:$PATH"
 fi
-PATH="$_hostbin"
 for p in $nativeBuildInputs $buildInputs; do
   if [ -d "$p/bin" ]; then PATH="$p/bin:$PATH"; fi
 done

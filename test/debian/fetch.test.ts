@@ -17,6 +17,8 @@ import { removeTree } from '../../src/archive/canonical.js';
 
 const LIB = path.join(REPO, 'exprs', 'debian', 'lib.ts');
 const hasApt = spawnSync('apt-get', ['--version']).status === 0;
+// apt on, and no mirror: the test run turns apt off and points at its own mirror.
+const APT = { HEPSTORE_APT_GET: 'apt-get', HEPSTORE_MIRROR_DEBIAN: '' };
 
 /** An expression fetching one pinned .deb. */
 function expr(dir: string, name: string, pin: object): string {
@@ -58,7 +60,7 @@ test('without apt, the pool file comes from the mirror named in the store config
   const server = await serve(path.join(dir, 'mirror'));
   try {
     const file = expr(dir, 'hello-test', pin);
-    const env = { HEPSTORE_APT_GET: '' };
+    const env = { HEPSTORE_APT_GET: '', HEPSTORE_MIRROR_DEBIAN: '' };
     // From the configuration file.
     const rootA = path.join(dir, 'a');
     fs.mkdirSync(path.join(rootA, 'etc'), { recursive: true });
@@ -121,7 +123,7 @@ test('apt-get download and the mirror give the same store path and bytes', async
   const pin = realPin(name);
   const file = expr(dir, name, pin);
   const root = path.join(dir, 'root');
-  const viaApt = await runCliAsync(['realize', '--no-out-link', file], { storeRoot: root });
+  const viaApt = await runCliAsync(['realize', '--no-out-link', file], { storeRoot: root, env: APT });
   assert.is(viaApt.status, 0, viaApt.stderr);
   const out = viaApt.stdout.trim();
   const bytes = fs.readFileSync(out);
@@ -158,7 +160,7 @@ test('a pinned version the archive no longer serves fails and says to regenerate
   }
   const dir = tmpDir('debfetch');
   const pin = { ...realPin('libtirpc-common'), version: '0.0.1-gone' };
-  const r = await runCliAsync(['realize', '--no-out-link', expr(dir, 'libtirpc-common', pin)], { storeRoot: path.join(dir, 'root') });
+  const r = await runCliAsync(['realize', '--no-out-link', expr(dir, 'libtirpc-common', pin)], { storeRoot: path.join(dir, 'root'), env: APT });
   assert.is(r.status, 100, r.stderr);
   assert.match(r.stderr, /libtirpc-common 0\.0\.1-gone may be gone from the archive/);
   assert.match(r.stderr, /regenerate the package set with\n\s+npm run exprs:debian -- libtirpc-common/);

@@ -1,0 +1,67 @@
+// The Debian packages that tests build from (the bootstrap's pinned set) as a local mirror, so
+// that no test reaches the network: the files are fetched once with the host's apt (into
+// $XDG_CACHE_HOME/hepstore/test-mirror, checked against their SHA256) and tests read them from
+// there through a file:// mirror, with apt turned off.
+//
+//   node test/debian-mirror.mjs   prints the mirror's URL (or nothing when it cannot be made)
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const SETS = [path.join(root, 'src', 'expr', 'bootstrap', 'set.ts')];
+
+/** name, spec for apt, pool file and SHA256 of every package of the pinned sets. */
+export function pins(files = SETS) {
+  const out = [];
+  const re = /^ {4}"([^"]+)": \{ version: "([^"]+)", arch: "([^"]+)", filename: "([^"]+)", sha256: "([0-9a-f]{64})"/gm;
+  for (const f of files) {
+    for (const m of fs.readFileSync(f, 'utf8').matchAll(re)) {
+      const [, name, version, arch, filename, sha256] = m;
+      out.push({ name, spec: arch === 'all' ? `${name}=${version}` : `${name}:${arch}=${version}`, filename, sha256 });
+    }
+  }
+  return out;
+}
+
+const sha256 = (file) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+/** Make (or complete) the mirror; returns its file:// URL, or undefined with the reason on stderr. */
+export function ensureMirror(dir = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'hepstore', 'test-mirror', 'debian')) {
+  const wanted = pins().filter((p) => {
+    const f = path.join(dir, p.filename);
+    return !(fs.existsSync(f) && sha256(f) === p.sha256);
+  });
+  if (wanted.length) {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hepstore-debs-'));
+    fs.chmodSync(tmp, 0o755);
+    try {
+      const r = spawnSync('apt-get', ['download', '-q', ...wanted.map((p) => p.spec)], { cwd: tmp, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+      if (r.error || r.status !== 0) {
+        process.stderr.write(`test mirror: apt-get download failed: ${r.error?.message ?? r.stderr.trim().split('\n').pop()}\n`);
+        return undefined;
+      }
+      const got = fs.readdirSync(tmp);
+      for (const p of wanted) {
+        const file = got.find((f) => f.startsWith(`${p.name}_`) && sha256(path.join(tmp, f)) === p.sha256);
+        if (!file) {
+          process.stderr.write(`test mirror: apt-get did not give ${p.spec} with the pinned SHA256\n`);
+          return undefined;
+        }
+        fs.mkdirSync(path.dirname(path.join(dir, p.filename)), { recursive: true });
+        fs.copyFileSync(path.join(tmp, file), path.join(dir, p.filename));
+      }
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  return `file://${dir}`;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const url = ensureMirror();
+  if (url) process.stdout.write(url + '\n');
+}
