@@ -78,7 +78,7 @@ const realizeCmd: Command = {
     const lock = lockFile === undefined ? undefined : await import('../cache/lock.js');
     const locked = lock?.readLock(lockFile!);
     const graph = locked ? buildGraph(roots) : undefined;
-    if (locked) lock!.checkLockBefore(locked, lockFile!, store.storeDir, graph!);
+    if (locked) lock!.checkLockBefore(locked, lockFile!, store, graph!);
     if (!args.flags.check && !locked && store.allValid(wanted)) {
       // Everything asked for is valid: no graph, no .drv files, nothing to build (and the
       // builder is not even loaded).
