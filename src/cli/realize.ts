@@ -87,7 +87,7 @@ const realizeCmd: Command = {
       const [{ realize }, { progressReporter }] = await Promise.all([import('../build/realize.js'), import('./progress.js')]);
       const progress = progressReporter(ctx.stderr, Boolean(ctx.stderr.isTTY) && !args.flags.json);
       const onEvent: typeof progress.onEvent = (e) => {
-        if (e.type === 'substitute-failed' && !args.flags['no-fallback']) ctx.stderr.write(`could not substitute ${e.path}: ${e.reason}; building it instead\n`);
+        if (e.type === 'substitute-failed' && !args.flags['no-fallback']) ctx.stderr.write(`could not substitute ${e.path}: ${e.reason}${missCause(e)}; building it instead\n`);
         progress.onEvent(e);
       };
       try {
@@ -128,6 +128,17 @@ const realizeCmd: Command = {
   },
 };
 export default realizeCmd;
+
+/**
+ * Why a cache does not have a path, as far as the graph tells (a cache has no .drv files to
+ * walk): an input that is missing too changes every path above it; a derivation whose inputs
+ * were all found is the first that differs from what the caches hold.
+ */
+function missCause(e: { reason: string; name: string; location?: string; missingInput?: string }): string {
+  if (!e.reason.startsWith('not in any binary cache')) return '';
+  if (e.missingInput) return `; its input '${e.missingInput}' is not in the caches either, which changes the path of '${e.name}'`;
+  return `; none of its inputs is missing, so '${e.name}'${e.location ? ` (${e.location})` : ''} itself differs from what the caches hold (or was never pushed)`;
+}
 
 function isCacheUrl(u: string): boolean {
   return /^(file|https?):\/\//.test(u);
