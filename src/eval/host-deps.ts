@@ -154,6 +154,6 @@ export function refuseHostDependencies(roots: readonly EvalRoot[], file: string)
   });
   const more = users.length > SHOWN_DERIVATIONS ? `\n  … and ${users.length - SHOWN_DERIVATIONS} more derivations (\`store eval --json\` lists every host tool of each root)` : '';
   throw new StoreError('IMPURE', `pure mode: ${users.length} derivation${users.length > 1 ? 's' : ''} in what ${file} names use${users.length > 1 ? '' : 's'} programs of the host:\n${lines.join('\n')}${more}`, {
-    hint: 'use store paths as builders and tools (the store\'s stdenv, a fetched or built program, builtin:fetchurl) and remove host.tool(...); or realize without --pure (and without "pure": true in etc/hepstore.json)',
+    hint: 'use store paths as builders and tools (the store\'s stdenv, a fetched or built program, builtin:fetchurl) and remove host.tool(...); where host tools are acceptable, leave out --pure (and "pure": true in etc/hepstore.json)',
   });
 }
