@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'IO'
   | 'VERIFY_FAILED'
   | 'EVAL'
+  | 'IMPURE'
   | 'CYCLE'
   | 'BUILD_FAILED'
   | 'TIMEOUT'

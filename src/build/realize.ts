@@ -60,7 +60,19 @@ export type RealizeEvent =
   | { type: 'done'; drvPath: string; name: string; built: boolean }
   | { type: 'failed'; drvPath: string; name: string; error: StoreError }
   | { type: 'waiting'; drvPath: string; name: string; holder: number }
-  | { type: 'substitute-failed'; path: string; reason: string };
+  | {
+      type: 'substitute-failed';
+      path: string;
+      reason: string;
+      /** The derivation of the path, and where it was made. */
+      name: string;
+      location?: string;
+      /**
+       * An input derivation that could not be substituted either (a changed input changes every
+       * path above it); none when all its inputs were found, so this one is the first missing.
+       */
+      missingInput?: string;
+    };
 
 export interface RealizeResult {
   /** Output paths of the requested roots, in the order asked for. */
@@ -240,13 +252,27 @@ async function substituteFirst(
     valid = refreshValid();
     toBuild = plan();
   }
-  const stillMissing = [...toBuild].flatMap((p) => outputsOf(graph.nodes.get(p)!)).filter((o) => !valid.has(o));
-  for (const o of stillMissing) {
-    const reason = failed.get(o);
-    if (reason) emit({ type: 'substitute-failed', path: o, reason });
+  const missing = (p: string) => outputsOf(graph.nodes.get(p)!).some((o) => !valid.has(o));
+  const stillMissing: string[] = [];
+  const missingInputOf = new Map<string, string | undefined>();
+  for (const p of toBuild) {
+    const n = graph.nodes.get(p)!;
+    const outs = outputsOf(n).filter((o) => !valid.has(o));
+    if (outs.length === 0) continue;
+    const input = Object.keys(n.drv.inputDrvs).sort().find((i) => toBuild.has(i) && missing(i));
+    const missingInput = input === undefined ? undefined : graph.nodes.get(input)!.drv.name;
+    for (const o of outs) {
+      stillMissing.push(o);
+      missingInputOf.set(o, missingInput);
+      const reason = failed.get(o);
+      if (reason) emit({ type: 'substitute-failed', path: o, reason, name: n.drv.name, location: n.location, missingInput });
+    }
   }
   if (opts.noFallback && stillMissing.length) {
-    const shown = stillMissing.slice(0, 3).map((o) => `  ${o}: ${failed.get(o) ?? 'not tried (an input of a path that could not be substituted)'}`);
+    const shown = stillMissing.slice(0, 3).map((o) => {
+      const input = missingInputOf.get(o);
+      return `  ${o}: ${failed.get(o) ?? 'not tried (an input of a path that could not be substituted)'}${input ? `; its input '${input}' could not be substituted either` : ''}`;
+    });
     throw new StoreError('BUILD_FAILED', `${stillMissing.length} output${stillMissing.length > 1 ? 's' : ''} could not be substituted, and --no-fallback forbids building:\n${shown.join('\n')}${stillMissing.length > 3 ? `\n  (and ${stillMissing.length - 3} more)` : ''}`, {
       hint: 'check the substituters and trusted keys, or drop --no-fallback to build from source',
     });

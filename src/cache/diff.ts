@@ -41,28 +41,45 @@ export function splitName(storePath: string): { name: string; version: string } 
   return { name: m[1] + (m[3] ?? ''), version: m[2] };
 }
 
-function readDrv(store: LocalStore, drvPath: string | undefined): Derivation | undefined {
-  if (!drvPath || !store.isValid(drvPath)) return undefined;
-  try {
-    return parseDerivation(fs.readFileSync(drvPath, 'utf8'), drvPath);
-  } catch {
-    return undefined;
-  }
+/** Reads a derivation by .drv path (from the store, a lock file, an evaluation), or undefined. */
+export type DrvReader = (drvPath: string) => Derivation | undefined;
+
+/** Reads .drv files of the store (valid ones only). */
+export function storeDrvReader(store: LocalStore): DrvReader {
+  return (drvPath) => {
+    if (!drvPath || !store.isValid(drvPath)) return undefined;
+    try {
+      return parseDerivation(fs.readFileSync(drvPath, 'utf8'), drvPath);
+    } catch {
+      return undefined;
+    }
+  };
 }
 
 function drvName(drvPath: string): string {
   return path.basename(drvPath).slice(33).replace(/\.drv$/, '');
 }
 
+/**
+ * One step of the walk: derivation `label` differs because its input `input` does (the walk
+ * goes on there), or for `reason`.
+ */
+export interface DifferenceStep {
+  label: string;
+  input?: string;
+  reason?: string;
+}
+
 /** The first difference between two derivations, descending into inputs (at most `depth` levels). */
-export function firstDifference(store: LocalStore, a: string, b: string, depth = 32): string[] {
-  const da = readDrv(store, a);
-  const db = readDrv(store, b);
+export function differenceSteps(read: DrvReader, a: string, b: string, depth = 32): DifferenceStep[] {
+  const da = read(a);
+  const db = read(b);
   const label = drvName(b);
-  if (!da || !db) return [`${label}: the .drv files are not both in the store`];
+  const step = (reason: string): DifferenceStep[] => [{ label, reason }];
+  if (!da || !db) return step(`the .drv files are not both in the store`);
   const strip = (d: Derivation) => ({ ...d.env, ...Object.fromEntries(Object.keys(d.outputs).map((o) => [o, ''])) });
-  if (da.builder !== db.builder) return [`${label}: builder ${da.builder} -> ${db.builder}`];
-  if (da.system !== db.system) return [`${label}: system ${da.system} -> ${db.system}`];
+  if (da.builder !== db.builder) return step(`builder ${da.builder} -> ${db.builder}`);
+  if (da.system !== db.system) return step(`system ${da.system} -> ${db.system}`);
   const ia = Object.keys(da.inputDrvs);
   const ib = Object.keys(db.inputDrvs);
   const byName = (xs: string[]) => new Map(xs.map((x) => [drvName(x), x]));
@@ -70,25 +87,45 @@ export function firstDifference(store: LocalStore, a: string, b: string, depth =
   const nb = byName(ib);
   for (const [n, pb] of nb) {
     const pa = na.get(n);
-    if (pa === undefined) return [`${label}: new input ${n}`];
-    if (pa !== pb) return [`${label}: input ${n} differs`, ...(depth > 0 ? firstDifference(store, pa, pb, depth - 1) : [])];
+    if (pa === undefined) return step(`new input ${n}`);
+    if (pa !== pb) return [{ label, input: n }, ...(depth > 0 ? differenceSteps(read, pa, pb, depth - 1) : [])];
   }
-  for (const n of na.keys()) if (!nb.has(n)) return [`${label}: input ${n} was removed`];
+  for (const n of na.keys()) if (!nb.has(n)) return step(`input ${n} was removed`);
   const sa = [...da.inputSrcs].sort();
   const sb = [...db.inputSrcs].sort();
-  for (const s of sb) if (!sa.includes(s)) return [`${label}: source ${path.basename(s).slice(33)} differs (${s})`];
-  for (const s of sa) if (!sb.includes(s)) return [`${label}: source ${path.basename(s).slice(33)} was removed`];
+  for (const s of sb) if (!sa.includes(s)) return step(`source ${path.basename(s).slice(33)} differs (${s})`);
+  for (const s of sa) if (!sb.includes(s)) return step(`source ${path.basename(s).slice(33)} was removed`);
   const ea = strip(da);
   const eb = strip(db);
   for (const k of [...new Set([...Object.keys(ea), ...Object.keys(eb)])].sort()) {
-    if (ea[k] !== eb[k]) return [`${label}: environment variable ${k}: ${JSON.stringify(ea[k] ?? null)} -> ${JSON.stringify(eb[k] ?? null)}`];
+    if (ea[k] !== eb[k]) return step(`environment variable ${k}: ${JSON.stringify(ea[k] ?? null)} -> ${JSON.stringify(eb[k] ?? null)}`);
   }
   // Arguments embed input paths, so they are compared only once the inputs agree.
-  if (JSON.stringify(da.args) !== JSON.stringify(db.args)) return [`${label}: builder arguments differ`];
+  if (JSON.stringify(da.args) !== JSON.stringify(db.args)) return step(`builder arguments differ`);
   const oa = JSON.stringify(Object.entries(da.outputs).map(([k, o]) => [k, o.hashAlgo, o.hash]));
   const ob = JSON.stringify(Object.entries(db.outputs).map(([k, o]) => [k, o.hashAlgo, o.hash]));
-  if (oa !== ob) return [`${label}: outputs differ`];
-  return [`${label}: the derivations are the same (the store directories differ?)`];
+  if (oa !== ob) return step(`outputs differ`);
+  return step(`the derivations are the same (the store directories differ?)`);
+}
+
+/** The walk as `store diff` prints it: one line per step ("x: input y differs", "y: builder …"). */
+export function firstDifference(store: LocalStore | DrvReader, a: string, b: string, depth = 32): string[] {
+  const read = typeof store === 'function' ? store : storeDrvReader(store);
+  return differenceSteps(read, a, b, depth).map((s) => (s.input !== undefined ? `${s.label}: input ${s.input} differs` : `${s.label}: ${s.reason}`));
+}
+
+/**
+ * The walk in one sentence: "app-1.0 differs because its input 'lib-2.0' differs, whose input
+ * 'xz-5.4.1' differs: xz-5.4.1: environment variable version: …".
+ */
+export function explainDifference(steps: readonly DifferenceStep[]): string {
+  if (steps.length === 0) return '';
+  let out = '';
+  let i = 0;
+  for (; i < steps.length && steps[i].input !== undefined; i++) out += i === 0 ? `${steps[i].label} differs because its input '${steps[i].input}' differs` : `, whose input '${steps[i].input}' differs`;
+  const last = steps[i];
+  if (!last) return out;
+  return out ? `${out}: ${last.label}: ${last.reason}` : `${last.label} differs: ${last.reason}`;
 }
 
 export function diffClosures(store: LocalStore, a: readonly ClosureEntry[], b: readonly ClosureEntry[]): ClosureDiff {

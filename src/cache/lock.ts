@@ -2,12 +2,17 @@
  * Lock files (`store lock FILE > env.lock.json`): what a realize of FILE produced — every
  * derivation of its graph with its output paths and narHashes — so that `store realize --lock`
  * elsewhere fails loudly, before building, if any path would differ, and after building if
- * any narHash does.
+ * any narHash does. Each derivation is recorded whole (`drv`, since the lock files of this
+ * version; older ones have only outputs), so that a mismatch names the first input that
+ * differs, found by the walk of `store diff`, even where the locked .drv files are not in the
+ * store.
  */
 import fs from 'node:fs';
 import { StoreError } from '../errors.js';
 import type { BuildGraph } from '../derivation/graph.js';
+import type { Derivation } from '../derivation/derivation.js';
 import type { LocalStore } from '../store/local-store.js';
+import { differenceSteps, explainDifference, storeDrvReader, type DrvReader } from './diff.js';
 
 export interface LockFile {
   format: 'hepstore-lock';
@@ -15,7 +20,7 @@ export interface LockFile {
   storeDir: string;
   system: string;
   roots: Array<{ attr: string; drvPath: string; outputs: Record<string, string> }>;
-  derivations: Record<string, { outputs: Record<string, { path: string; narHash: string | null }> }>;
+  derivations: Record<string, { outputs: Record<string, { path: string; narHash: string | null }>; drv?: Derivation }>;
 }
 
 export function makeLock(store: LocalStore, graph: BuildGraph, roots: LockFile['roots']): LockFile {
@@ -25,7 +30,7 @@ export function makeLock(store: LocalStore, graph: BuildGraph, roots: LockFile['
     system ||= n.drv.system;
     const outputs: Record<string, { path: string; narHash: string | null }> = {};
     for (const [o, out] of Object.entries(n.drv.outputs)) outputs[o] = { path: out.path, narHash: store.queryPathInfo(out.path)?.narHash ?? null };
-    derivations[drvPath] = { outputs };
+    derivations[drvPath] = { outputs, drv: n.drv };
   }
   return { format: 'hepstore-lock', version: 1, storeDir: store.storeDir, system, roots, derivations };
 }
@@ -47,14 +52,29 @@ function mismatch(file: string, what: string): never {
   });
 }
 
+/**
+ * Why `locked` (a .drv path of the lock) and `now` (one of the graph) differ, as a clause
+ * ("x differs because its input 'y' differs: y: …"): the lock's own records of derivations,
+ * then the graph's, then the store's .drv files.
+ */
+function cause(lock: LockFile, graph: BuildGraph, store: LocalStore, locked: string, now: string): string {
+  const fromStore = storeDrvReader(store);
+  const read: DrvReader = (p) => graph.nodes.get(p)?.drv ?? lock.derivations[p]?.drv ?? fromStore(p);
+  const steps = differenceSteps(read, locked, now);
+  // The lock of an older version has no derivations in it, and its .drv files may not be here.
+  if (steps.length === 1 && steps[0].input === undefined && !read(locked)) return `the lock does not record the locked derivation, and its .drv file is not in this store (make the lock again with \`store lock\` to have the cause named)`;
+  return explainDifference(steps);
+}
+
 /** Before building: the same store directory, roots and derivation outputs. */
-export function checkLockBefore(lock: LockFile, file: string, storeDir: string, graph: BuildGraph): void {
+export function checkLockBefore(lock: LockFile, file: string, store: LocalStore, graph: BuildGraph): void {
+  const storeDir = store.storeDir;
   if (lock.storeDir !== storeDir) mismatch(file, `it was made for the store directory ${lock.storeDir}, this store is at ${storeDir}`);
   const locked = new Map(lock.roots.map((r) => [r.attr, r]));
   for (const r of graph.roots) {
     const l = locked.get(r.attr);
     if (!l) mismatch(file, `attribute '${r.attr}' is not in the lock`);
-    if (l.drvPath !== r.drvPath) mismatch(file, `attribute '${r.attr}' is ${r.drvPath}, the lock says ${l.drvPath}`);
+    if (l.drvPath !== r.drvPath) mismatch(file, `${r.attr ? `attribute '${r.attr}'` : 'the default export'} is ${r.drvPath}, the lock says ${l.drvPath}: ${cause(lock, graph, store, l.drvPath, r.drvPath)}`);
   }
   for (const [drvPath, n] of graph.nodes) {
     const l = lock.derivations[drvPath];

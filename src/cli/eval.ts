@@ -4,21 +4,31 @@ import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { evaluateFile } from '../eval/evaluate.js';
 import { storeLayout } from '../store/root.js';
+import { readStoreConfig } from '../store/config.js';
+import { hostDependencies, refuseHostDependencies } from '../eval/host-deps.js';
 
 const evalCmd: Command = {
-  usage: 'store eval FILE [--attr NAME] [--json]',
+  usage: 'store eval FILE [--attr NAME] [--pure] [--json]',
   summary: 'Evaluate an expression file and print the .drv and output paths it names, without building or writing anything.',
   flags: {
     attr: { kind: 'string', short: 'A', description: 'evaluate this exported attribute instead of the default export' },
-    json: { kind: 'boolean', description: 'print JSON: attribute, drvPath, outputs' },
+    json: { kind: 'boolean', description: 'print JSON: attribute, drvPath, outputs, and the host tools of each closure' },
+    pure: { kind: 'boolean', description: 'fail if anything in the closure uses a host tool or a host program as builder (default: "pure" of etc/hepstore.json)' },
   },
   async run(args, ctx) {
     if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store eval takes exactly one FILE');
     const layout = storeLayout(ctx.storeRoot);
-    const roots = await evaluateFile(path.resolve(ctx.cwd, args.positionals[0]), { storeDir: layout.storeDir, attr: args.flags.attr as string | undefined });
+    const file = path.resolve(ctx.cwd, args.positionals[0]);
+    const roots = await evaluateFile(file, { storeDir: layout.storeDir, attr: args.flags.attr as string | undefined });
+    if (args.flags.pure || readStoreConfig(layout.configFile).pure === true) refuseHostDependencies(roots, file);
     const records = roots.map((r) => ({ attr: r.attr, name: r.drv.name, drvPath: r.drv.drvPath, outputs: Object.fromEntries(Object.entries(r.drv.drv.outputs).map(([o, v]) => [o, v.path])) }));
-    if (args.flags.json) printJson(ctx, records);
-    else for (const r of records) ctx.stdout.write(`${r.attr || r.name}\t${r.drvPath}\t${Object.values(r.outputs).join(' ')}\n`);
+    if (args.flags.json) {
+      const host = hostDependencies(roots);
+      printJson(
+        ctx,
+        records.map((r, i) => ({ ...r, hostTools: host[i] })),
+      );
+    } else for (const r of records) ctx.stdout.write(`${r.attr || r.name}\t${r.drvPath}\t${Object.values(r.outputs).join(' ')}\n`);
     return 0;
   },
 };

@@ -6,15 +6,17 @@ import { buildGraph } from '../eval/graph.js';
 import { realize } from '../build/realize.js';
 import { readStoreConfig } from '../store/config.js';
 import { makeLock } from '../cache/lock.js';
+import { refuseHostDependencies } from '../eval/host-deps.js';
 import { outputSigner, parseJobs } from './realize.js';
 
 const lockCmd: Command = {
-  usage: 'store lock FILE [--attr NAME] [-j N] > env.lock.json',
+  usage: 'store lock FILE [--attr NAME] [-j N] [--pure] > env.lock.json',
   summary:
     'Realize an expression file (without an out-link) and print a lock file: every derivation of its graph with its output paths and narHashes. `store realize --lock env.lock.json FILE` then fails if anything would come out different.',
   flags: {
     attr: { kind: 'string', short: 'A', description: 'lock this exported attribute instead of the default export' },
     jobs: { kind: 'string', short: 'j', description: 'builds at once (default: number of cores)' },
+    pure: { kind: 'boolean', description: 'refuse (exit 1, building nothing) if anything in the closure uses a host tool or a host program as builder (default: "pure" of etc/hepstore.json)' },
     json: { kind: 'boolean', description: 'the lock file is JSON in any case (accepted for symmetry)' },
   },
   async run(args, ctx) {
@@ -24,6 +26,7 @@ const lockCmd: Command = {
     const file = path.resolve(ctx.cwd, args.positionals[0]);
     const roots = await evaluateFile(file, { storeDir: store.storeDir, attr: args.flags.attr as string | undefined, cacheDir: path.join(store.layout.varDir, 'cache') });
     if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
+    if (args.flags.pure || config.pure === true) refuseHostDependencies(roots, file);
     const graph = buildGraph(roots);
     const result = await realize(store, graph, { jobs: parseJobs(args.flags.jobs) ?? config.maxJobs, sandbox: config.sandbox, sandboxPaths: config.sandboxPaths, sign: await outputSigner(store, config) });
     ctx.stdout.write(JSON.stringify(makeLock(store, graph, result.roots.map((r) => ({ attr: r.attr, drvPath: r.drvPath, outputs: r.outputs }))), null, 2) + '\n');

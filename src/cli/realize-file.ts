@@ -25,6 +25,7 @@ export const REALIZE_FLAGS: FlagSpec = {
   attr: { kind: 'string', short: 'A', description: 'realize this exported attribute of FILE (a.b for nested)' },
   jobs: { kind: 'string', short: 'j', description: 'builds at once (default: number of cores)' },
   'no-sandbox': { kind: 'boolean', description: 'build without the bubblewrap sandbox' },
+  pure: { kind: 'boolean', description: 'refuse (exit 1, building nothing) if anything in the closure uses a host tool or a host program as builder (default: "pure" of etc/hepstore.json)' },
 };
 
 function isStorePathArg(store: LocalStore, arg: string, cwd: string): boolean {
@@ -48,8 +49,9 @@ export async function realizeArg(store: LocalStore, arg: string, args: Parsed, c
   }
   const file = path.resolve(ctx.cwd, arg);
   if (!fs.existsSync(file)) throw new StoreError('USAGE', `'${arg}' is neither a store path nor an expression file`);
-  const [{ evaluateFile }, { buildGraph }, { realize }, { readStoreConfig }, { progressReporter }, { parseJobs, outputSigner }] = await Promise.all([
+  const [{ evaluateFile }, { refuseHostDependencies }, { buildGraph }, { realize }, { readStoreConfig }, { progressReporter }, { parseJobs, outputSigner }] = await Promise.all([
     import('../eval/evaluate.js'),
+    import('../eval/host-deps.js'),
     import('../eval/graph.js'),
     import('../build/realize.js'),
     import('../store/config.js'),
@@ -60,6 +62,7 @@ export async function realizeArg(store: LocalStore, arg: string, args: Parsed, c
   const attr = args.flags.attr as string | undefined;
   const roots = await evaluateFile(file, { storeDir: store.storeDir, attr, cacheDir: path.join(store.layout.varDir, 'cache') });
   if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
+  if (args.flags.pure || config.pure === true) refuseHostDependencies(roots, file);
   const progress = progressReporter(ctx.stderr, Boolean(ctx.stderr.isTTY) && !args.flags.json);
   try {
     const result = await realize(store, buildGraph(roots), {

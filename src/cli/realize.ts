@@ -4,6 +4,7 @@ import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { evaluateFile } from '../eval/evaluate.js';
 import { buildGraph, requestedOutputs } from '../eval/graph.js';
+import { refuseHostDependencies } from '../eval/host-deps.js';
 import { readStoreConfig } from '../store/config.js';
 import { addOutLink } from '../gc/roots.js';
 import type { LocalStore } from '../store/local-store.js';
@@ -29,7 +30,7 @@ export function outLinkNames(base: string, roots: Array<{ outputs: Record<string
 }
 
 const realizeCmd: Command = {
-  usage: 'store realize FILE [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--substituters URL...] [--no-require-sigs] [--no-fallback] [--json]',
+  usage: 'store realize FILE [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--substituters URL...] [--no-require-sigs] [--no-fallback] [--lock FILE] [--pure] [--json]',
   summary:
     'Evaluate an expression file and build (or find) every output it names, in parallel and sandboxed. Prints the output paths; makes ./result a GC root.',
   flags: {
@@ -46,6 +47,7 @@ const realizeCmd: Command = {
     'no-substitute': { kind: 'boolean', description: 'build everything missing; ask no binary cache' },
     'no-require-sigs': { kind: 'boolean', description: 'accept substitutes without a signature by a trusted key' },
     'no-fallback': { kind: 'boolean', description: 'fail, rather than build, when a missing output cannot be substituted' },
+    pure: { kind: 'boolean', description: 'refuse (exit 1, building nothing) if anything in the closure uses a host tool or a host program as builder (default: "pure" of etc/hepstore.json)' },
     lock: { kind: 'string', description: 'fail if any derivation, output path or narHash differs from this lock file (`store lock`)' },
   },
   async run(args, ctx) {
@@ -60,6 +62,7 @@ const realizeCmd: Command = {
     const file = path.resolve(ctx.cwd, args.positionals[0]);
     const roots = await evaluateFile(file, { storeDir: store.storeDir, attr: args.flags.attr as string | undefined, cacheDir: path.join(store.layout.varDir, 'cache') });
     if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
+    if (args.flags.pure || config.pure === true) refuseHostDependencies(roots, file);
     const substituters = args.flags['no-substitute'] ? [] : (args.flags.substituters as string[]).length ? (args.flags.substituters as string[]) : config.substituters ?? [];
     const substitute = substituters.length ? await substituter(store, config, substituters, !args.flags['no-require-sigs'], ctx.stderr) : undefined;
     let result: { roots: Array<{ drvPath: string; attr: string; outputs: Record<string, string> }>; checked: string[]; built: string[] };
@@ -75,7 +78,7 @@ const realizeCmd: Command = {
     const lock = lockFile === undefined ? undefined : await import('../cache/lock.js');
     const locked = lock?.readLock(lockFile!);
     const graph = locked ? buildGraph(roots) : undefined;
-    if (locked) lock!.checkLockBefore(locked, lockFile!, store.storeDir, graph!);
+    if (locked) lock!.checkLockBefore(locked, lockFile!, store, graph!);
     if (!args.flags.check && !locked && store.allValid(wanted)) {
       // Everything asked for is valid: no graph, no .drv files, nothing to build (and the
       // builder is not even loaded).
@@ -84,7 +87,7 @@ const realizeCmd: Command = {
       const [{ realize }, { progressReporter }] = await Promise.all([import('../build/realize.js'), import('./progress.js')]);
       const progress = progressReporter(ctx.stderr, Boolean(ctx.stderr.isTTY) && !args.flags.json);
       const onEvent: typeof progress.onEvent = (e) => {
-        if (e.type === 'substitute-failed' && !args.flags['no-fallback']) ctx.stderr.write(`could not substitute ${e.path}: ${e.reason}; building it instead\n`);
+        if (e.type === 'substitute-failed' && !args.flags['no-fallback']) ctx.stderr.write(`could not substitute ${e.path}: ${e.reason}${missCause(e)}; building it instead\n`);
         progress.onEvent(e);
       };
       try {
@@ -125,6 +128,17 @@ const realizeCmd: Command = {
   },
 };
 export default realizeCmd;
+
+/**
+ * Why a cache does not have a path, as far as the graph tells (a cache has no .drv files to
+ * walk): an input that is missing too changes every path above it; a derivation whose inputs
+ * were all found is the first that differs from what the caches hold.
+ */
+function missCause(e: { reason: string; name: string; location?: string; missingInput?: string }): string {
+  if (!e.reason.startsWith('not in any binary cache')) return '';
+  if (e.missingInput) return `; its input '${e.missingInput}' is not in the caches either, which changes the path of '${e.name}'`;
+  return `; none of its inputs is missing, so '${e.name}'${e.location ? ` (${e.location})` : ''} itself differs from what the caches hold (or was never pushed)`;
+}
 
 function isCacheUrl(u: string): boolean {
   return /^(file|https?):\/\//.test(u);

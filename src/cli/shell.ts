@@ -11,7 +11,7 @@ import { environmentOf } from './env.js';
 const PURE_KEEP = ['HOME', 'USER', 'LOGNAME', 'TERM', 'DISPLAY', 'WAYLAND_DISPLAY', 'XAUTHORITY', 'TZ', 'LANG', 'PAGER', 'SHLVL'];
 
 const shell: Command = {
-  usage: 'store shell FILE|PATH [--attr NAME] [-c COMMAND] [--pure [--keep VAR...]]',
+  usage: 'store shell FILE|PATH [--attr NAME] [-c COMMAND] [--pure [--keep VAR...]] [--hermetic]',
   summary: [
     'Realize an environment and start $SHELL (or /bin/sh) with it activated; with -c, run COMMAND',
     'with /bin/sh instead. Exits with the status of the shell or command. The environment stays',
@@ -22,11 +22,14 @@ const shell: Command = {
     command: { kind: 'string', short: 'c', description: 'run this command with /bin/sh -c instead of an interactive shell' },
     pure: { kind: 'boolean', description: `clear the environment except ${PURE_KEEP.join(', ')} (PATH is only the environment's)` },
     keep: { kind: 'strings', description: 'with --pure: keep these variables too' },
+    hermetic: { kind: 'boolean', description: 'what --pure is for realize: refuse an environment whose closure uses a host tool or a host program as builder (default: "pure" of etc/hepstore.json)' },
   },
   async run(args, ctx) {
     if (args.positionals.length > 1) throw new StoreError('USAGE', 'store shell takes one FILE', { hint: "to run a command, use -c 'COMMAND ARGS'" });
     if (args.flags.keep && !args.flags.pure) throw new StoreError('USAGE', '--keep goes with --pure');
-    const a = await environmentOf(args.positionals[0], args, ctx, 'shell');
+    // --pure here keeps nothing of the caller's environment (as nix-shell's); --hermetic is
+    // the --pure of the realize options.
+    const a = await environmentOf(args.positionals[0], { ...args, flags: { ...args.flags, pure: args.flags.hermetic } }, ctx, 'shell');
     const keep = new Set([...PURE_KEEP, ...((args.flags.keep as string[] | undefined) ?? [])]);
     const base = args.flags.pure ? Object.fromEntries(Object.entries(process.env).filter(([k]) => keep.has(k))) : process.env;
     const env = applyActivation(a, base);

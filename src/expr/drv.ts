@@ -305,3 +305,14 @@ export function derivation(a: DerivationArgs): Drv {
   return value;
 }
 
+
+/** The derivations `d` uses directly (one view of each), without computing any .drv path. */
+export function inputDrvsOf(d: Drv): Drv[] {
+  return [...coreOf(d).inputs.keys()].map((c) => viewOf(c, firstOutput(c)));
+}
+
+/** The builder of `d` and its arguments as its derivation has them (no .drv path is computed). */
+export function builderOf(d: Drv): { builder: string; args: readonly string[] } {
+  const { builder, args } = coreOf(d).d;
+  return { builder, args };
+}

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { StoreError } from '../errors.js';
 import { evalState, settings } from './context.js';
 import { sharedLibraries } from '../host/libraries.js';
+import { captureCallSite, siteLocation, type CallSite } from './caller.js';
 
 // Loaded when a tool is first probed: child_process brings in the networking modules, and
 // most evaluations (a no-op realize above all) probe nothing.
@@ -28,9 +29,17 @@ export interface HostToolIdentity {
 
 export class HostTool {
   readonly kind = 'host-tool';
-  constructor(readonly id: HostToolIdentity) {}
+  /** Where the expression asked for it (the first time), for messages; never part of a hash. */
+  private readonly site?: CallSite;
+  constructor(readonly id: HostToolIdentity, site?: CallSite) {
+    this.site = site;
+  }
   get path(): string {
     return this.id.path;
+  }
+  /** "file:line" of the host.tool() call (or of the API call that made it, e.g. mkDerivation), when known. */
+  get askedAt(): string | undefined {
+    return this.site ? siteLocation(this.site) : undefined;
   }
   identity(): HostToolIdentity {
     return this.id;
@@ -121,10 +130,13 @@ export function tool(nameOrPath: string, opts: HostToolOptions = {}): HostTool {
   }
   const known = st.hostTools.get(found);
   if (known && !opts.paths) return known;
+  // Captured only when a tool is first asked for (then it is the cached value): a few frames
+  // reach from here through mkDerivation's own calls to the expression file.
+  const site = captureCallSite(8);
   const real = fs.realpathSync(found);
   const p = probe(real);
   const paths = [...new Set([real, ...p.libs, ...(opts.paths ?? [])])].filter((x) => x !== found).sort();
-  const t = new HostTool({ name: path.basename(found), path: found, version: p.version, hash: p.hash, paths });
+  const t = new HostTool({ name: path.basename(found), path: found, version: p.version, hash: p.hash, paths }, site);
   st.hostTools.set(found, t);
   return t;
 }

@@ -13,6 +13,11 @@ export interface StoreConfig {
   trustedPublicKeys?: string[];
   /** Secret key files used to sign what this store builds and pushes. */
   secretKeyFiles?: string[];
+  /**
+   * Refuse to evaluate or realize anything whose closure uses a host tool or a host program as
+   * builder, as `--pure` does (default false).
+   */
+  pure?: boolean;
   /** Default for -j. */
   maxJobs?: number;
   /**

@@ -134,4 +134,42 @@ test('an untrusted signature falls back to building unless --no-require-sigs; a 
   assert.match(r3.stderr, /holds paths for the store directory .*, not /);
 });
 
+/** xz <- lib <- app, each a separate output (app does not refer to lib at run time). */
+const CHAIN = (flavour: string, appArgs = '') => `import { derivation } from 'hepstore';
+export const xz = derivation({ name: 'xz-5.4.1', builder: '/bin/sh', args: ['-c', 'echo $flavour > $out'], env: { flavour: '${flavour}' } });
+export const lib = derivation({ name: 'lib-2.0', builder: '/bin/sh', args: ['-c', \`read x < \${xz}; echo "$x" > $out\`] });
+export default derivation({ name: 'app-1.0', builder: '/bin/sh', args: ['-c', \`read x < \${lib}; echo "$x${appArgs}" > $out\`] });
+`;
+
+test('a substitution miss names its cause: an input missing too, or the first derivation whose inputs were all found', async () => {
+  const w = sharedWorld('subst-miss', CHAIN('one'), 'cache-key-1');
+  const cacheDir = path.join(tmpDir('cache'), 'c');
+  const url = pathToFileURL(cacheDir).href;
+  await ok(w, ['realize', 'env.ts', '--no-out-link']);
+  const outOf = async (file: string, attr?: string) => JSON.parse(await ok(w, ['eval', file, '--json', ...(attr ? ['-A', attr] : [])]))[0].outputs.out as string;
+  const pushed = await Promise.all([undefined, 'lib', 'xz'].map((a) => outOf('env.ts', a)));
+  await ok(w, ['push', '--to', url, ...pushed, '--key-file', w.keyFile]);
+  removeTree(w.root);
+  writeConfig(w.root, { trustedPublicKeys: [w.keys.publicKey], substituters: [url] });
+  fs.writeFileSync(path.join(w.dir, 'xz-changed.ts'), CHAIN('two'));
+  fs.writeFileSync(path.join(w.dir, 'app-changed.ts'), CHAIN('one', ' again'));
+  const miss = (p: string) => `could not substitute ${p}: not in any binary cache (${url})`;
+
+  // xz changed: app and lib miss because of their inputs; xz is where the misses start.
+  const r = await cli(w, ['realize', 'xz-changed.ts', '--no-out-link']);
+  assert.is(r.status, 0, r.stderr);
+  const [app2, lib2, xz2] = await Promise.all([undefined, 'lib', 'xz'].map((a) => outOf('xz-changed.ts', a)));
+  assert.ok(r.stderr.includes(`${miss(app2)}; its input 'lib-2.0' is not in the caches either, which changes the path of 'app-1.0'; building it instead`), r.stderr);
+  assert.ok(r.stderr.includes(`${miss(lib2)}; its input 'xz-5.4.1' is not in the caches either`), r.stderr);
+  assert.ok(r.stderr.includes(`${miss(xz2)}; none of its inputs is missing, so 'xz-5.4.1' (${path.join(w.dir, 'xz-changed.ts')}:2) itself differs from what the caches hold`), r.stderr);
+
+  // app changed alone: lib comes from the cache, and app itself is named.
+  const r2 = await cli(w, ['realize', 'app-changed.ts', '--no-out-link']);
+  assert.is(r2.status, 0, r2.stderr);
+  const app3 = await outOf('app-changed.ts');
+  assert.ok(r2.stderr.includes(`${miss(app3)}; none of its inputs is missing, so 'app-1.0' (${path.join(w.dir, 'app-changed.ts')}:4) itself differs`), r2.stderr);
+  assert.match(r2.stderr, /substituted 1 path /);
+  assert.not.match(r2.stderr, /lib-2\.0.*not in the caches either/);
+});
+
 test.run();
