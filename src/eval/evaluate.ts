@@ -9,6 +9,7 @@ import { StoreError } from '../errors.js';
 import { beginEvaluation } from '../expr/context.js';
 import { Drv } from '../expr/drv.js';
 import { bundleExpression } from './bundle.js';
+import type { EvalInputs } from './record-inputs.js';
 
 export interface EvalOptions {
   storeDir: string;
@@ -103,11 +104,42 @@ async function collect(value: unknown, attr: string[], out: EvalRoot[], file: st
 }
 
 export async function evaluateFile(file: string, opts: EvalOptions): Promise<EvalRoot[]> {
+  return (await evaluate(file, opts, false)).roots;
+}
+
+export interface RecordedEvaluation {
+  roots: EvalRoot[];
+  /** The files the expression is made of, with their contents' sha256 (hex). */
+  modules: Record<string, string>;
+  /** What it read while running (untracked says when that cannot be checked again). */
+  inputs: EvalInputs;
+}
+
+/** evaluateFile(), recording everything the evaluation read (for the evaluation cache). */
+export function evaluateFileRecorded(file: string, opts: EvalOptions): Promise<RecordedEvaluation> {
+  return evaluate(file, opts, true);
+}
+
+async function evaluate(file: string, opts: EvalOptions, record: boolean): Promise<RecordedEvaluation> {
   const abs = path.resolve(file);
   if (!fs.existsSync(abs)) throw new StoreError('EVAL', `expression file '${file}' does not exist`);
   process.setSourceMapsEnabled(true);
-  const url = await bundleExpression(abs, opts.cacheDir);
+  const bundle = await bundleExpression(abs, opts.cacheDir);
   beginEvaluation({ storeDir: opts.storeDir, ...(opts.system ? { system: opts.system } : {}), cacheDir: opts.cacheDir });
+  const recording = record ? (await import('./record-inputs.js')).startRecording() : undefined;
+  let roots: EvalRoot[];
+  try {
+    roots = await run(bundle.url, abs, opts);
+  } catch (e) {
+    recording?.stop();
+    throw e;
+  }
+  const inputs = recording?.stop();
+  if (bundle.dynamicImport && inputs) inputs.untracked ??= 'an import() of a module named at run time';
+  return { roots, modules: bundle.inputs, inputs: inputs ?? { reads: [], env: {}, untracked: 'not recorded' } };
+}
+
+async function run(url: string, abs: string, opts: EvalOptions): Promise<EvalRoot[]> {
   let mod: Record<string, unknown>;
   try {
     mod = (await import(url)) as Record<string, unknown>;
