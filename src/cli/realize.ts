@@ -1,10 +1,10 @@
 import path from 'node:path';
-import type { Command } from './command.js';
+import type { Command, Context } from './command.js';
+import type { Parsed } from './args.js';
 import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
-import { evaluateFile } from '../eval/evaluate.js';
-import { buildGraph, requestedOutputs } from '../eval/graph.js';
-import { refuseHostDependencies } from '../eval/host-deps.js';
+import { lookupEvaluation, saveEvaluation, type CachedRoot, type EvalCacheKey } from '../eval/eval-cache.js';
+import { defaultSystem } from '../expr/context.js';
 import { readStoreConfig } from '../store/config.js';
 import { addOutLink } from '../gc/roots.js';
 import type { LocalStore } from '../store/local-store.js';
@@ -49,6 +49,7 @@ const realizeCmd: Command = {
     'no-fallback': { kind: 'boolean', description: 'fail, rather than build, when a missing output cannot be substituted' },
     pure: { kind: 'boolean', description: 'refuse (exit 1, building nothing) if anything in the closure uses a host tool or a host program as builder (default: "pure" of etc/hepstore.json)' },
     lock: { kind: 'string', description: 'fail if any derivation, output path or narHash differs from this lock file (`store lock`)' },
+    'no-eval-cache': { kind: 'boolean', description: 'evaluate FILE even if nothing it read has changed since an earlier realize (and keep no result)' },
   },
   async run(args, ctx) {
     // `--substituters URL... FILE`: the list takes the words after it; FILE is not a URL.
@@ -60,54 +61,21 @@ const realizeCmd: Command = {
     const store = await ctx.store();
     const config = readStoreConfig(store.layout.configFile);
     const file = path.resolve(ctx.cwd, args.positionals[0]);
-    const roots = await evaluateFile(file, { storeDir: store.storeDir, attr: args.flags.attr as string | undefined, cacheDir: path.join(store.layout.varDir, 'cache') });
-    if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
-    if (args.flags.pure || config.pure === true) refuseHostDependencies(roots, file);
-    const substituters = args.flags['no-substitute'] ? [] : (args.flags.substituters as string[]).length ? (args.flags.substituters as string[]) : config.substituters ?? [];
-    const substitute = substituters.length ? await substituter(store, config, substituters, !args.flags['no-require-sigs'], ctx.stderr) : undefined;
-    let result: { roots: Array<{ drvPath: string; attr: string; outputs: Record<string, string> }>; checked: string[]; built: string[] };
-    const asked: Array<Record<string, string>> = [];
-    const wanted: string[] = [];
-    for (const r of roots) {
-      const outs: Record<string, string> = {};
-      for (const o of requestedOutputs(r.drv)) wanted.push((outs[o] = r.drv.output(o).outPath));
-      asked.push(outs);
-    }
-    store.addTempRoots(wanted); // GC: root before checking validity (src/gc/collect.ts), until the out-links exist
+    const pure = Boolean(args.flags.pure || config.pure === true);
+    const cacheDir = path.join(store.layout.varDir, 'cache');
     const lockFile = args.flags.lock === undefined ? undefined : path.resolve(ctx.cwd, args.flags.lock as string);
-    const lock = lockFile === undefined ? undefined : await import('../cache/lock.js');
-    const locked = lock?.readLock(lockFile!);
-    const graph = locked ? buildGraph(roots) : undefined;
-    if (locked) lock!.checkLockBefore(locked, lockFile!, store, graph!);
-    if (!args.flags.check && !locked && store.allValid(wanted)) {
-      // Everything asked for is valid: no graph, no .drv files, nothing to build (and the
-      // builder is not even loaded).
-      result = { roots: roots.map((r, i) => ({ attr: r.attr, get drvPath() { return r.drv.drvPath; }, outputs: asked[i] })), checked: [], built: [] };
-    } else {
-      const [{ realize }, { progressReporter }] = await Promise.all([import('../build/realize.js'), import('./progress.js')]);
-      const progress = progressReporter(ctx.stderr, Boolean(ctx.stderr.isTTY) && !args.flags.json);
-      const onEvent: typeof progress.onEvent = (e) => {
-        if (e.type === 'substitute-failed' && !args.flags['no-fallback']) ctx.stderr.write(`could not substitute ${e.path}: ${e.reason}${missCause(e)}; building it instead\n`);
-        progress.onEvent(e);
-      };
-      try {
-        result = await realize(store, graph ?? buildGraph(roots), {
-          jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
-          sandbox: args.flags['no-sandbox'] ? false : config.sandbox,
-          sandboxPaths: config.sandboxPaths,
-          keepFailed: Boolean(args.flags['keep-failed']),
-          keepGoing: Boolean(args.flags['keep-going']),
-          check: Boolean(args.flags.check),
-          onEvent,
-          substitute,
-          noFallback: Boolean(args.flags['no-fallback']),
-          sign: await outputSigner(store, config),
-        });
-      } finally {
-        progress.close();
-      }
+    // --check and --lock need the derivations themselves; the cache holds only their paths.
+    const cacheKey: EvalCacheKey | undefined =
+      args.flags['no-eval-cache'] || args.flags.check || lockFile !== undefined ? undefined : { file, attr: args.flags.attr as string | undefined, storeDir: store.storeDir, system: defaultSystem() };
+    const cached = cacheKey ? await lookupEvaluation(cacheDir, cacheKey) : undefined;
+    let result: { roots: CachedRoot[]; checked: string[]; built: string[] } | undefined;
+    if (cached && !(pure && cached.hostDependencies !== false)) {
+      // A no-op as it is without the cache: the outputs rooted, then checked, in one query.
+      const wanted = cached.roots.flatMap((r) => Object.values(r.outputs));
+      store.addTempRoots(wanted);
+      if (store.allValid(wanted)) result = { roots: cached.roots, checked: [], built: [] };
     }
-    if (locked) lock!.checkLockAfter(locked, lockFile!, store, graph!);
+    if (!result) result = await evaluateAndRealize(store, config, file, cacheDir, cacheKey, pure, lockFile, args, ctx);
     const links = args.flags['no-out-link'] ? [] : outLinkNames(path.resolve(ctx.cwd, (args.flags['out-link'] as string | undefined) ?? 'result'), result.roots);
     for (const [link, p] of links) addOutLink(store.layout, link, p);
     if (args.flags.json) {
@@ -128,6 +96,77 @@ const realizeCmd: Command = {
   },
 };
 export default realizeCmd;
+
+/** Evaluate FILE (recording its inputs for the cache), then realize what it names. */
+async function evaluateAndRealize(
+  store: LocalStore,
+  config: StoreConfig,
+  file: string,
+  cacheDir: string,
+  cacheKey: EvalCacheKey | undefined,
+  pure: boolean,
+  lockFile: string | undefined,
+  args: Parsed,
+  ctx: Context,
+): Promise<{ roots: CachedRoot[]; checked: string[]; built: string[] }> {
+  // Loaded only here: a cached no-op needs none of the expression API.
+  const [{ evaluateFileRecorded }, { buildGraph, requestedOutputs }, { refuseHostDependencies }] = await Promise.all([
+    import('../eval/evaluate.js'),
+    import('../eval/graph.js'),
+    import('../eval/host-deps.js'),
+  ]);
+  const evaluation = await evaluateFileRecorded(file, { storeDir: store.storeDir, attr: args.flags.attr as string | undefined, cacheDir });
+  const roots = evaluation.roots;
+  if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
+  if (pure) refuseHostDependencies(roots, file);
+  const substituters = args.flags['no-substitute'] ? [] : (args.flags.substituters as string[]).length ? (args.flags.substituters as string[]) : config.substituters ?? [];
+  const substitute = substituters.length ? await substituter(store, config, substituters, !args.flags['no-require-sigs'], ctx.stderr) : undefined;
+  let result: { roots: CachedRoot[]; checked: string[]; built: string[] };
+  const asked: Array<Record<string, string>> = [];
+  const wanted: string[] = [];
+  for (const r of roots) {
+    const outs: Record<string, string> = {};
+    for (const o of requestedOutputs(r.drv)) wanted.push((outs[o] = r.drv.output(o).outPath));
+    asked.push(outs);
+  }
+  store.addTempRoots(wanted); // GC: root before checking validity (src/gc/collect.ts), until the out-links exist
+  const lock = lockFile === undefined ? undefined : await import('../cache/lock.js');
+  const locked = lock?.readLock(lockFile!);
+  const graph = locked ? buildGraph(roots) : undefined;
+  if (locked) lock!.checkLockBefore(locked, lockFile!, store, graph!);
+  if (!args.flags.check && !locked && store.allValid(wanted)) {
+    // Everything asked for is valid: no graph, no .drv files, nothing to build (and the
+    // builder is not even loaded).
+    result = { roots: roots.map((r, i) => ({ attr: r.attr, get drvPath() { return r.drv.drvPath; }, outputs: asked[i] })), checked: [], built: [] };
+  } else {
+    const [{ realize }, { progressReporter }] = await Promise.all([import('../build/realize.js'), import('./progress.js')]);
+    const progress = progressReporter(ctx.stderr, Boolean(ctx.stderr.isTTY) && !args.flags.json);
+    const onEvent: typeof progress.onEvent = (e) => {
+      if (e.type === 'substitute-failed' && !args.flags['no-fallback']) ctx.stderr.write(`could not substitute ${e.path}: ${e.reason}${missCause(e)}; building it instead\n`);
+      progress.onEvent(e);
+    };
+    try {
+      result = await realize(store, graph ?? buildGraph(roots), {
+        jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
+        sandbox: args.flags['no-sandbox'] ? false : config.sandbox,
+        sandboxPaths: config.sandboxPaths,
+        keepFailed: Boolean(args.flags['keep-failed']),
+        keepGoing: Boolean(args.flags['keep-going']),
+        check: Boolean(args.flags.check),
+        onEvent,
+        substitute,
+        noFallback: Boolean(args.flags['no-fallback']),
+        sign: await outputSigner(store, config),
+      });
+    } finally {
+      progress.close();
+    }
+  }
+  if (locked) lock!.checkLockAfter(locked, lockFile!, store, graph!);
+  // Kept only once everything asked for is valid: the next no-op needs no evaluation.
+  if (cacheKey) saveEvaluation(cacheDir, cacheKey, evaluation.modules, evaluation.inputs, { roots: result.roots, ...(pure ? { hostDependencies: false } : {}) });
+  return result;
+}
 
 /**
  * Why a cache does not have a path, as far as the graph tells (a cache has no .drv files to

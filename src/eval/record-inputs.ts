@@ -11,16 +11,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import crypto, { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { setInputRecorder, type RecordedRead } from '../expr/record.js';
-import { hashPathSync } from '../archive/hash-sync.js';
+import { digest, ENV_KEYS, envKeys, failure, FS_READS, type CheckedInputs } from './check-inputs.js';
 
-export interface EvalInputs {
-  reads: RecordedRead[];
-  /** Every environment variable read: its value, or null when it was not set. */
-  env: Record<string, string | null>;
+export interface EvalInputs extends CheckedInputs {
   /** The first thing the evaluation did that no record can check, if any: it must not be cached. */
   untracked?: string;
 }
@@ -28,10 +25,7 @@ export interface EvalInputs {
 /** hepstore's own compiled code: the build identity of an entry covers it. */
 const OWN_CODE = fileURLToPath(new URL('../', import.meta.url));
 
-const sha = (d: string | Uint8Array) => createHash('sha256').update(d).digest('hex');
-
-/** File-system functions that read and can be called again to check: name → digest of a result. */
-const FS_READS = ['readFileSync', 'statSync', 'lstatSync', 'readdirSync', 'existsSync', 'realpathSync', 'readlinkSync', 'accessSync'] as const;
+/** Promise forms of FS_READS, recorded as the sync form (same arguments, same result). */
 const PROMISE_READS: Record<string, string> = { readFile: 'readFileSync', stat: 'statSync', lstat: 'lstatSync', readdir: 'readdirSync', realpath: 'realpathSync', readlink: 'readlinkSync', access: 'accessSync' };
 /** Reads through descriptors, streams, watchers or callbacks: not checkable. */
 const FS_UNTRACKED = ['readFile', 'stat', 'lstat', 'readdir', 'realpath', 'readlink', 'access', 'exists', 'open', 'opendir', 'opendirSync', 'createReadStream', 'watch', 'watchFile', 'statfs', 'statfsSync', 'cp', 'cpSync'];
@@ -51,75 +45,6 @@ const ESCAPES: Record<string, string[]> = {
   worker_threads: ['Worker'],
   cluster: ['fork'],
 };
-
-function statPrint(st: fs.Stats | fs.BigIntStats | undefined): string {
-  if (st === undefined) return '!ENOENT';
-  return [st.dev, st.ino, st.mode, st.nlink, st.uid, st.gid, st.rdev, st.size, st.mtimeMs, st.ctimeMs].join(':');
-}
-
-function entryPrint(e: unknown): string {
-  if (typeof e === 'string') return e;
-  if (Buffer.isBuffer(e)) return `b:${e.toString('hex')}`;
-  const d = e as fs.Dirent & { parentPath?: string; path?: string };
-  const type = d.isFile() ? 'f' : d.isDirectory() ? 'd' : d.isSymbolicLink() ? 'l' : 'o';
-  return `${d.parentPath ?? d.path ?? ''}\0${String(d.name)}\0${type}`;
-}
-
-/** The digest of what `fn` returned. */
-function digest(fn: string, result: unknown): string {
-  switch (fn) {
-    case 'readFileSync':
-      return sha(result as string | Buffer);
-    case 'statSync':
-    case 'lstatSync':
-      return statPrint(result as fs.Stats | undefined);
-    case 'readdirSync':
-      return sha(JSON.stringify((result as unknown[]).map(entryPrint)));
-    case 'existsSync':
-      return result ? '1' : '0';
-    case 'accessSync':
-      return 'ok';
-    case 'realpathSync':
-    case 'readlinkSync':
-    case 'cwd':
-      return String(result);
-    default:
-      return JSON.stringify(result) ?? 'undefined';
-  }
-}
-
-function failure(e: unknown): string {
-  const err = e as { code?: unknown; name?: unknown };
-  return `!${String(err?.code ?? err?.name ?? 'error')}`;
-}
-
-/** Call again what a record names, as it was called; its digest now. */
-function observe(r: RecordedRead): string {
-  try {
-    if (r.fn === 'narHash') return hashPathSync(r.args[0] as string).narHash;
-    if (r.fn === 'cwd') return digest('cwd', process.cwd());
-    if (r.fn.startsWith('os.')) return digest(r.fn, (os as unknown as Record<string, (...a: unknown[]) => unknown>)[r.fn.slice(3)](...r.args));
-    if (!(FS_READS as readonly string[]).includes(r.fn)) return '!unknown';
-    return digest(r.fn, (fs as unknown as Record<string, (...a: unknown[]) => unknown>)[r.fn](...r.args));
-  } catch (e) {
-    return failure(e);
-  }
-}
-
-/** Whether every record still holds: the same files, trees, variables and host answers. */
-export function inputsUnchanged(inputs: Pick<EvalInputs, 'reads' | 'env'>): boolean {
-  for (const [name, value] of Object.entries(inputs.env)) {
-    if (name === ENV_KEYS) {
-      if (value !== envKeys()) return false;
-    } else if ((process.env[name] ?? null) !== value) return false;
-  }
-  for (const r of inputs.reads) if (observe(r) !== r.value) return false;
-  return true;
-}
-
-/** The env record of "the whole environment was listed". */
-const ENV_KEYS = '\0keys';
-const envKeys = (env: object = process.env) => sha(Object.keys(env).sort().join('\0'));
 
 function plain(x: unknown): boolean {
   if (x === null || x === undefined) return true;
