@@ -149,17 +149,21 @@ export async function bundleExpression(entry: string, cacheDir?: string): Promis
   }
   const code = result.outputFiles[0].contents;
   const dynamicImport = DYNAMIC_IMPORT.test(result.outputFiles[0].text);
-  if (!dir || !indexFile) {
-    // No cache (nothing may be written to a store): a private temporary file, removed at exit.
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hepstore-eval-'));
-    const file = path.join(tmp, 'expression.mjs');
-    fs.writeFileSync(file, code);
-    process.once('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
-    return { url: pathToFileURL(file).href, inputs, dynamicImport };
+  if (dir && indexFile) {
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      const bundle = `${sha(code).slice(0, 32)}.mjs`;
+      if (!fs.existsSync(path.join(dir, bundle))) writeAtomic(path.join(dir, bundle), code);
+      writeAtomic(indexFile, JSON.stringify({ inputs, bundle, dynamicImport } satisfies CacheIndex));
+      return { url: pathToFileURL(path.join(dir, bundle)).href, inputs, dynamicImport };
+    } catch {
+      // A cache that cannot be written (a store this user may only read): as without one.
+    }
   }
-  fs.mkdirSync(dir, { recursive: true });
-  const bundle = `${sha(code).slice(0, 32)}.mjs`;
-  if (!fs.existsSync(path.join(dir, bundle))) writeAtomic(path.join(dir, bundle), code);
-  writeAtomic(indexFile, JSON.stringify({ inputs, bundle, dynamicImport } satisfies CacheIndex));
-  return { url: pathToFileURL(path.join(dir, bundle)).href, inputs, dynamicImport };
+  // No cache: a private temporary file, removed at exit.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hepstore-eval-'));
+  const file = path.join(tmp, 'expression.mjs');
+  fs.writeFileSync(file, code);
+  process.once('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+  return { url: pathToFileURL(file).href, inputs, dynamicImport };
 }
