@@ -68,12 +68,11 @@ const realizeCmd: Command = {
     const cacheKey: EvalCacheKey | undefined =
       args.flags['no-eval-cache'] || args.flags.check || lockFile !== undefined ? undefined : { file, attr: args.flags.attr as string | undefined, storeDir: store.storeDir, system: defaultSystem() };
     const cached = cacheKey ? await lookupEvaluation(cacheDir, cacheKey) : undefined;
-    let result: { roots: CachedRoot[]; checked: string[]; built: string[] } | undefined;
+    let result: { roots: CachedRoot[]; checked: string[]; built: string[]; outPaths?: string[] } | undefined;
     if (cached && !(pure && cached.hostDependencies !== false)) {
       // A no-op as it is without the cache: the outputs rooted, then checked, in one query.
-      const wanted = cached.roots.flatMap((r) => Object.values(r.outputs));
-      store.addTempRoots(wanted);
-      if (store.allValid(wanted)) result = { roots: cached.roots, checked: [], built: [] };
+      store.addTempRoots(cached.outPaths);
+      if (store.allValid(cached.outPaths)) result = { get roots() { return cached.roots; }, checked: [], built: [], outPaths: cached.outPaths };
     }
     if (!result) result = await evaluateAndRealize(store, config, file, cacheDir, cacheKey, pure, lockFile, args, ctx);
     const links = args.flags['no-out-link'] ? [] : outLinkNames(path.resolve(ctx.cwd, (args.flags['out-link'] as string | undefined) ?? 'result'), result.roots);
@@ -83,6 +82,8 @@ const realizeCmd: Command = {
         ctx,
         result.roots.map((r) => ({ attr: r.attr, drvPath: r.drvPath, outputs: r.outputs })),
       );
+    } else if (result.outPaths) {
+      ctx.stdout.write(result.outPaths.join('\n') + '\n');
     } else {
       let out = '';
       for (const r of result.roots) for (const p of Object.values(r.outputs)) out += p + '\n';

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { StoreError } from '../errors.js';
 import { beginEvaluation } from '../expr/context.js';
 import { Drv } from '../expr/drv.js';
@@ -126,7 +127,8 @@ async function evaluate(file: string, opts: EvalOptions, record: boolean): Promi
   process.setSourceMapsEnabled(true);
   const bundle = await bundleExpression(abs, opts.cacheDir);
   beginEvaluation({ storeDir: opts.storeDir, ...(opts.system ? { system: opts.system } : {}), cacheDir: opts.cacheDir });
-  const recording = record ? (await import('./record-inputs.js')).startRecording() : undefined;
+  // The compiled file is named by its contents, which `bundle.inputs` stand for.
+  const recording = record ? (await import('./record-inputs.js')).startRecording([fileURLToPath(bundle.url)]) : undefined;
   let roots: EvalRoot[];
   try {
     roots = await run(bundle.url, abs, opts);

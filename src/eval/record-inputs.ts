@@ -22,8 +22,8 @@ export interface EvalInputs extends CheckedInputs {
   untracked?: string;
 }
 
-/** hepstore's own compiled code: the build identity of an entry covers it. */
-const OWN_CODE = fileURLToPath(new URL('../', import.meta.url));
+/** hepstore's own compiled code and its dependencies: the build identity of an entry covers them. */
+const OWN_CODE = [fileURLToPath(new URL('../', import.meta.url)), fileURLToPath(new URL('../../../node_modules/', import.meta.url))];
 
 /** Promise forms of FS_READS, recorded as the sync form (same arguments, same result). */
 const PROMISE_READS: Record<string, string> = { readFile: 'readFileSync', stat: 'statSync', lstat: 'lstatSync', readdir: 'readdirSync', realpath: 'realpathSync', readlink: 'readlinkSync', access: 'accessSync' };
@@ -64,9 +64,9 @@ type AnyFn = (...a: unknown[]) => unknown;
 
 /**
  * Record what runs until the returned `stop()`: every read above, while the API's own
- * bookkeeping (expr/record.ts `unrecorded`) is left out.
+ * bookkeeping (expr/record.ts `unrecorded`) and reads of the files in `ignore` are left out.
  */
-export function startRecording(): { stop(): EvalInputs } {
+export function startRecording(ignore: readonly string[] = []): { stop(): EvalInputs } {
   const reads: RecordedRead[] = [];
   const seen = new Set<string>();
   const env: Record<string, string | null> = {};
@@ -79,7 +79,8 @@ export function startRecording(): { stop(): EvalInputs } {
   };
   const note = (r: RecordedRead) => {
     if (!active()) return;
-    if (typeof r.args[0] === 'string' && r.args[0].startsWith(OWN_CODE)) return;
+    const p = r.args[0];
+    if (typeof p === 'string' && (OWN_CODE.some((d) => p.startsWith(d)) || ignore.includes(p))) return;
     const key = JSON.stringify([r.fn, r.args]);
     if (seen.has(key)) return;
     seen.add(key);

@@ -33,7 +33,7 @@ function evaluations(w: World): number {
 
 function cacheEntries(w: World): string[] {
   const dir = path.join(w.root, 'var', 'cache', 'eval');
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.roots.json')).map((f) => path.join(dir, f)) : [];
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.roots')).map((f) => path.join(dir, f)) : [];
 }
 
 const COUNT = `import fs from 'node:fs';
@@ -97,13 +97,24 @@ test('a corrupt or truncated cache entry is a miss, not an error', () => {
   const w = world(files());
   const first = realize(w);
   const [entry] = cacheEntries(w);
-  for (const junk of ['{"format": 1, "roots": [[', '', 'null', '{"format":1,"identity":{},"modules":{},"reads":[],"env":{},"roots":[["x"]]}']) {
+  const good = fs.readFileSync(entry, 'utf8');
+  const [header, roots, ...paths] = good.split('\n');
+  const junks = [
+    '{"format": 2, "identity": {',
+    '',
+    'null\n',
+    good.slice(0, -10), // truncated
+    [header, roots.replace('"0"', '"9"'), ...paths].join('\n'), // the body does not match its hash
+    [header.replace('"paths":', '"paths":1'), roots, ...paths].join('\n'),
+    good.replaceAll(paths[0], paths[1]),
+  ];
+  for (const junk of junks) {
     fs.writeFileSync(entry, junk);
     assert.is(realize(w), first);
   }
-  assert.is(evaluations(w), 5);
+  assert.is(evaluations(w), 1 + junks.length);
   assert.is(realize(w), first);
-  assert.is(evaluations(w), 5, 'the entry was written again');
+  assert.is(evaluations(w), 1 + junks.length, 'the entry was written again');
 });
 
 test('--json and the out-links of a cached no-op are those of an evaluated one', () => {
