@@ -2,10 +2,23 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 import { StoreError } from '../errors.js';
 
 export type DB = Database.Database;
+
+// Loaded with require (an ES import of a CommonJS package first scans its source for names),
+// and given its addon's path (the 'bindings' package otherwise looks in a dozen places).
+const require = createRequire(import.meta.url);
+const Sqlite = require('better-sqlite3') as typeof Database;
+function nativeBinding(): string | undefined {
+  try {
+    return require.resolve('better-sqlite3/build/Release/better_sqlite3.node');
+  } catch {
+    return undefined;
+  }
+}
 
 /** How long a writer waits for another before giving up (SQLite's busy handler). */
 const BUSY_TIMEOUT_MS = 10 * 60 * 1000;
@@ -32,14 +45,21 @@ export function writeTx<T>(db: DB, fn: () => T): T {
   return db.transaction(fn).immediate();
 }
 
-export function migrate(db: DB, migrations = loadMigrations()): void {
+function migrationCount(dir = SCHEMA_DIR): number {
+  return fs.readdirSync(dir).filter((f) => /^\d{3}-[a-z0-9-]+\.sql$/.test(f)).length;
+}
+
+export function migrate(db: DB, given?: Migration[]): void {
   const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > migrations.length) {
-    throw new StoreError('SCHEMA', `the store database has schema version ${current}, newer than this hepstore knows (${migrations.length})`, {
+  // The files are read only when there is something to apply.
+  const known = given?.length ?? migrationCount();
+  if (current > known) {
+    throw new StoreError('SCHEMA', `the store database has schema version ${current}, newer than this hepstore knows (${known})`, {
       hint: 'use a newer hepstore with this store',
     });
   }
-  if (current === migrations.length) return;
+  if (current === known) return;
+  const migrations = given ?? loadMigrations();
   writeTx(db, () => {
     // Re-read inside the write lock: another process may have migrated meanwhile.
     const v = db.pragma('user_version', { simple: true }) as number;
@@ -71,7 +91,8 @@ export function openDatabase(file: string, opts: { readonly?: boolean } = {}): D
   fs.mkdirSync(path.dirname(file), { recursive: true });
   let db: DB;
   try {
-    db = new Database(file, { timeout: BUSY_TIMEOUT_MS, readonly: opts.readonly ?? false });
+    const addon = nativeBinding();
+    db = new Sqlite(file, { timeout: BUSY_TIMEOUT_MS, readonly: opts.readonly ?? false, ...(addon ? { nativeBinding: addon } : {}) });
   } catch (err) {
     throw new StoreError('IO', `cannot open the store database ${file}: ${(err as Error).message}`, { cause: err });
   }
