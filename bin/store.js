@@ -1,11 +1,22 @@
 #!/usr/bin/env node
-const { main, reportError } = await import('../dist/src/cli/main.js');
+import { writeSync } from 'node:fs';
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err) => {
-    process.exitCode = reportError(err);
-  },
-);
+if (process.argv.length === 3 && process.argv[2] === '--version') {
+  // Nothing else to load (nor a stream to set up for one line).
+  const { VERSION } = await import('../dist/src/version.js');
+  try {
+    writeSync(1, `hepstore ${VERSION}\n`);
+  } catch {
+    process.stdout.write(`hepstore ${VERSION}\n`);
+  }
+} else {
+  const { main, reportError } = await import('../dist/src/cli/main.js');
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.exitCode = reportError(err);
+    },
+  );
+}
