@@ -30,8 +30,8 @@ export function pins(files = SETS) {
 const sha256 = (file) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 /** Make (or complete) the mirror; returns its file:// URL, or undefined with the reason on stderr. */
-export function ensureMirror(dir = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'hepstore', 'test-mirror', 'debian')) {
-  const wanted = pins().filter((p) => {
+export function ensureMirror(dir = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'hepstore', 'test-mirror', 'debian'), sets = SETS) {
+  const wanted = pins(sets).filter((p) => {
     const f = path.join(dir, p.filename);
     return !(fs.existsSync(f) && sha256(f) === p.sha256);
   });
