@@ -1,4 +1,4 @@
-// The Debian packages that tests build from (the bootstrap's pinned set) as a local mirror, so
+// The Debian packages that tests build from (the bootstrap's and the toolchain's pinned sets) as a local mirror, so
 // that no test reaches the network: the files are fetched once with the host's apt (into
 // $XDG_CACHE_HOME/hepstore/test-mirror, checked against their SHA256) and tests read them from
 // there through a file:// mirror, with apt turned off.
@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const SETS = [path.join(root, 'src', 'expr', 'bootstrap', 'set.ts')];
+const SETS = ['set.ts', 'toolchain.ts'].map((f) => path.join(root, 'src', 'expr', 'bootstrap', f));
 
 /** name, spec for apt, pool file and SHA256 of every package of the pinned sets. */
 export function pins(files = SETS) {
