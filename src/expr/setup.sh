@@ -20,6 +20,18 @@ for p in $nativeBuildInputs $buildInputs; do
 done
 export PATH
 
+# The inputs' headers and libraries, for the compiler wrapper (stdenv.cc): include/ directories
+# become -isystem, lib/ directories -L and, for the libraries a program links, its run path.
+HEPSTORE_CC_INCLUDE=
+HEPSTORE_CC_LIBDIRS=
+for p in $buildInputs $nativeBuildInputs; do
+  if [ -d "$p/include" ]; then HEPSTORE_CC_INCLUDE="$HEPSTORE_CC_INCLUDE $p/include"; fi
+  for l in "$p/lib" "$p/lib/x86_64-linux-gnu"; do
+    if [ -d "$l" ]; then HEPSTORE_CC_LIBDIRS="$HEPSTORE_CC_LIBDIRS $l"; fi
+  done
+done
+export HEPSTORE_CC_INCLUDE HEPSTORE_CC_LIBDIRS
+
 defaultUnpackPhase() {
   [ -n "$src" ] || return 0
   if [ -d "$src" ]; then
