@@ -10,6 +10,6 @@ export { packageSet, type PackageDefs } from './package-set.js';
 export { zxDerivation, type ZxDerivationArgs } from './zx.js';
 export { beginEvaluation, settings as evalSettings } from './context.js';
 export { buildEnv, hiPrio, lowPrio, type BuildEnvArgs, type EnvPackage } from './buildenv.js';
-export { debianPackages, fetchDeb, storeVersion, closureNames, type Pin, type PinnedSet, type DebianPackagesOptions } from './debian.js';
+export { debianPackages, fetchDeb, fetchDebianSource, sourcePoolDir, storeVersion, closureNames, type Pin, type PinnedSet, type DebianPackagesOptions, type DebianSourceFile } from './debian.js';
 export { bootstrapSeed, bootstrapTools, bootstrapToolsFrom, BOOTSTRAP_SET, SEED_ROOTS } from './bootstrap.js';
 export { unpackDeb } from './unpack-deb.js';
