@@ -4,7 +4,7 @@ import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { evaluateFile } from '../eval/evaluate.js';
 import { buildGraph, requestedOutputs } from '../eval/graph.js';
-import { readStoreConfig } from '../store/config.js';
+import { evalTimeoutMs, networkTimeouts, readStoreConfig } from '../store/config.js';
 import { addOutLink } from '../gc/roots.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { StoreConfig } from '../store/config.js';
@@ -142,6 +142,7 @@ async function substituter(store: LocalStore, config: StoreConfig, urls: string[
   const { substitutePaths } = await import('../cache/substitute.js');
   const { configuredTrustedKeys } = await import('../cache/keys.js');
   const trusted = configuredTrustedKeys(config);
+  const timeouts = networkTimeouts(config, store.layout.configFile);
   const tty = Boolean(stderr.isTTY);
   const mib = (n: number) => (n / 1048576).toFixed(1);
   return async (paths: string[]) => {
@@ -150,6 +151,7 @@ async function substituter(store: LocalStore, config: StoreConfig, urls: string[
       substituters: urls,
       trusted,
       requireSigs,
+      timeouts,
       onWarning: (m) => stderr.write(`warning: ${m}\n`),
       onProgress: (p) => {
         if (!tty || Date.now() - last < 100) return;
