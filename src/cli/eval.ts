@@ -4,18 +4,21 @@ import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { evaluateFile } from '../eval/evaluate.js';
 import { storeLayout } from '../store/root.js';
+import { evalTimeoutMs, readStoreConfig } from '../store/config.js';
 
 const evalCmd: Command = {
-  usage: 'store eval FILE [--attr NAME] [--json]',
+  usage: 'store eval FILE [--attr NAME] [--eval-timeout SECONDS] [--json]',
   summary: 'Evaluate an expression file and print the .drv and output paths it names, without building or writing anything.',
   flags: {
     attr: { kind: 'string', short: 'A', description: 'evaluate this exported attribute instead of the default export' },
     json: { kind: 'boolean', description: 'print JSON: attribute, drvPath, outputs' },
+    'eval-timeout': { kind: 'string', description: 'seconds the evaluation may take (default: "evalTimeout" of etc/hepstore.json, else 300)' },
   },
   async run(args, ctx) {
     if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store eval takes exactly one FILE');
     const layout = storeLayout(ctx.storeRoot);
-    const roots = await evaluateFile(path.resolve(ctx.cwd, args.positionals[0]), { storeDir: layout.storeDir, attr: args.flags.attr as string | undefined });
+    const timeoutMs = evalTimeoutMs(readStoreConfig(layout.configFile), layout.configFile, args.flags['eval-timeout']);
+    const roots = await evaluateFile(path.resolve(ctx.cwd, args.positionals[0]), { storeDir: layout.storeDir, attr: args.flags.attr as string | undefined, timeoutMs });
     const records = roots.map((r) => ({ attr: r.attr, name: r.drv.name, drvPath: r.drv.drvPath, outputs: Object.fromEntries(Object.entries(r.drv.drv.outputs).map(([o, v]) => [o, v.path])) }));
     if (args.flags.json) printJson(ctx, records);
     else for (const r of records) ctx.stdout.write(`${r.attr || r.name}\t${r.drvPath}\t${Object.values(r.outputs).join(' ')}\n`);

@@ -4,7 +4,7 @@ import { StoreError } from '../errors.js';
 import { evaluateFile } from '../eval/evaluate.js';
 import { buildGraph } from '../eval/graph.js';
 import { realize } from '../build/realize.js';
-import { readStoreConfig } from '../store/config.js';
+import { evalTimeoutMs, readStoreConfig } from '../store/config.js';
 import { makeLock } from '../cache/lock.js';
 import { outputSigner, parseJobs } from './realize.js';
 
@@ -15,6 +15,7 @@ const lockCmd: Command = {
   flags: {
     attr: { kind: 'string', short: 'A', description: 'lock this exported attribute instead of the default export' },
     jobs: { kind: 'string', short: 'j', description: 'builds at once (default: number of cores)' },
+    'eval-timeout': { kind: 'string', description: 'seconds the evaluation may take (default: "evalTimeout" of etc/hepstore.json, else 300)' },
     json: { kind: 'boolean', description: 'the lock file is JSON in any case (accepted for symmetry)' },
   },
   async run(args, ctx) {
@@ -22,7 +23,7 @@ const lockCmd: Command = {
     const store = await ctx.store();
     const config = readStoreConfig(store.layout.configFile);
     const file = path.resolve(ctx.cwd, args.positionals[0]);
-    const roots = await evaluateFile(file, { storeDir: store.storeDir, attr: args.flags.attr as string | undefined, cacheDir: path.join(store.layout.varDir, 'cache') });
+    const roots = await evaluateFile(file, { storeDir: store.storeDir, attr: args.flags.attr as string | undefined, cacheDir: path.join(store.layout.varDir, 'cache'), timeoutMs: evalTimeoutMs(config, store.layout.configFile, args.flags['eval-timeout']) });
     if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
     const graph = buildGraph(roots);
     const result = await realize(store, graph, { jobs: parseJobs(args.flags.jobs) ?? config.maxJobs, sandbox: config.sandbox, sandboxPaths: config.sandboxPaths, sign: await outputSigner(store, config) });

@@ -25,6 +25,7 @@ export const REALIZE_FLAGS: FlagSpec = {
   attr: { kind: 'string', short: 'A', description: 'realize this exported attribute of FILE (a.b for nested)' },
   jobs: { kind: 'string', short: 'j', description: 'builds at once (default: number of cores)' },
   'no-sandbox': { kind: 'boolean', description: 'build without the bubblewrap sandbox' },
+    'eval-timeout': { kind: 'string', description: 'seconds the evaluation may take (default: "evalTimeout" of etc/hepstore.json, else 300)' },
 };
 
 function isStorePathArg(store: LocalStore, arg: string, cwd: string): boolean {
@@ -48,7 +49,7 @@ export async function realizeArg(store: LocalStore, arg: string, args: Parsed, c
   }
   const file = path.resolve(ctx.cwd, arg);
   if (!fs.existsSync(file)) throw new StoreError('USAGE', `'${arg}' is neither a store path nor an expression file`);
-  const [{ evaluateFile }, { buildGraph }, { realize }, { readStoreConfig }, { progressReporter }, { parseJobs, outputSigner }] = await Promise.all([
+  const [{ evaluateFile }, { buildGraph }, { realize }, { readStoreConfig, evalTimeoutMs }, { progressReporter }, { parseJobs, outputSigner }] = await Promise.all([
     import('../eval/evaluate.js'),
     import('../eval/graph.js'),
     import('../build/realize.js'),
@@ -58,7 +59,12 @@ export async function realizeArg(store: LocalStore, arg: string, args: Parsed, c
   ]);
   const config = readStoreConfig(store.layout.configFile);
   const attr = args.flags.attr as string | undefined;
-  const roots = await evaluateFile(file, { storeDir: store.storeDir, attr, cacheDir: path.join(store.layout.varDir, 'cache') });
+  const roots = await evaluateFile(file, {
+    storeDir: store.storeDir,
+    attr,
+    cacheDir: path.join(store.layout.varDir, 'cache'),
+    timeoutMs: evalTimeoutMs(config, store.layout.configFile, args.flags['eval-timeout']),
+  });
   if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
   const progress = progressReporter(ctx.stderr, Boolean(ctx.stderr.isTTY) && !args.flags.json);
   try {

@@ -29,7 +29,7 @@ export function outLinkNames(base: string, roots: Array<{ outputs: Record<string
 }
 
 const realizeCmd: Command = {
-  usage: 'store realize FILE [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--substituters URL...] [--no-require-sigs] [--no-fallback] [--json]',
+  usage: 'store realize FILE [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--substituters URL...] [--no-require-sigs] [--no-fallback] [--eval-timeout SECONDS] [--json]',
   summary:
     'Evaluate an expression file and build (or find) every output it names, in parallel and sandboxed. Prints the output paths; makes ./result a GC root.',
   flags: {
@@ -46,6 +46,7 @@ const realizeCmd: Command = {
     'no-substitute': { kind: 'boolean', description: 'build everything missing; ask no binary cache' },
     'no-require-sigs': { kind: 'boolean', description: 'accept substitutes without a signature by a trusted key' },
     'no-fallback': { kind: 'boolean', description: 'fail, rather than build, when a missing output cannot be substituted' },
+    'eval-timeout': { kind: 'string', description: 'seconds the evaluation may take (default: "evalTimeout" of etc/hepstore.json, else 300)' },
     lock: { kind: 'string', description: 'fail if any derivation, output path or narHash differs from this lock file (`store lock`)' },
   },
   async run(args, ctx) {
@@ -58,7 +59,12 @@ const realizeCmd: Command = {
     const store = await ctx.store();
     const config = readStoreConfig(store.layout.configFile);
     const file = path.resolve(ctx.cwd, args.positionals[0]);
-    const roots = await evaluateFile(file, { storeDir: store.storeDir, attr: args.flags.attr as string | undefined, cacheDir: path.join(store.layout.varDir, 'cache') });
+    const roots = await evaluateFile(file, {
+      storeDir: store.storeDir,
+      attr: args.flags.attr as string | undefined,
+      cacheDir: path.join(store.layout.varDir, 'cache'),
+      timeoutMs: evalTimeoutMs(config, store.layout.configFile, args.flags['eval-timeout']),
+    });
     if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
     const substituters = args.flags['no-substitute'] ? [] : (args.flags.substituters as string[]).length ? (args.flags.substituters as string[]) : config.substituters ?? [];
     const substitute = substituters.length ? await substituter(store, config, substituters, !args.flags['no-require-sigs'], ctx.stderr) : undefined;
