@@ -18,6 +18,7 @@ import { ReferenceScanner } from './scan.js';
 import { buildEnvironment, SANDBOX_BUILD_DIR } from './environment.js';
 import { bwrapArgs } from './sandbox.js';
 import { fetchToFile, type Mirrors } from './fetch.js';
+import type { Timeouts } from '../net/http.js';
 import { BUILDENV_BUILDER, linkEnvironment, parseEnvSpec } from './buildenv.js';
 import { Launcher, type RunResult } from './launcher.js';
 import type { Semaphore } from './semaphore.js';
@@ -40,6 +41,8 @@ export interface BuilderSettings {
   fetchSlots: Semaphore;
   /** Where mirror:// URLs of fetches point (the store's configuration). */
   mirrors?: Mirrors;
+  /** Connect and stall timeouts of downloads (the store's configuration). */
+  timeouts?: Timeouts;
 }
 
 export interface BuildTask {
@@ -126,7 +129,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
       fs.writeFileSync(log, '');
       try {
         const urls = drv.env.urls !== undefined ? drv.env.urls.split(' ').filter(Boolean) : drv.env.url;
-        await s.fetchSlots.with(() => fetchToFile(urls, target, { log: (l) => fs.appendFileSync(log, l + '\n'), mirrors: s.mirrors, hint: drv.env.hint || undefined }));
+        await s.fetchSlots.with(() => fetchToFile(urls, target, { log: (l) => fs.appendFileSync(log, l + '\n'), mirrors: s.mirrors, timeouts: s.timeouts, hint: drv.env.hint || undefined }));
         if (drv.env.executable === '1') fs.chmodSync(target, 0o755);
       } catch (e) {
         fs.appendFileSync(log, `${(e as Error).message}\n`);

@@ -14,7 +14,7 @@ import { derivationReferences } from '../derivation/paths.js';
 import { topoOrder, type BuildGraph, type BuildNode } from '../derivation/graph.js';
 import type { LocalStore, NewPathInfo } from '../store/local-store.js';
 import { PathLocks } from '../store/locks.js';
-import { readStoreConfig } from '../store/config.js';
+import { networkTimeouts, readStoreConfig } from '../store/config.js';
 import { runBuild, type BuilderSettings } from './builder.js';
 import { defaultSandboxPaths, findBwrap, withLibraries, writeSandboxEtc } from './sandbox.js';
 import { Launcher } from './launcher.js';
@@ -140,6 +140,7 @@ function settingsFor(store: LocalStore, opts: RealizeOptions, launcher: Launcher
     writeSandboxEtc(etcDir);
     sandbox = { bwrap, hostPaths: opts.sandboxPaths ? withLibraries(opts.sandboxPaths) : defaultSandboxPaths(), etcDir };
   }
+  const config = readStoreConfig(store.layout.configFile);
   return {
     storeDir: store.storeDir,
     buildsDir,
@@ -150,7 +151,8 @@ function settingsFor(store: LocalStore, opts: RealizeOptions, launcher: Launcher
     launcher,
     slots: new Semaphore(jobs),
     fetchSlots: new Semaphore(FETCHES),
-    mirrors: readStoreConfig(store.layout.configFile).mirrors,
+    mirrors: config.mirrors,
+    timeouts: networkTimeouts(config, store.layout.configFile),
   };
 }
 

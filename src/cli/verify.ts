@@ -1,7 +1,7 @@
 import type { Command } from './command.js';
 import { printJson } from './command.js';
 import { resolveInstallable } from './resolve.js';
-import { readStoreConfig } from '../store/config.js';
+import { networkTimeouts, readStoreConfig } from '../store/config.js';
 
 const verify: Command = {
   usage: 'store verify [PATH...] [--check-contents] [--repair [--substituters URL...] [--no-require-sigs]] [--json]',
@@ -30,7 +30,7 @@ const verify: Command = {
       if (urls.length) {
         const { substitutePaths } = await import('../cache/substitute.js');
         const { configuredTrustedKeys } = await import('../cache/keys.js');
-        const r = await substitutePaths(store, bad, { substituters: urls, trusted: configuredTrustedKeys(config), requireSigs: !args.flags['no-require-sigs'], repair: true, onWarning: (m) => ctx.stderr.write(`warning: ${m}\n`) });
+        const r = await substitutePaths(store, bad, { substituters: urls, trusted: configuredTrustedKeys(config), requireSigs: !args.flags['no-require-sigs'], repair: true, timeouts: networkTimeouts(config, store.layout.configFile), onWarning: (m) => ctx.stderr.write(`warning: ${m}\n`) });
         for (const p of bad) {
           const why = r.failed.get(p);
           if (why === undefined) {

@@ -25,6 +25,41 @@ export interface StoreConfig {
    * { "debian": ["https://…/debian"] }. HEPSTORE_MIRROR_<NAME> (space-separated) adds to them.
    */
   mirrors?: Record<string, string[]>;
+  /** Seconds to open a connection to a binary cache or a download's server (default 20). */
+  connectTimeout?: number;
+  /** Seconds without a byte on a connection before the request is given up (default 60). */
+  stalledTimeout?: number;
+  /** Seconds an evaluation may take before it is an error (default 300). */
+  evalTimeout?: number;
+}
+
+export const DEFAULT_CONNECT_TIMEOUT = 20;
+export const DEFAULT_STALLED_TIMEOUT = 60;
+export const DEFAULT_EVAL_TIMEOUT = 300;
+
+/** A duration in seconds from the configuration (or a flag): a positive number, else a usage error naming where it came from. */
+export function seconds(value: unknown, fallback: number, where: string): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) {
+    throw new StoreError('USAGE', `${where} must be a positive number of seconds (got ${JSON.stringify(value)})`);
+  }
+  // Timers hold at most 2^31 - 1 ms (about 24 days).
+  return Math.min(n, 2_000_000);
+}
+
+/** The network timeouts of a store's configuration, in milliseconds. */
+export function networkTimeouts(config: StoreConfig, file: string): { connectMs: number; stalledMs: number } {
+  return {
+    connectMs: seconds(config.connectTimeout, DEFAULT_CONNECT_TIMEOUT, `"connectTimeout" in ${file}`) * 1000,
+    stalledMs: seconds(config.stalledTimeout, DEFAULT_STALLED_TIMEOUT, `"stalledTimeout" in ${file}`) * 1000,
+  };
+}
+
+/** The evaluation time limit in milliseconds: the flag's value, else the configuration's. */
+export function evalTimeoutMs(config: StoreConfig, file: string, flag?: unknown): number {
+  if (flag !== undefined) return seconds(flag, DEFAULT_EVAL_TIMEOUT, '--eval-timeout') * 1000;
+  return seconds(config.evalTimeout, DEFAULT_EVAL_TIMEOUT, `"evalTimeout" in ${file}`) * 1000;
 }
 
 export function readStoreConfig(file: string): StoreConfig {
