@@ -8,3 +8,4 @@ export { packageSet, type PackageDefs } from './package-set.js';
 export { zxDerivation, type ZxDerivationArgs } from './zx.js';
 export { beginEvaluation, settings as evalSettings } from './context.js';
 export { buildEnv, hiPrio, lowPrio, type BuildEnvArgs, type EnvPackage } from './buildenv.js';
+export { unpackDeb, type UnpackDebArgs } from './unpack-deb.js';
