@@ -20,6 +20,7 @@ import { bwrapArgs } from './sandbox.js';
 import { fetchToFile, type Mirrors } from './fetch.js';
 import type { Timeouts } from '../net/http.js';
 import { BUILDENV_BUILDER, linkEnvironment, parseEnvSpec } from './buildenv.js';
+import { UNPACK_DEB_BUILDER, unpackDebs } from './unpack-deb.js';
 import { Launcher, type RunResult } from './launcher.js';
 import type { Semaphore } from './semaphore.js';
 
@@ -113,7 +114,8 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
   const scratch = path.join(top, 'store');
   if (useScratch) await Promise.all([fs.promises.mkdir(buildDir, { mode: 0o700 }), fs.promises.mkdir(scratch)]);
   else await fs.promises.chmod(top, 0o700);
-  if (task.check !== undefined && !sandboxed && drv.builder !== FETCHURL_BUILDER) {
+  // Builtins that run no program write only to the scratch store: they can be checked without the sandbox.
+  if (task.check !== undefined && !sandboxed && drv.builder !== FETCHURL_BUILDER && drv.builder !== UNPACK_DEB_BUILDER) {
     await removeBuildDir(top);
     throw new StoreError('USAGE', `cannot rebuild '${node.drvPath}' beside its valid outputs without the sandbox: the build would write over them`, {
       hint: 'install bubblewrap (Debian package bubblewrap) and do not pass --no-sandbox',
@@ -134,6 +136,16 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
       } catch (e) {
         fs.appendFileSync(log, `${(e as Error).message}\n`);
         throw failure(node, 'failed to fetch', log, { hint: (e as StoreError).hint });
+      }
+    } else if (drv.builder === UNPACK_DEB_BUILDER) {
+      fs.writeFileSync(log, '');
+      try {
+        if (outputs.length !== 1 || !drv.outputs.out) throw new StoreError('BUILD_FAILED', `${UNPACK_DEB_BUILDER} makes exactly one output, 'out'`);
+        const debs = visibleStorePaths(drv.env.debs, task.inputClosure, s.storeDir, UNPACK_DEB_BUILDER);
+        await s.slots.with(() => unpackDebs(debs, written(drv.outputs.out.path), { log: (l) => fs.appendFileSync(log, l + '\n') }));
+      } catch (e) {
+        fs.appendFileSync(log, `${(e as Error).message}\n${(e as StoreError).hint ? `hint: ${(e as StoreError).hint}\n` : ''}`);
+        throw failure(node, 'could not unpack its packages', log);
       }
     } else {
       let command = [drv.builder, ...drv.args];
@@ -222,6 +234,19 @@ async function removeBuildDir(dir: string): Promise<void> {
   } catch {
     removeTree(dir);
   }
+}
+
+/** The space-separated paths of `list`, each of which must be inside the build's input closure. */
+function visibleStorePaths(list: string | undefined, closure: readonly string[], storeDir: string, builder: string): string[] {
+  const paths = (list ?? '').split(' ').filter(Boolean);
+  if (paths.length === 0) throw new StoreError('BUILD_FAILED', `${builder} was given no files`);
+  const visible = new Set(closure);
+  for (const p of paths) {
+    const slash = p.indexOf('/', storeDir.length + 1);
+    const top = slash < 0 ? p : p.slice(0, slash);
+    if (!p.startsWith(storeDir + '/') || !visible.has(top)) throw new StoreError('BUILD_FAILED', `${builder}: '${p}' is not in the store paths this build may read (its inputs)`);
+  }
+  return paths;
 }
 
 function hostToolPaths(json: string | undefined): string[] {

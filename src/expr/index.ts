@@ -11,4 +11,4 @@ export { beginEvaluation, settings as evalSettings } from './context.js';
 export { buildEnv, hiPrio, lowPrio, type BuildEnvArgs, type EnvPackage } from './buildenv.js';
 export { debianPackages, fetchDeb, storeVersion, closureNames, type Pin, type PinnedSet, type DebianPackagesOptions } from './debian.js';
 export { bootstrapSeed, bootstrapTools, bootstrapToolsFrom, BOOTSTRAP_SET, SEED_ROOTS } from './bootstrap.js';
-export { unpackDeb } from './unpack-deb.js';
+export { unpackDeb, type UnpackDebArgs } from './unpack-deb.js';
