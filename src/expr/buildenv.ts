@@ -6,11 +6,11 @@
  */
 import path from 'node:path';
 import { StoreError } from '../errors.js';
+import { BUILDENV, builtinEnv } from '../derivation/builtins.js';
 import { derivation, isDrv, type Drv, type Stringish } from './drv.js';
 import { SourcePath } from './path.js';
 import { tool, type HostTool } from './host.js';
 
-export const BUILDENV_BUILDER = 'builtin:buildenv';
 /** The priority of a package that names none (as Nix's meta.priority). */
 export const DEFAULT_PRIORITY = 5;
 
@@ -106,7 +106,7 @@ export function buildEnv(a: BuildEnvArgs): Drv {
   const runsPhases = Boolean(a.postBuild) || Boolean(a.doCheck);
   const drv = derivation({
     name: a.name,
-    builder: BUILDENV_BUILDER,
+    builder: BUILDENV.builder,
     args: runsPhases ? ['/bin/sh', '-c', PHASES] : [],
     env: {
       ...a.env,
@@ -114,6 +114,7 @@ export function buildEnv(a: BuildEnvArgs): Drv {
       ...(a.postBuild ? { postBuild: a.postBuild } : {}),
       ...(a.doCheck ? { doCheck: true, checkPhase: a.checkPhase } : {}),
       ...(tools.length ? { hostToolDirs: [...new Set(tools.map((t) => path.dirname(t.path)))].join(':'), hostTools: tools.map((t) => t.path) } : {}),
+      ...builtinEnv(BUILDENV),
     },
   });
   if (a.meta) drv.meta = { ...a.meta };
