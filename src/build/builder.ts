@@ -12,6 +12,7 @@ import { listTree } from '../archive/walk.js';
 import { HashSink, sha256 } from '../hash/sha256.js';
 import { toSRI } from '../hash/sri.js';
 import { isFixedOutput } from '../derivation/derivation.js';
+import { BUILDENV, builtinFor, FETCHURL, UNPACK_DEB } from '../derivation/builtins.js';
 import type { BuildNode } from '../derivation/graph.js';
 import type { NewPathInfo } from '../store/local-store.js';
 import { ReferenceScanner } from './scan.js';
@@ -19,12 +20,11 @@ import { buildEnvironment, SANDBOX_BUILD_DIR } from './environment.js';
 import { bwrapArgs } from './sandbox.js';
 import { fetchToFile, type Mirrors } from './fetch.js';
 import type { Timeouts } from '../net/http.js';
-import { BUILDENV_BUILDER, linkEnvironment, parseEnvSpec } from './buildenv.js';
-import { UNPACK_DEB_BUILDER, unpackDebs } from './unpack-deb.js';
+import { linkEnvironment, parseEnvSpec } from './buildenv.js';
+import { unpackDebs } from './unpack-deb.js';
 import { Launcher, type RunResult } from './launcher.js';
 import type { Semaphore } from './semaphore.js';
 
-export const FETCHURL_BUILDER = 'builtin:fetchurl';
 const LOG_TAIL_LINES = 25;
 
 export interface BuilderSettings {
@@ -103,11 +103,13 @@ function failure(node: BuildNode, why: string, log: string, opts: { keptDir?: st
 export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<BuiltOutput[]> {
   const { node } = task;
   const { drv } = node;
+  // Builtins are dispatched through the registry, which refuses one made for another version.
+  const builtin = builtinFor(drv, `derivation '${node.drvPath}'${node.location ? ` (defined at ${node.location})` : ''}`);
   // Asynchronous file-system calls run on libuv's threads, leaving this one to schedule.
   const top = await fs.promises.mkdtemp(path.join(s.buildsDir, `${drv.name}-`));
   // A check keeps its own log: the log of the build that made the valid outputs stays.
   const log = task.check ? logPath(s.logDir, node.drvPath).replace(/\.log$/, '.check.log') : logPath(s.logDir, node.drvPath);
-  const sandboxed = s.sandbox !== undefined && drv.builder !== FETCHURL_BUILDER;
+  const sandboxed = s.sandbox !== undefined && builtin !== FETCHURL;
   // Where each output is written: its final path, or the scratch store (sandbox, or checking).
   const useScratch = sandboxed || task.check !== undefined;
   const buildDir = useScratch ? path.join(top, 'build') : top;
@@ -115,7 +117,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
   if (useScratch) await Promise.all([fs.promises.mkdir(buildDir, { mode: 0o700 }), fs.promises.mkdir(scratch)]);
   else await fs.promises.chmod(top, 0o700);
   // Builtins that run no program write only to the scratch store: they can be checked without the sandbox.
-  if (task.check !== undefined && !sandboxed && drv.builder !== FETCHURL_BUILDER && drv.builder !== UNPACK_DEB_BUILDER) {
+  if (task.check !== undefined && !sandboxed && builtin !== FETCHURL && builtin !== UNPACK_DEB) {
     await removeBuildDir(top);
     throw new StoreError('USAGE', `cannot rebuild '${node.drvPath}' beside its valid outputs without the sandbox: the build would write over them`, {
       hint: 'install bubblewrap (Debian package bubblewrap) and do not pass --no-sandbox',
@@ -126,7 +128,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
   if (!task.check) for (const [, o] of outputs) if (pathExists(o.path)) removeTree(o.path); // stale, unregistered leftovers
   let ok = false;
   try {
-    if (drv.builder === FETCHURL_BUILDER) {
+    if (builtin === FETCHURL) {
       const target = written(outputs[0][1].path);
       fs.writeFileSync(log, '');
       try {
@@ -137,11 +139,11 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
         fs.appendFileSync(log, `${(e as Error).message}\n`);
         throw failure(node, 'failed to fetch', log, { hint: (e as StoreError).hint });
       }
-    } else if (drv.builder === UNPACK_DEB_BUILDER) {
+    } else if (builtin === UNPACK_DEB) {
       fs.writeFileSync(log, '');
       try {
-        if (outputs.length !== 1 || !drv.outputs.out) throw new StoreError('BUILD_FAILED', `${UNPACK_DEB_BUILDER} makes exactly one output, 'out'`);
-        const debs = visibleStorePaths(drv.env.debs, task.inputClosure, s.storeDir, UNPACK_DEB_BUILDER);
+        if (outputs.length !== 1 || !drv.outputs.out) throw new StoreError('BUILD_FAILED', `${UNPACK_DEB.builder} makes exactly one output, 'out'`);
+        const debs = visibleStorePaths(drv.env.debs, task.inputClosure, s.storeDir, UNPACK_DEB.builder);
         await s.slots.with(() => unpackDebs(debs, written(drv.outputs.out.path), { log: (l) => fs.appendFileSync(log, l + '\n') }));
       } catch (e) {
         fs.appendFileSync(log, `${(e as Error).message}\n${(e as StoreError).hint ? `hint: ${(e as StoreError).hint}\n` : ''}`);
@@ -151,10 +153,10 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
       let command = [drv.builder, ...drv.args];
       // builtin:buildenv links the environment here, then runs its args (if any) as the builder.
       let runLog = log;
-      if (drv.builder === BUILDENV_BUILDER) {
+      if (builtin === BUILDENV) {
         fs.writeFileSync(log, '');
         try {
-          if (outputs.length !== 1 || !drv.outputs.out) throw new StoreError('BUILD_FAILED', `${BUILDENV_BUILDER} makes exactly one output, 'out'`);
+          if (outputs.length !== 1 || !drv.outputs.out) throw new StoreError('BUILD_FAILED', `${BUILDENV.builder} makes exactly one output, 'out'`);
           const spec = parseEnvSpec(drv.env.__buildEnv);
           await s.slots.with(async () => linkEnvironment(spec, written(drv.outputs.out.path), { storeDir: s.storeDir, visible: task.inputClosure, log: (l) => fs.appendFileSync(log, l + '\n') }));
         } catch (e) {

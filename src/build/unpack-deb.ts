@@ -17,8 +17,9 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import tar from 'tar-stream';
 import { StoreError } from '../errors.js';
+import { UNPACK_DEB } from '../derivation/builtins.js';
 
-export const UNPACK_DEB_BUILDER = 'builtin:unpack-deb';
+const UNPACK_DEB_BUILDER = UNPACK_DEB.builder;
 
 export interface UnpackOptions {
   log?: (line: string) => void;

@@ -5,10 +5,9 @@
  * so the first step of a bootstrap depends on nothing of the host.
  */
 import { StoreError } from '../errors.js';
+import { builtinEnv, UNPACK_DEB } from '../derivation/builtins.js';
 import { derivation, isDrv, type Drv } from './drv.js';
 import { SourcePath } from './path.js';
-
-export const UNPACK_DEB_BUILDER = 'builtin:unpack-deb';
 
 export interface UnpackDebArgs {
   name: string;
@@ -28,7 +27,7 @@ export function unpackDeb(a: UnpackDebArgs): Drv {
     const p = d.toString();
     if (!debs.includes(p)) debs.push(p);
   });
-  const drv = derivation({ name: a.name, builder: UNPACK_DEB_BUILDER, env: { debs } });
+  const drv = derivation({ name: a.name, builder: UNPACK_DEB.builder, env: { debs, ...builtinEnv(UNPACK_DEB) } });
   if (a.meta) drv.meta = { ...a.meta };
   return drv;
 }

@@ -371,4 +371,32 @@ test('clear errors for a file that is not a .deb, a truncated one, an unknown co
   await fails(p, 'shortTar', new RegExp(`${deb('shorttar.deb')} has a corrupt data archive \\(data.tar\\): the tar archive ends in the middle of an entry`));
 });
 
+test('a derivation made for another version of builtin:unpack-deb is refused before anything is unpacked', async () => {
+  const deb = handmadeDeb('data.tar', tarball([EVIL_FILE]));
+  const p = project({ 'ok.deb': deb }, { ok: ['ok.deb'] });
+  fs.appendFileSync(
+    path.join(p.dir, 'default.ts'),
+    `import { derivation } from 'hepstore';
+export const v1 = derivation({ name: 'ok', builder: 'builtin:unpack-deb', env: { debs: [path('./ok.deb')], builtinVersion: 1 } });
+export const v2 = derivation({ name: 'ok', builder: 'builtin:unpack-deb', env: { debs: [path('./ok.deb')], builtinVersion: 2 } });
+export const none = derivation({ name: 'ok', builder: 'builtin:unpack-deb', env: { debs: [path('./ok.deb')] } });
+export const unknown = derivation({ name: 'ok', builder: 'builtin:unpack-deb-fast', env: { debs: [path('./ok.deb')], builtinVersion: 1 } });
+`,
+  );
+  // What unpackDeb makes is exactly the version-1 derivation.
+  const out = await built(p, 'ok');
+  assert.is(await built(p, 'v1'), out);
+  const v2 = await realize(p, 'v2');
+  assert.is(v2.status, 100, v2.stderr);
+  assert.match(v2.stderr, /derivation '[^']+-ok\.drv' \(defined at [^)]*default\.ts:\d+\) was made for builtin:unpack-deb version 2; this hepstore implements version 1/);
+  assert.match(v2.stderr, /update hepstore/);
+  assert.not.match(v2.stderr, /unpacked/);
+  const none = await realize(p, 'none');
+  assert.is(none.status, 100, none.stderr);
+  assert.match(none.stderr, /records no version of builtin:unpack-deb/);
+  const unknown = await realize(p, 'unknown');
+  assert.is(unknown.status, 100, unknown.stderr);
+  assert.match(unknown.stderr, /is built by 'builtin:unpack-deb-fast', which this hepstore does not have/);
+});
+
 test.run();
