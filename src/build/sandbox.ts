@@ -56,6 +56,27 @@ export function writeSandboxEtc(dir: string): void {
   fs.writeFileSync(path.join(dir, 'hosts'), '127.0.0.1 localhost\n::1 localhost\n');
 }
 
+/**
+ * How each input appears. A directory or file is bound read-only. A store path that is a
+ * symlink is made again inside the sandbox with the same target, so that it resolves in the
+ * sandbox's own view: binding it would follow it on the host, to any host file (`ln -s /etc
+ * $out`) or to the whole store directory.
+ */
+export function inputMounts(inputs: readonly string[]): string[] {
+  const args: string[] = [];
+  for (const p of inputs) {
+    let target: string | undefined;
+    try {
+      target = fs.readlinkSync(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+    }
+    if (target === undefined) args.push('--ro-bind', p, p);
+    else args.push('--symlink', target, p);
+  }
+  return args;
+}
+
 export function bwrapArgs(s: SandboxSpec, command: readonly string[]): string[] {
   const args = [
     '--unshare-user', '--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup-try',
@@ -65,7 +86,7 @@ export function bwrapArgs(s: SandboxSpec, command: readonly string[]): string[] 
     '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
     '--bind', s.scratchStore, s.storeDir,
   ];
-  for (const p of s.inputs) args.push('--ro-bind', p, p);
+  args.push(...inputMounts(s.inputs));
   for (const p of s.hostPaths) if (!p.startsWith(s.storeDir + '/')) args.push('--ro-bind', p, p);
   args.push('--ro-bind', path.join(s.etcDir, 'passwd'), '/etc/passwd', '--ro-bind', path.join(s.etcDir, 'group'), '/etc/group', '--ro-bind', path.join(s.etcDir, 'hosts'), '/etc/hosts');
   if (s.network) {
