@@ -16,7 +16,7 @@ import type { BuildNode } from '../derivation/graph.js';
 import type { NewPathInfo } from '../store/local-store.js';
 import { ReferenceScanner } from './scan.js';
 import { buildEnvironment, SANDBOX_BUILD_DIR } from './environment.js';
-import { bwrapArgs } from './sandbox.js';
+import { bwrapArgs, prepareScratch, scratchOutputs } from './sandbox.js';
 import { fetchToFile, type Mirrors } from './fetch.js';
 import { BUILDENV_BUILDER, linkEnvironment, parseEnvSpec } from './buildenv.js';
 import { Launcher, type RunResult } from './launcher.js';
@@ -29,8 +29,11 @@ export interface BuilderSettings {
   storeDir: string;
   buildsDir: string;
   logDir: string;
-  /** bwrap binary and host paths, or undefined to build without a sandbox. */
-  sandbox?: { bwrap: string; hostPaths: readonly string[]; etcDir: string };
+  /**
+   * bwrap binary and host paths, or undefined to build without a sandbox; `init` is
+   * hepstore-sandbox-init where it works here (sandbox.ts).
+   */
+  sandbox?: { bwrap: string; hostPaths: readonly string[]; etcDir: string; init?: string };
   keepFailed: boolean;
   cores: number;
   launcher: Launcher;
@@ -108,15 +111,18 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
   const useScratch = sandboxed || task.check !== undefined;
   const buildDir = useScratch ? path.join(top, 'build') : top;
   const scratch = path.join(top, 'store');
+  const init = sandboxed ? s.sandbox!.init : undefined;
   if (useScratch) await Promise.all([fs.promises.mkdir(buildDir, { mode: 0o700 }), fs.promises.mkdir(scratch)]);
   else await fs.promises.chmod(top, 0o700);
+  if (init) prepareScratch(scratch, task.inputClosure);
+  const outputsDir = scratchOutputs(scratch, init !== undefined);
   if (task.check !== undefined && !sandboxed && drv.builder !== FETCHURL_BUILDER) {
     await removeBuildDir(top);
     throw new StoreError('USAGE', `cannot rebuild '${node.drvPath}' beside its valid outputs without the sandbox: the build would write over them`, {
       hint: 'install bubblewrap (Debian package bubblewrap) and do not pass --no-sandbox',
     });
   }
-  const written = (p: string) => (useScratch ? path.join(scratch, path.basename(p)) : p);
+  const written = (p: string) => (useScratch ? path.join(outputsDir, path.basename(p)) : p);
   const outputs = Object.entries(drv.outputs);
   if (!task.check) for (const [, o] of outputs) if (pathExists(o.path)) removeTree(o.path); // stale, unregistered leftovers
   let ok = false;
@@ -157,7 +163,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
       } else if (sandboxed) {
         const hostPaths = [...s.sandbox!.hostPaths, ...hostToolPaths(drv.env.__hostTools)];
         args = bwrapArgs(
-          { bwrap: s.sandbox!.bwrap, storeDir: s.storeDir, scratchStore: scratch, buildDir, inputs: task.inputClosure, hostPaths, network: isFixedOutput(drv), etcDir: s.sandbox!.etcDir },
+          { bwrap: s.sandbox!.bwrap, storeDir: s.storeDir, scratchStore: scratch, buildDir, inputs: task.inputClosure, hostPaths, network: isFixedOutput(drv), etcDir: s.sandbox!.etcDir, init },
           command,
         );
         cmd = s.sandbox!.bwrap;
@@ -270,7 +276,7 @@ function compareWithValid(node: BuildNode, results: BuiltOutput[], expected: Rec
     const files = differingFiles(r.path, r.location);
     if (files.length) lines.push(`    files that differ: ${files.slice(0, 20).join(', ')}${files.length > 20 ? ` and ${files.length - 20} more` : ''}`);
   }
-  if (keptDir) lines.push(`note: keeping the rebuilt outputs in '${keptDir}/store'`);
+  if (keptDir) lines.push(`note: keeping the rebuilt outputs in '${path.dirname(results[0].location)}'`);
   throw new StoreError('NOT_DETERMINISTIC', lines.join('\n'), { hint: 'compare the two builds (e.g. with diffoscope) to find the source of nondeterminism' });
 }
 

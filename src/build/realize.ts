@@ -16,7 +16,7 @@ import type { LocalStore, NewPathInfo } from '../store/local-store.js';
 import { PathLocks } from '../store/locks.js';
 import { readStoreConfig } from '../store/config.js';
 import { runBuild, type BuilderSettings } from './builder.js';
-import { defaultSandboxPaths, findBwrap, withLibraries, writeSandboxEtc } from './sandbox.js';
+import { defaultSandboxPaths, findBwrap, findSandboxInit, withLibraries, writeSandboxEtc } from './sandbox.js';
 import { Launcher } from './launcher.js';
 import { Semaphore } from './semaphore.js';
 
@@ -126,7 +126,7 @@ function settingsFor(store: LocalStore, opts: RealizeOptions, launcher: Launcher
   if (bwrap) {
     const etcDir = fs.mkdtempSync(path.join(buildsDir, '.etc-'));
     writeSandboxEtc(etcDir);
-    sandbox = { bwrap, hostPaths: opts.sandboxPaths ? withLibraries(opts.sandboxPaths) : defaultSandboxPaths(), etcDir };
+    sandbox = { bwrap, hostPaths: opts.sandboxPaths ? withLibraries(opts.sandboxPaths) : defaultSandboxPaths(), etcDir, init: findSandboxInit(bwrap) };
   }
   return {
     storeDir: store.storeDir,

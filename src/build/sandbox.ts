@@ -2,9 +2,18 @@
  * The bubblewrap sandbox: fresh namespaces, no network unless fixed-output, and a file system
  * in which only the input closure, the build directory, the outputs and the declared host
  * paths exist. Outputs are written into a scratch directory mounted as the store directory.
+ *
+ * The input closure is mounted by hepstore-sandbox-init (sandbox-init.c), which bwrap runs
+ * first inside the sandbox: one bind per input on a tmpfs skeleton under an overlay whose upper
+ * layer is the scratch directory, all made read-only at once. Without it (no C compiler when
+ * hepstore was built, or a kernel without overlayfs in user namespaces, before 5.11), each
+ * input is bound through bwrap, which rereads /proc/self/mountinfo for every bind: the cost of
+ * a build then grows with the square of its closure.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { sharedLibraries } from '../host/libraries.js';
 import { SANDBOX_BUILD_DIR } from './environment.js';
 
@@ -12,6 +21,52 @@ const BWRAP_CANDIDATES = ['/usr/bin/bwrap', '/bin/bwrap', '/usr/local/bin/bwrap'
 
 export function findBwrap(): string | undefined {
   return BWRAP_CANDIDATES.find((p) => fs.existsSync(p));
+}
+
+/** Where hepstore-sandbox-init is inside the sandbox while it runs, and its scratch layout. */
+const INIT_DIR = '/.hepstore';
+const SANDBOX_UID = '1000';
+const SANDBOX_GID = '100';
+
+let initChecked: string | null | undefined;
+
+/**
+ * hepstore-sandbox-init, if it was built and can set up a sandbox on this kernel (checked once
+ * per process by running it); HEPSTORE_SANDBOX_INIT=0 turns it off.
+ */
+export function findSandboxInit(bwrap: string): string | undefined {
+  if (initChecked !== undefined) return initChecked ?? undefined;
+  initChecked = null;
+  const init = fileURLToPath(new URL('./hepstore-sandbox-init', import.meta.url));
+  if (process.env.HEPSTORE_SANDBOX_INIT === '0' || !fs.existsSync(init)) return undefined;
+  const scratch = fs.mkdtempSync(path.join(fs.realpathSync(process.env.TMPDIR || '/tmp'), 'hepstore-sandbox-check-'));
+  try {
+    const storeDir = path.join(scratch, 'store');
+    fs.mkdirSync(storeDir);
+    prepareScratch(scratch, []);
+    const args = bwrapArgs({ bwrap, storeDir, scratchStore: scratch, buildDir: path.join(scratch, 'build'), inputs: [], hostPaths: [], network: false, init }, ['/proc/self/exe', '--ok']);
+    fs.mkdirSync(path.join(scratch, 'build'));
+    const r = spawnSync(bwrap, args, { encoding: 'utf8', timeout: 10_000 });
+    if (r.status === 0 && r.stdout.includes('ok')) initChecked = init;
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+  return initChecked ?? undefined;
+}
+
+/**
+ * The scratch directory of a build with hepstore-sandbox-init: the names of the inputs, and
+ * the overlay's upper layer (where the outputs appear) and work directory.
+ */
+export function prepareScratch(scratch: string, inputs: readonly string[]): void {
+  fs.mkdirSync(path.join(scratch, 'upper'));
+  fs.mkdirSync(path.join(scratch, 'work'));
+  fs.writeFileSync(path.join(scratch, 'inputs'), inputs.map((p) => path.basename(p) + '\n').join(''));
+}
+
+/** Where a build's outputs appear on the host, in its scratch directory. */
+export function scratchOutputs(scratch: string, init: boolean): string {
+  return init ? path.join(scratch, 'upper') : scratch;
 }
 
 let defaultPaths: string[] | undefined;
@@ -44,8 +99,10 @@ export interface SandboxSpec {
   /** Host paths visible read-only at the same place. */
   hostPaths: readonly string[];
   network: boolean;
-  /** Directory for the synthetic /etc files. */
-  etcDir: string;
+  /** Directory for the synthetic /etc files (none: no /etc at all). */
+  etcDir?: string;
+  /** hepstore-sandbox-init, to mount the inputs (the scratch directory made by prepareScratch). */
+  init?: string;
 }
 
 /** The synthetic /etc/passwd, group and hosts of the sandbox, written once per realize. */
@@ -81,17 +138,25 @@ export function bwrapArgs(s: SandboxSpec, command: readonly string[]): string[] 
   const args = [
     '--unshare-user', '--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup-try',
     ...(s.network ? [] : ['--unshare-net']),
-    '--uid', '1000', '--gid', '100', '--hostname', 'localhost',
+    // hepstore-sandbox-init mounts as root of the sandbox's user namespace, then becomes the
+    // builder's user in a nested one, without capabilities.
+    ...(s.init ? ['--uid', '0', '--gid', '0', '--cap-add', 'CAP_SYS_ADMIN'] : ['--uid', SANDBOX_UID, '--gid', SANDBOX_GID]),
+    '--hostname', 'localhost',
     '--die-with-parent', '--new-session',
     '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
-    '--bind', s.scratchStore, s.storeDir,
   ];
-  args.push(...inputMounts(s.inputs));
+  if (s.init) {
+    args.push('--ro-bind', s.init, `${INIT_DIR}/init`, '--ro-bind', s.storeDir, `${INIT_DIR}/store`, '--bind', s.scratchStore, `${INIT_DIR}/out`, '--dir', `${INIT_DIR}/lower`, '--dir', s.storeDir);
+  } else {
+    args.push('--bind', s.scratchStore, s.storeDir, ...inputMounts(s.inputs));
+  }
   for (const p of s.hostPaths) if (!p.startsWith(s.storeDir + '/')) args.push('--ro-bind', p, p);
-  args.push('--ro-bind', path.join(s.etcDir, 'passwd'), '/etc/passwd', '--ro-bind', path.join(s.etcDir, 'group'), '/etc/group', '--ro-bind', path.join(s.etcDir, 'hosts'), '/etc/hosts');
+  if (s.etcDir) args.push('--ro-bind', path.join(s.etcDir, 'passwd'), '/etc/passwd', '--ro-bind', path.join(s.etcDir, 'group'), '/etc/group', '--ro-bind', path.join(s.etcDir, 'hosts'), '/etc/hosts');
   if (s.network) {
     for (const p of ['/etc/resolv.conf', '/etc/ssl/certs', '/etc/nsswitch.conf']) if (fs.existsSync(p)) args.push('--ro-bind', p, p);
   }
-  args.push('--bind', s.buildDir, SANDBOX_BUILD_DIR, '--chdir', SANDBOX_BUILD_DIR, '--', ...command);
+  args.push('--bind', s.buildDir, SANDBOX_BUILD_DIR, '--chdir', SANDBOX_BUILD_DIR, '--');
+  if (s.init) args.push(`${INIT_DIR}/init`, s.storeDir, SANDBOX_UID, SANDBOX_GID, '--');
+  args.push(...command);
   return args;
 }
