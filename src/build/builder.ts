@@ -16,7 +16,7 @@ import type { BuildNode } from '../derivation/graph.js';
 import type { NewPathInfo } from '../store/local-store.js';
 import { ReferenceScanner } from './scan.js';
 import { buildEnvironment, SANDBOX_BUILD_DIR } from './environment.js';
-import { bwrapArgs, prepareScratch, scratchOutputs } from './sandbox.js';
+import { bwrapArgs, prepareScratch, scratchOutputs, type SandboxInit } from './sandbox.js';
 import { fetchToFile, type Mirrors } from './fetch.js';
 import { BUILDENV_BUILDER, linkEnvironment, parseEnvSpec } from './buildenv.js';
 import { Launcher, type RunResult } from './launcher.js';
@@ -33,7 +33,7 @@ export interface BuilderSettings {
    * bwrap binary and host paths, or undefined to build without a sandbox; `init` is
    * hepstore-sandbox-init where it works here (sandbox.ts).
    */
-  sandbox?: { bwrap: string; hostPaths: readonly string[]; etcDir: string; init?: string };
+  sandbox?: { bwrap: string; hostPaths: readonly string[]; etcDir: string; init?: SandboxInit };
   keepFailed: boolean;
   cores: number;
   launcher: Launcher;

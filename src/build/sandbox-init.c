@@ -1,6 +1,8 @@
 /*
  * hepstore-sandbox-init: makes the input closure appear in a bubblewrap sandbox, then runs the
- * builder. bwrap starts it with CAP_SYS_ADMIN in the sandbox's user namespace and this layout:
+ * builder. bwrap starts it as root of the sandbox's user namespace, with CAP_SYS_ADMIN (to
+ * mount), CAP_DAC_OVERRIDE (for the overlay's work directory) and CAP_SETFCAP (to map the
+ * builder's user to root, below), and this layout:
  *
  *   /.hepstore/init     this program
  *   /.hepstore/store    the whole store directory, read-only (taken away again below)
@@ -11,20 +13,22 @@
  *
  * bwrap reads /proc/self/mountinfo again for every bind it makes, so binding N inputs through
  * bwrap costs O(N^2); here each input costs a mkdir on a tmpfs and one bind, and the binds are
- * made read-only all at once. STOREDIR becomes an overlay: the lower layer is a tmpfs holding
- * one entry per input (an empty directory or file, on which the input is bound, or the
- * symlink itself, recreated so that it resolves inside the sandbox), the upper layer is the
- * scratch directory, where the outputs land. Then the whole store is unmounted, every
- * capability dropped, and the builder executed.
+ * made read-only all at once. With `overlay`, STOREDIR becomes an overlay: the lower layer is
+ * a tmpfs holding one entry per input (an empty directory or file, on which the input is
+ * bound, or the symlink itself, recreated so that it resolves inside the sandbox), the upper
+ * layer is the scratch directory's upper/, where the outputs land. With `direct` (where the
+ * kernel refuses an overlay to this user, e.g. on an upper layer it does not own), upper/ is
+ * bound on STOREDIR and the entries are made in it, on the host's file system. Then the whole
+ * store is unmounted, every capability dropped, and the builder executed.
  *
- *   hepstore-sandbox-init STOREDIR UID GID -- BUILDER ARGS...
+ *   hepstore-sandbox-init overlay|direct STOREDIR UID GID -- BUILDER ARGS...
  *
  * bwrap runs it as root of the sandbox's user namespace (which owns the mount namespace); it
  * ends by entering a user namespace nested in that one, as UID and GID, so the builder holds
  * no capability over its mounts even in principle (bwrap does the same to change uid after
  * mounting /dev/pts, but then it would run this program there, unable to mount).
  *
- *   hepstore-sandbox-init STOREDIR UID GID -- /proc/self/exe --ok   (the set-up check)
+ *   hepstore-sandbox-init MODE STOREDIR UID GID -- /proc/self/exe --ok   (the set-up check)
  *
  * Built as a static binary (a hermetic sandbox has no /lib); exit status 127 and a message on
  * stderr if the sandbox cannot be set up.
@@ -143,22 +147,29 @@ int main(int argc, char **argv) {
     puts("hepstore-sandbox-init: ok");
     return 0;
   }
-  if (argc < 6 || strcmp(argv[4], "--") != 0) {
-    fputs("usage: hepstore-sandbox-init STOREDIR UID GID -- BUILDER ARGS...\n", stderr);
+  if (argc < 7 || strcmp(argv[5], "--") != 0 || (strcmp(argv[1], "overlay") && strcmp(argv[1], "direct"))) {
+    fputs("usage: hepstore-sandbox-init overlay|direct STOREDIR UID GID -- BUILDER ARGS...\n", stderr);
     return 127;
   }
-  const char *store = argv[1];
+  int overlay = !strcmp(argv[1], "overlay");
+  const char *store = argv[2];
+  /* Where the entries of the inputs are made: the overlay's lower layer, or the store itself. */
+  const char *skeleton = overlay ? BASE "/lower" : store;
   size_t n;
   char **names = read_inputs(&n);
   errno = 0;
-  if (mount("tmpfs", BASE "/lower", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0) die("cannot mount the tmpfs of the input skeleton");
+  if (overlay) {
+    if (mount("tmpfs", BASE "/lower", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0) die("cannot mount the tmpfs of the input skeleton");
+  } else if (mount(BASE "/out/upper", store, NULL, MS_BIND, NULL) != 0) {
+    die("cannot bind the scratch directory on %s", store);
+  }
   /* 'd' or 'f': an input bound on its mountpoint; 'l': a symlink, recreated. */
   char *kind = malloc(n ? n : 1);
   if (!kind) die("out of memory");
   char target[PATH_MAX];
   for (size_t i = 0; i < n; i++) {
     char *src = join(BASE "/store", names[i]);
-    char *at = join(BASE "/lower", names[i]);
+    char *at = join(skeleton, names[i]);
     struct stat st;
     if (lstat(src, &st) != 0) die("input %s is missing", src);
     if (S_ISDIR(st.st_mode)) {
@@ -182,13 +193,11 @@ int main(int argc, char **argv) {
     free(at);
   }
 
-  char *opts;
-  if (asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s,userxattr", BASE "/lower", BASE "/out/upper", BASE "/out/work") < 0) die("out of memory");
-  if (mount("overlay", store, "overlay", MS_NOSUID | MS_NODEV, opts) != 0) {
-    /* Kernels before 5.11 have no userxattr (and no overlay in a user namespace at all). */
-    opts[strlen(opts) - strlen(",userxattr")] = 0;
-    errno = 0;
+  if (overlay) {
+    char *opts;
+    if (asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s,userxattr", BASE "/lower", BASE "/out/upper", BASE "/out/work") < 0) die("out of memory");
     if (mount("overlay", store, "overlay", MS_NOSUID | MS_NODEV, opts) != 0) die("cannot mount the overlay on %s", store);
+    free(opts);
   }
   /* What is bound is what is opened, without following a symlink: never a host path. */
   char proc[64];
@@ -223,8 +232,8 @@ int main(int argc, char **argv) {
   }
 
   /* Nothing of the whole store, the skeleton or the scratch directory stays reachable. */
-  static const char *const gone[] = {BASE "/store", BASE "/lower", BASE "/out", BASE "/init"};
-  for (size_t i = 0; i < sizeof gone / sizeof *gone; i++)
+  static const char *const gone[] = {BASE "/store", BASE "/out", BASE "/init", BASE "/lower"};
+  for (size_t i = 0; i < sizeof gone / sizeof *gone - !overlay; i++)
     if (umount2(gone[i], MNT_DETACH) != 0) die("cannot unmount %s", gone[i]);
   rmdir(BASE "/store");
   rmdir(BASE "/lower");
@@ -232,8 +241,8 @@ int main(int argc, char **argv) {
   unlink(BASE "/init");
   rmdir(BASE);
 
-  become(argv[2], argv[3]);
+  become(argv[3], argv[4]);
   drop_capabilities();
-  execvp(argv[5], argv + 5);
-  die("cannot run %s", argv[5]);
+  execvp(argv[6], argv + 6);
+  die("cannot run %s", argv[6]);
 }

@@ -5,8 +5,9 @@
  *
  * The input closure is mounted by hepstore-sandbox-init (sandbox-init.c), which bwrap runs
  * first inside the sandbox: one bind per input on a tmpfs skeleton under an overlay whose upper
- * layer is the scratch directory, all made read-only at once. Without it (no C compiler when
- * hepstore was built, or a kernel without overlayfs in user namespaces, before 5.11), each
+ * layer is the scratch directory (or, where the kernel refuses this user an overlay, on entries
+ * made in the scratch directory), all made read-only at once. Without it (no C compiler when
+ * hepstore was built, or a kernel without mount_setattr, before 5.12), each
  * input is bound through bwrap, which rereads /proc/self/mountinfo for every bind: the cost of
  * a build then grows with the square of its closure.
  */
@@ -16,6 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { sharedLibraries } from '../host/libraries.js';
 import { SANDBOX_BUILD_DIR } from './environment.js';
+import { removeTree } from '../archive/canonical.js';
 
 const BWRAP_CANDIDATES = ['/usr/bin/bwrap', '/bin/bwrap', '/usr/local/bin/bwrap'];
 
@@ -28,28 +30,43 @@ const INIT_DIR = '/.hepstore';
 const SANDBOX_UID = '1000';
 const SANDBOX_GID = '100';
 
-let initChecked: string | null | undefined;
+/** hepstore-sandbox-init and how it makes the store directory (see sandbox-init.c). */
+export interface SandboxInit {
+  path: string;
+  mode: 'overlay' | 'direct';
+}
+
+let initChecked: SandboxInit | null | undefined;
 
 /**
- * hepstore-sandbox-init, if it was built and can set up a sandbox on this kernel (checked once
- * per process by running it); HEPSTORE_SANDBOX_INIT=0 turns it off.
+ * hepstore-sandbox-init, if it was built and can set up a sandbox here (checked once per
+ * process by running it, with an overlay first); HEPSTORE_SANDBOX_INIT=0 turns it off, =overlay
+ * or =direct allows only that way.
  */
-export function findSandboxInit(bwrap: string): string | undefined {
+export function findSandboxInit(bwrap: string): SandboxInit | undefined {
   if (initChecked !== undefined) return initChecked ?? undefined;
   initChecked = null;
   const init = fileURLToPath(new URL('./hepstore-sandbox-init', import.meta.url));
   if (process.env.HEPSTORE_SANDBOX_INIT === '0' || !fs.existsSync(init)) return undefined;
-  const scratch = fs.mkdtempSync(path.join(fs.realpathSync(process.env.TMPDIR || '/tmp'), 'hepstore-sandbox-check-'));
-  try {
-    const storeDir = path.join(scratch, 'store');
-    fs.mkdirSync(storeDir);
-    prepareScratch(scratch, []);
-    const args = bwrapArgs({ bwrap, storeDir, scratchStore: scratch, buildDir: path.join(scratch, 'build'), inputs: [], hostPaths: [], network: false, init }, ['/proc/self/exe', '--ok']);
-    fs.mkdirSync(path.join(scratch, 'build'));
-    const r = spawnSync(bwrap, args, { encoding: 'utf8', timeout: 10_000 });
-    if (r.status === 0 && r.stdout.includes('ok')) initChecked = init;
-  } finally {
-    fs.rmSync(scratch, { recursive: true, force: true });
+  const wanted = process.env.HEPSTORE_SANDBOX_INIT;
+  for (const mode of ['overlay', 'direct'] as const) {
+    if ((wanted === 'overlay' || wanted === 'direct') && wanted !== mode) continue;
+    const scratch = fs.mkdtempSync(path.join(fs.realpathSync(process.env.TMPDIR || '/tmp'), 'hepstore-sandbox-check-'));
+    try {
+      const storeDir = path.join(scratch, 'store');
+      const buildDir = path.join(scratch, 'build');
+      fs.mkdirSync(storeDir);
+      fs.mkdirSync(buildDir);
+      prepareScratch(scratch, []);
+      const args = bwrapArgs({ bwrap, storeDir, scratchStore: scratch, buildDir, inputs: [], hostPaths: [], network: false, init: { path: init, mode } }, ['/proc/self/exe', '--ok']);
+      const r = spawnSync(bwrap, args, { encoding: 'utf8', timeout: 10_000 });
+      if (r.status === 0 && r.stdout.includes('ok')) {
+        initChecked = { path: init, mode };
+        break;
+      }
+    } finally {
+      removeTree(scratch);
+    }
   }
   return initChecked ?? undefined;
 }
@@ -102,7 +119,7 @@ export interface SandboxSpec {
   /** Directory for the synthetic /etc files (none: no /etc at all). */
   etcDir?: string;
   /** hepstore-sandbox-init, to mount the inputs (the scratch directory made by prepareScratch). */
-  init?: string;
+  init?: SandboxInit;
 }
 
 /** The synthetic /etc/passwd, group and hosts of the sandbox, written once per realize. */
@@ -138,15 +155,16 @@ export function bwrapArgs(s: SandboxSpec, command: readonly string[]): string[] 
   const args = [
     '--unshare-user', '--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup-try',
     ...(s.network ? [] : ['--unshare-net']),
-    // hepstore-sandbox-init mounts as root of the sandbox's user namespace, then becomes the
-    // builder's user in a nested one, without capabilities.
-    ...(s.init ? ['--uid', '0', '--gid', '0', '--cap-add', 'CAP_SYS_ADMIN'] : ['--uid', SANDBOX_UID, '--gid', SANDBOX_GID]),
+    // hepstore-sandbox-init mounts as root of the sandbox's user namespace (the overlay's work
+    // directory needs CAP_DAC_OVERRIDE, mapping the builder's user to root CAP_SETFCAP), then
+    // becomes the builder's user in a nested one, without capabilities.
+    ...(s.init ? ['--uid', '0', '--gid', '0', '--cap-add', 'CAP_SYS_ADMIN', '--cap-add', 'CAP_DAC_OVERRIDE', '--cap-add', 'CAP_SETFCAP'] : ['--uid', SANDBOX_UID, '--gid', SANDBOX_GID]),
     '--hostname', 'localhost',
     '--die-with-parent', '--new-session',
     '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
   ];
   if (s.init) {
-    args.push('--ro-bind', s.init, `${INIT_DIR}/init`, '--ro-bind', s.storeDir, `${INIT_DIR}/store`, '--bind', s.scratchStore, `${INIT_DIR}/out`, '--dir', `${INIT_DIR}/lower`, '--dir', s.storeDir);
+    args.push('--ro-bind', s.init.path, `${INIT_DIR}/init`, '--ro-bind', s.storeDir, `${INIT_DIR}/store`, '--bind', s.scratchStore, `${INIT_DIR}/out`, '--dir', `${INIT_DIR}/lower`, '--dir', s.storeDir);
   } else {
     args.push('--bind', s.scratchStore, s.storeDir, ...inputMounts(s.inputs));
   }
@@ -156,7 +174,7 @@ export function bwrapArgs(s: SandboxSpec, command: readonly string[]): string[] 
     for (const p of ['/etc/resolv.conf', '/etc/ssl/certs', '/etc/nsswitch.conf']) if (fs.existsSync(p)) args.push('--ro-bind', p, p);
   }
   args.push('--bind', s.buildDir, SANDBOX_BUILD_DIR, '--chdir', SANDBOX_BUILD_DIR, '--');
-  if (s.init) args.push(`${INIT_DIR}/init`, s.storeDir, SANDBOX_UID, SANDBOX_GID, '--');
+  if (s.init) args.push(`${INIT_DIR}/init`, s.init.mode, s.storeDir, SANDBOX_UID, SANDBOX_GID, '--');
   args.push(...command);
   return args;
 }

@@ -1,8 +1,8 @@
 /**
  * How the input closure appears in the sandbox: every input and nothing else, read-only even
  * to a builder whose user maps to the store's owner, and no capability left to the builder.
- * Each check runs with hepstore-sandbox-init and with the inputs bound by bwrap
- * (HEPSTORE_SANDBOX_INIT=0).
+ * Each check runs with hepstore-sandbox-init (with an overlay, and without) and with the
+ * inputs bound by bwrap (HEPSTORE_SANDBOX_INIT=0).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -18,7 +18,12 @@ const sandboxTest = bwrap ? test : test.skip;
 const INIT = fileURLToPath(new URL('../../src/build/hepstore-sandbox-init', import.meta.url));
 if (bwrap && !fs.existsSync(INIT)) console.log('hepstore-sandbox-init was not built (no C compiler?): only the bwrap binds are tested');
 const MODES: Array<[string, NodeJS.ProcessEnv]> = [
-  ...(fs.existsSync(INIT) ? [['hepstore-sandbox-init', { HEPSTORE_SANDBOX_INIT: '' }] as [string, NodeJS.ProcessEnv]] : []),
+  ...(fs.existsSync(INIT)
+    ? ([
+        ['hepstore-sandbox-init', { HEPSTORE_SANDBOX_INIT: '' }],
+        ['hepstore-sandbox-init, no overlay', { HEPSTORE_SANDBOX_INIT: 'direct' }],
+      ] as Array<[string, NodeJS.ProcessEnv]>)
+    : []),
   ['bwrap binds', { HEPSTORE_SANDBOX_INIT: '0' }],
 ];
 
