@@ -16,7 +16,7 @@ import type { BuildNode } from '../derivation/graph.js';
 import type { NewPathInfo } from '../store/local-store.js';
 import { ReferenceScanner } from './scan.js';
 import { buildEnvironment, SANDBOX_BUILD_DIR } from './environment.js';
-import { bwrapArgs, prepareScratch, scratchOutputs, type SandboxInit } from './sandbox.js';
+import { bwrapArgs, isHermetic, prepareScratch, scratchOutputs, type SandboxInit, type SandboxPath } from './sandbox.js';
 import { fetchToFile, type Mirrors } from './fetch.js';
 import { BUILDENV_BUILDER, linkEnvironment, parseEnvSpec } from './buildenv.js';
 import { Launcher, type RunResult } from './launcher.js';
@@ -33,7 +33,16 @@ export interface BuilderSettings {
    * bwrap binary and host paths, or undefined to build without a sandbox; `init` is
    * hepstore-sandbox-init where it works here (sandbox.ts).
    */
-  sandbox?: { bwrap: string; hostPaths: readonly string[]; etcDir: string; init?: SandboxInit };
+  sandbox?: {
+    bwrap: string;
+    /** Host paths (`sandboxPaths`, default /bin/sh): for builds that are not hermetic (isHermetic). */
+    hostPaths: readonly SandboxPath[];
+    /** Store files mapped by `sandboxPaths`, for every build, and the closure they need. */
+    storePaths: readonly SandboxPath[];
+    storeClosure: readonly string[];
+    etcDir: string;
+    init?: SandboxInit;
+  };
   keepFailed: boolean;
   cores: number;
   launcher: Launcher;
@@ -112,9 +121,12 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
   const buildDir = useScratch ? path.join(top, 'build') : top;
   const scratch = path.join(top, 'store');
   const init = sandboxed ? s.sandbox!.init : undefined;
+  // What the build can see of the store: its input closure, and what sandboxPaths maps.
+  const extra = sandboxed ? s.sandbox!.storeClosure : [];
+  const visible = extra.length ? [...new Set([...task.inputClosure, ...extra])].sort() : task.inputClosure;
   if (useScratch) await Promise.all([fs.promises.mkdir(buildDir, { mode: 0o700 }), fs.promises.mkdir(scratch)]);
   else await fs.promises.chmod(top, 0o700);
-  if (init) prepareScratch(scratch, task.inputClosure);
+  if (init) prepareScratch(scratch, visible);
   const outputsDir = scratchOutputs(scratch, init !== undefined);
   if (task.check !== undefined && !sandboxed && drv.builder !== FETCHURL_BUILDER) {
     await removeBuildDir(top);
@@ -161,9 +173,11 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
       if (command.length === 0) {
         // Nothing more to run.
       } else if (sandboxed) {
-        const hostPaths = [...s.sandbox!.hostPaths, ...hostToolPaths(drv.env.__hostTools)];
+        const tools = hostToolPaths(drv.env.__hostTools);
+        const hermetic = isHermetic(command[0], s.storeDir, tools);
+        const hostPaths = [...(hermetic ? [] : s.sandbox!.hostPaths), ...tools.map((p) => ({ inside: p, source: p })), ...s.sandbox!.storePaths];
         args = bwrapArgs(
-          { bwrap: s.sandbox!.bwrap, storeDir: s.storeDir, scratchStore: scratch, buildDir, inputs: task.inputClosure, hostPaths, network: isFixedOutput(drv), etcDir: s.sandbox!.etcDir, init },
+          { bwrap: s.sandbox!.bwrap, storeDir: s.storeDir, scratchStore: scratch, buildDir, inputs: visible, hostPaths, network: isFixedOutput(drv), etcDir: s.sandbox!.etcDir, init },
           command,
         );
         cmd = s.sandbox!.bwrap;
@@ -180,7 +194,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
       }
     }
     const results: BuiltOutput[] = [];
-    const candidates = new Set([...task.inputClosure, ...outputs.map(([, o]) => o.path)]);
+    const candidates = new Set([...visible, ...outputs.map(([, o]) => o.path)]);
     for (const [name, o] of outputs) {
       const at = written(o.path);
       if (!pathExists(at)) throw failure(node, `did not produce output '${name}' (expected at ${o.path})`, log, { keptDir: s.keepFailed ? top : undefined });

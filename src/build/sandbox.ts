@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { sharedLibraries } from '../host/libraries.js';
 import { SANDBOX_BUILD_DIR } from './environment.js';
 import { removeTree } from '../archive/canonical.js';
+import { StoreError } from '../errors.js';
 
 const BWRAP_CANDIDATES = ['/usr/bin/bwrap', '/bin/bwrap', '/usr/local/bin/bwrap'];
 
@@ -86,23 +87,49 @@ export function scratchOutputs(scratch: string, init: boolean): string {
   return init ? path.join(scratch, 'upper') : scratch;
 }
 
-let defaultPaths: string[] | undefined;
+/** One path of `sandboxPaths`: `source` (a host path or a path in the store) seen at `inside`. */
+export interface SandboxPath {
+  inside: string;
+  source: string;
+}
+
+/** `"/bin/sh"` (the host's, at the same place) or `"/bin/sh=/…/store/…-bash/bin/bash"` (as Nix's sandbox-paths). */
+export function parseSandboxPath(entry: string): SandboxPath {
+  const eq = entry.indexOf('=');
+  const inside = eq < 0 ? entry : entry.slice(0, eq);
+  const source = eq < 0 ? entry : entry.slice(eq + 1);
+  if (!path.isAbsolute(inside) || !path.isAbsolute(source) || path.normalize(inside) === '/') {
+    throw new StoreError('USAGE', `sandboxPaths entry '${entry}' is not PATH or PATH=SOURCE with absolute paths`, { hint: 'e.g. "/bin/sh" or "/bin/sh=/path/to/store/…-busybox/bin/busybox"' });
+  }
+  return { inside: path.normalize(inside), source: path.normalize(source) };
+}
+
+let defaultPaths: SandboxPath[] | undefined;
 
 /** /bin/sh and what it needs to run: the default of `sandboxPaths`. */
-export function defaultSandboxPaths(): string[] {
-  defaultPaths ??= withLibraries(['/bin/sh']);
+export function defaultSandboxPaths(): SandboxPath[] {
+  defaultPaths ??= withLibraries([{ inside: '/bin/sh', source: '/bin/sh' }]);
   return defaultPaths;
 }
 
-/** Host paths plus the shared libraries of those that are binaries. */
-export function withLibraries(paths: readonly string[]): string[] {
-  const out = new Set<string>();
+/** Host paths plus the shared libraries (at their own paths) of those that are binaries. */
+export function withLibraries(paths: readonly SandboxPath[]): SandboxPath[] {
+  const out = new Map<string, SandboxPath>();
   for (const p of paths) {
-    if (!fs.existsSync(p)) continue;
-    out.add(p);
-    if (fs.statSync(p).isFile()) for (const lib of sharedLibraries(p)) out.add(lib);
+    if (!fs.existsSync(p.source)) continue;
+    out.set(p.inside, p);
+    if (fs.statSync(p.source).isFile()) for (const lib of sharedLibraries(p.source)) if (!out.has(lib)) out.set(lib, { inside: lib, source: lib });
   }
-  return [...out].sort();
+  return [...out.values()].sort((a, b) => (a.inside < b.inside ? -1 : a.inside > b.inside ? 1 : 0));
+}
+
+/**
+ * Whether a build runs only what the store holds: its program (the builder, or the first
+ * argument of a builtin that runs one) is a store path and it declares no host tool. Such a
+ * build sees no host path at all, only store paths mapped by `sandboxPaths`.
+ */
+export function isHermetic(program: string | undefined, storeDir: string, hostTools: readonly string[]): boolean {
+  return (program === undefined || program.startsWith(storeDir + '/')) && hostTools.length === 0;
 }
 
 export interface SandboxSpec {
@@ -113,8 +140,8 @@ export interface SandboxSpec {
   buildDir: string;
   /** Store paths visible read-only (the input closure). */
   inputs: readonly string[];
-  /** Host paths visible read-only at the same place. */
-  hostPaths: readonly string[];
+  /** Paths visible read-only (host paths, or files of the store mapped elsewhere). */
+  hostPaths: readonly SandboxPath[];
   network: boolean;
   /** Directory for the synthetic /etc files (none: no /etc at all). */
   etcDir?: string;
@@ -168,7 +195,7 @@ export function bwrapArgs(s: SandboxSpec, command: readonly string[]): string[] 
   } else {
     args.push('--bind', s.scratchStore, s.storeDir, ...inputMounts(s.inputs));
   }
-  for (const p of s.hostPaths) if (!p.startsWith(s.storeDir + '/')) args.push('--ro-bind', p, p);
+  for (const p of s.hostPaths) if (!p.inside.startsWith(s.storeDir + '/') && p.inside !== s.storeDir) args.push('--ro-bind', p.source, p.inside);
   if (s.etcDir) args.push('--ro-bind', path.join(s.etcDir, 'passwd'), '/etc/passwd', '--ro-bind', path.join(s.etcDir, 'group'), '/etc/group', '--ro-bind', path.join(s.etcDir, 'hosts'), '/etc/hosts');
   if (s.network) {
     for (const p of ['/etc/resolv.conf', '/etc/ssl/certs', '/etc/nsswitch.conf']) if (fs.existsSync(p)) args.push('--ro-bind', p, p);
