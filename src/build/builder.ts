@@ -17,7 +17,7 @@ import type { BuildNode } from '../derivation/graph.js';
 import type { NewPathInfo } from '../store/local-store.js';
 import { ReferenceScanner } from './scan.js';
 import { buildEnvironment, SANDBOX_BUILD_DIR } from './environment.js';
-import { bwrapArgs } from './sandbox.js';
+import { bwrapArgs, isHermetic, prepareScratch, scratchOutputs, type SandboxInit, type SandboxPath } from './sandbox.js';
 import { fetchToFile, type Mirrors } from './fetch.js';
 import type { Timeouts } from '../net/http.js';
 import { linkEnvironment, parseEnvSpec } from './buildenv.js';
@@ -31,8 +31,20 @@ export interface BuilderSettings {
   storeDir: string;
   buildsDir: string;
   logDir: string;
-  /** bwrap binary and host paths, or undefined to build without a sandbox. */
-  sandbox?: { bwrap: string; hostPaths: readonly string[]; etcDir: string };
+  /**
+   * bwrap binary and host paths, or undefined to build without a sandbox; `init` is
+   * hepstore-sandbox-init where it works here (sandbox.ts).
+   */
+  sandbox?: {
+    bwrap: string;
+    /** Host paths (`sandboxPaths`, default /bin/sh): for builds that are not hermetic (isHermetic). */
+    hostPaths: readonly SandboxPath[];
+    /** Store files mapped by `sandboxPaths`, for every build, and the closure they need. */
+    storePaths: readonly SandboxPath[];
+    storeClosure: readonly string[];
+    etcDir: string;
+    init?: SandboxInit;
+  };
   keepFailed: boolean;
   cores: number;
   launcher: Launcher;
@@ -114,8 +126,14 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
   const useScratch = sandboxed || task.check !== undefined;
   const buildDir = useScratch ? path.join(top, 'build') : top;
   const scratch = path.join(top, 'store');
+  const init = sandboxed ? s.sandbox!.init : undefined;
+  // What the build can see of the store: its input closure, and what sandboxPaths maps.
+  const extra = sandboxed ? s.sandbox!.storeClosure : [];
+  const visible = extra.length ? [...new Set([...task.inputClosure, ...extra])].sort() : task.inputClosure;
   if (useScratch) await Promise.all([fs.promises.mkdir(buildDir, { mode: 0o700 }), fs.promises.mkdir(scratch)]);
   else await fs.promises.chmod(top, 0o700);
+  if (init) prepareScratch(scratch, visible);
+  const outputsDir = scratchOutputs(scratch, init !== undefined);
   // Builtins that run no program write only to the scratch store: they can be checked without the sandbox.
   if (task.check !== undefined && !sandboxed && builtin !== FETCHURL && builtin !== UNPACK_DEB) {
     await removeBuildDir(top);
@@ -123,7 +141,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
       hint: 'install bubblewrap (Debian package bubblewrap) and do not pass --no-sandbox',
     });
   }
-  const written = (p: string) => (useScratch ? path.join(scratch, path.basename(p)) : p);
+  const written = (p: string) => (useScratch ? path.join(outputsDir, path.basename(p)) : p);
   const outputs = Object.entries(drv.outputs);
   if (!task.check) for (const [, o] of outputs) if (pathExists(o.path)) removeTree(o.path); // stale, unregistered leftovers
   let ok = false;
@@ -172,9 +190,11 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
       if (command.length === 0) {
         // Nothing more to run.
       } else if (sandboxed) {
-        const hostPaths = [...s.sandbox!.hostPaths, ...hostToolPaths(drv.env.__hostTools)];
+        const tools = hostToolPaths(drv.env.__hostTools);
+        const hermetic = isHermetic(command[0], s.storeDir, tools);
+        const hostPaths = [...(hermetic ? [] : s.sandbox!.hostPaths), ...tools.map((p) => ({ inside: p, source: p })), ...s.sandbox!.storePaths];
         args = bwrapArgs(
-          { bwrap: s.sandbox!.bwrap, storeDir: s.storeDir, scratchStore: scratch, buildDir, inputs: task.inputClosure, hostPaths, network: isFixedOutput(drv), etcDir: s.sandbox!.etcDir },
+          { bwrap: s.sandbox!.bwrap, storeDir: s.storeDir, scratchStore: scratch, buildDir, inputs: visible, hostPaths, network: isFixedOutput(drv), etcDir: s.sandbox!.etcDir, init },
           command,
         );
         cmd = s.sandbox!.bwrap;
@@ -191,7 +211,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
       }
     }
     const results: BuiltOutput[] = [];
-    const candidates = new Set([...task.inputClosure, ...outputs.map(([, o]) => o.path)]);
+    const candidates = new Set([...visible, ...outputs.map(([, o]) => o.path)]);
     for (const [name, o] of outputs) {
       const at = written(o.path);
       if (!pathExists(at)) throw failure(node, `did not produce output '${name}' (expected at ${o.path})`, log, { keptDir: s.keepFailed ? top : undefined });
@@ -300,7 +320,7 @@ function compareWithValid(node: BuildNode, results: BuiltOutput[], expected: Rec
     const files = differingFiles(r.path, r.location);
     if (files.length) lines.push(`    files that differ: ${files.slice(0, 20).join(', ')}${files.length > 20 ? ` and ${files.length - 20} more` : ''}`);
   }
-  if (keptDir) lines.push(`note: keeping the rebuilt outputs in '${keptDir}/store'`);
+  if (keptDir) lines.push(`note: keeping the rebuilt outputs in '${path.dirname(results[0].location)}'`);
   throw new StoreError('NOT_DETERMINISTIC', lines.join('\n'), { hint: 'compare the two builds (e.g. with diffoscope) to find the source of nondeterminism' });
 }
 

@@ -14,9 +14,10 @@ import { derivationReferences } from '../derivation/paths.js';
 import { topoOrder, type BuildGraph, type BuildNode } from '../derivation/graph.js';
 import type { LocalStore, NewPathInfo } from '../store/local-store.js';
 import { PathLocks } from '../store/locks.js';
+import { toStorePath } from '../store/path.js';
 import { networkTimeouts, readStoreConfig } from '../store/config.js';
 import { runBuild, type BuilderSettings } from './builder.js';
-import { defaultSandboxPaths, findBwrap, withLibraries, writeSandboxEtc } from './sandbox.js';
+import { defaultSandboxPaths, findBwrap, findSandboxInit, parseSandboxPath, withLibraries, writeSandboxEtc, type SandboxPath } from './sandbox.js';
 import { Launcher } from './launcher.js';
 import { Semaphore } from './semaphore.js';
 
@@ -138,7 +139,10 @@ function settingsFor(store: LocalStore, opts: RealizeOptions, launcher: Launcher
   if (bwrap) {
     const etcDir = fs.mkdtempSync(path.join(buildsDir, '.etc-'));
     writeSandboxEtc(etcDir);
-    sandbox = { bwrap, hostPaths: opts.sandboxPaths ? withLibraries(opts.sandboxPaths) : defaultSandboxPaths(), etcDir };
+    const paths = opts.sandboxPaths?.map(parseSandboxPath);
+    const inStore = (p: SandboxPath) => p.source.startsWith(store.storeDir + '/');
+    const mapped = resolveStorePaths(store, paths?.filter(inStore) ?? []);
+    sandbox = { bwrap, hostPaths: paths ? withLibraries(paths.filter((p) => !inStore(p))) : defaultSandboxPaths(), ...mapped, etcDir, init: findSandboxInit(bwrap) };
   }
   const config = readStoreConfig(store.layout.configFile);
   return {
@@ -154,6 +158,36 @@ function settingsFor(store: LocalStore, opts: RealizeOptions, launcher: Launcher
     mirrors: config.mirrors,
     timeouts: networkTimeouts(config, store.layout.configFile),
   };
+}
+
+/**
+ * `sandboxPaths` entries whose source is in the store (`/bin/sh=/…/store/…-busybox/bin/sh`):
+ * each source, symlinks resolved, must lie in a valid store path, and the closure of those
+ * paths (the store's references, as `store path-info -r` lists them) becomes visible to every
+ * build beside its inputs, so that what is mapped can run.
+ */
+function resolveStorePaths(store: LocalStore, paths: readonly SandboxPath[]): { storePaths: SandboxPath[]; storeClosure: string[] } {
+  const storePaths: SandboxPath[] = [];
+  const roots = new Set<string>();
+  for (const p of paths) {
+    let real: string;
+    try {
+      real = fs.realpathSync(p.source);
+    } catch {
+      throw new StoreError('USAGE', `sandboxPaths: '${p.source}' (for ${p.inside}) does not exist`, { hint: 'build or add the store path first, or change the store configuration' });
+    }
+    for (const q of [p.source, real]) {
+      const sp = toStorePath(q, store.storeDir);
+      if (!q.startsWith(store.storeDir + '/') || !store.isValid(sp)) {
+        throw new StoreError('USAGE', `sandboxPaths: '${p.source}' (for ${p.inside}) is not in a valid store path${q === real && q !== p.source ? ` (it leads to ${real})` : ''}`, {
+          hint: 'map only paths of valid store paths (store add, or realize the package first)',
+        });
+      }
+      roots.add(sp);
+    }
+    storePaths.push({ inside: p.inside, source: real });
+  }
+  return { storePaths, storeClosure: roots.size ? store.queryClosure([...roots]) : [] };
 }
 
 export function sandboxAvailable(opts: RealizeOptions = {}): boolean {

@@ -5,7 +5,12 @@ import { StoreError } from '../errors.js';
 export interface StoreConfig {
   /** Build in a bubblewrap sandbox when bwrap is installed (default true). */
   sandbox?: boolean;
-  /** Host paths visible in the sandbox (as Nix's sandbox-paths); /bin/sh and its libraries by default. */
+  /**
+   * Paths visible in the sandbox (as Nix's sandbox-paths): "PATH" is the host's PATH (with the
+   * shared libraries of a binary), for builds whose builder is not a store path or that use
+   * host tools; "PATH=SOURCE" shows SOURCE at PATH, and when SOURCE lies in a valid store path
+   * it is shown to every build, with that store path's closure. Default: ["/bin/sh"].
+   */
   sandboxPaths?: string[];
   /** Binary caches to substitute from, in order. */
   substituters?: string[];
