@@ -29,7 +29,7 @@ test('verify on a clean store exits 0, with and without --check-contents', async
   assert.match(deep.stderr, /checked the contents of 3 paths: 0 missing, 0 modified/);
   const json = runCli(['verify', '--check-contents', '--json'], { storeRoot: root });
   assert.is(json.status, 0, json.stderr);
-  assert.equal(JSON.parse(json.stdout), { ok: true, checked: 3, missing: [], modified: [] });
+  assert.equal(JSON.parse(json.stdout), { ok: true, checked: 3, missing: [], modified: [], unreadable: [] });
 });
 
 test('a file deleted inside a store object is reported as modified by --check-contents', async () => {
@@ -80,7 +80,7 @@ test('verify without --check-contents does not re-hash', async () => {
   removeTree(b);
   const res = runCli(['verify', '--json'], { storeRoot: root });
   assert.is(res.status, 1);
-  assert.equal(JSON.parse(res.stdout), { ok: false, checked: 3, missing: [b], modified: [] });
+  assert.equal(JSON.parse(res.stdout), { ok: false, checked: 3, missing: [b], modified: [], unreadable: [] });
 });
 
 test('verify PATH checks the closure of PATH only', async () => {
@@ -88,12 +88,38 @@ test('verify PATH checks the closure of PATH only', async () => {
   removeTree(b);
   const res = runCli(['verify', '--check-contents', '--json', c], { storeRoot: root });
   assert.is(res.status, 0, res.stderr);
-  assert.equal(JSON.parse(res.stdout), { ok: true, checked: 2, missing: [], modified: [] });
+  assert.equal(JSON.parse(res.stdout), { ok: true, checked: 2, missing: [], modified: [], unreadable: [] });
   makeWritable(a);
   fs.writeFileSync(path.join(a, 'extra'), 'new file');
   const bad = runCli(['verify', '--check-contents', '--json', c], { storeRoot: root });
   assert.is(bad.status, 1);
   assert.equal(JSON.parse(bad.stdout).modified.map((m: { path: string }) => m.path), [a]);
+});
+
+test('a path that cannot be read back (a name that is not valid UTF-8) is reported, and the paths after it are still checked', async () => {
+  const root = path.join(tmpDir('verify'), 'root');
+  const store = new LocalStore(root);
+  const made: string[] = [];
+  try {
+    for (const n of ['one', 'two', 'three']) made.push(await store.addToStore(writeTree(path.join(tmpDir('v-n'), n), { f: n })));
+  } finally {
+    store.close();
+  }
+  const sorted = [...made].sort();
+  const [, middle, last] = sorted;
+  makeWritable(middle);
+  fs.writeFileSync(Buffer.from(`${middle}/bad-\xff-name`, 'latin1') as unknown as string, 'x');
+  makeWritable(last);
+  fs.writeFileSync(path.join(last, 'f'), 'changed');
+  const res = runCli(['verify', '--check-contents'], { storeRoot: root });
+  assert.is(res.status, 1);
+  assert.ok(res.stderr.includes(`path '${middle}' cannot be read`), res.stderr);
+  assert.match(res.stderr, /not valid UTF-8/);
+  assert.ok(res.stderr.includes(`path '${last}' was modified`), `the path after it is still checked: ${res.stderr}`);
+  assert.match(res.stderr, /checked the contents of 3 paths: 0 missing, 1 modified, 1 unreadable/);
+  const json = JSON.parse(runCli(['verify', '--check-contents', '--json'], { storeRoot: root }).stdout);
+  assert.equal(json.unreadable.map((u: { path: string }) => u.path), [middle]);
+  assert.equal(json.modified.map((m: { path: string }) => m.path), [last]);
 });
 
 test.run();
