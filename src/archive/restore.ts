@@ -30,14 +30,19 @@ function hostile(name: string, why: string): never {
   });
 }
 
+/** After the leading './': a component that is empty, '.' or '..'. */
+const BAD_COMPONENT = /^\.\/(?:\.{0,2}(?:\/|$))|\/(?:\.{0,2}(?:\/|$))/;
+
 function checkName(name: string): void {
   if (name === '.') return;
   if (name.startsWith('/')) hostile(name, 'absolute path');
   if (!name.startsWith('./')) hostile(name, "names must start with './'");
   if (name.includes('\0')) hostile(name, 'NUL in name');
-  for (const part of name.slice(2).split('/')) {
-    if (part === '..') hostile(name, "'..' component");
-    if (part === '' || part === '.') hostile(name, 'empty or "." component');
+  if (BAD_COMPONENT.test(name)) {
+    for (const part of name.slice(2).split('/')) {
+      if (part === '..') hostile(name, "'..' component");
+      if (part === '' || part === '.') hostile(name, 'empty or "." component');
+    }
   }
 }
 

@@ -77,7 +77,11 @@ export function listTree(root: string): TreeEntry[] {
   return out.map(({ key: _key, ...e }) => e);
 }
 
-/** Path on disk of entry `name` below `root`. */
+/**
+ * Path on disk of entry `name` below `root`. Names are clean ('./a/b', no '.', '..' or empty
+ * components: listTree makes them so, restore refuses others), so no normalising is needed.
+ */
 export function entryPath(root: string, name: string): string {
-  return name === '.' ? root : path.join(root, name.slice(2));
+  if (name === '.') return root;
+  return root === '' ? name.slice(2) : root.endsWith('/') ? root + name.slice(2) : root + name.slice(1);
 }
