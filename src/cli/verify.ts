@@ -19,7 +19,8 @@ const verify: Command = {
     const store = await ctx.store();
     const paths = args.positionals.length ? store.queryClosure(args.positionals.map((a) => resolveInstallable(store, a, ctx.cwd))) : undefined;
     const report = await store.verify({ checkContents: Boolean(args.flags['check-contents']), paths });
-    const bad = [...report.missing, ...report.modified.map((m) => m.path), ...report.unreadable.map((u) => u.path)];
+    const unreadable = report.unreadable ?? [];
+    const bad = [...report.missing, ...report.modified.map((m) => m.path), ...unreadable.map((u) => u.path)];
     const repaired: string[] = [];
     const unrepaired: Array<{ path: string; reason: string }> = [];
     if (args.flags.repair && bad.length) {
@@ -62,11 +63,11 @@ const verify: Command = {
       for (const m of report.modified) {
         ctx.stderr.write(`path '${m.path}' was modified!\n  expected: ${m.expected} (${m.expectedSize} bytes)\n  got:      ${m.actual} (${m.actualSize} bytes)\n`);
       }
-      for (const u of report.unreadable) ctx.stderr.write(`path '${u.path}' cannot be read: ${u.error}\n`);
+      for (const u of unreadable) ctx.stderr.write(`path '${u.path}' cannot be read: ${u.error}\n`);
       for (const p of repaired) ctx.stderr.write(`repaired '${p}'\n`);
       for (const u of unrepaired) ctx.stderr.write(`cannot repair '${u.path}': ${u.reason}\n`);
       const what = args.flags['check-contents'] ? 'checked the contents of' : 'checked';
-      ctx.stderr.write(`${what} ${report.checked} paths: ${report.missing.length} missing, ${report.modified.length} modified${report.unreadable.length ? `, ${report.unreadable.length} unreadable` : ''}${args.flags.repair ? `, ${repaired.length} repaired` : ''}\n`);
+      ctx.stderr.write(`${what} ${report.checked} paths: ${report.missing.length} missing, ${report.modified.length} modified${unreadable.length ? `, ${unreadable.length} unreadable` : ''}${args.flags.repair ? `, ${repaired.length} repaired` : ''}\n`);
     }
     return ok ? 0 : 1;
   },

@@ -429,7 +429,7 @@ export class LocalStore {
 
   async verify(opts: { checkContents?: boolean; paths?: readonly string[]; onProgress?: (done: number, total: number) => void } = {}): Promise<VerifyReport> {
     const paths = opts.paths ?? this.allValidPaths();
-    const report: VerifyReport = { checked: 0, missing: [], modified: [], unreadable: [] };
+    const report: VerifyReport = { checked: 0, missing: [], modified: [] };
     for (const p of paths) {
       // A path that `store gc` invalidated since the listing is gone, not missing (GC: the
       // row goes first, then the files; so look again before reporting).
@@ -442,7 +442,7 @@ export class LocalStore {
         // A path that cannot be archived (a name that is not valid UTF-8, a device file, no
         // permission) is reported, and the others are still checked.
         const actual = await hashPath(p).catch((e: unknown) => {
-          if (this.isValid(p)) report.unreadable.push({ path: p, error: (e as Error)?.message ?? String(e) });
+          if (this.isValid(p)) (report.unreadable ??= []).push({ path: p, error: (e as Error)?.message ?? String(e) });
           return undefined;
         });
         if (actual && (actual.narHash !== info.narHash || actual.narSize !== info.narSize) && this.isValid(p)) {
@@ -467,8 +467,8 @@ export interface VerifyReport {
   checked: number;
   missing: string[];
   modified: Array<{ path: string; expected: string; actual: string; expectedSize: number; actualSize: number }>;
-  /** Paths whose contents could not be read back as an archive, and why. */
-  unreadable: Array<{ path: string; error: string }>;
+  /** Paths whose contents could not be read back as an archive, and why (only when there are any). */
+  unreadable?: Array<{ path: string; error: string }>;
 }
 
 /** Stores holding temporary roots, released when the process exits (a dead owner's rows are ignored anyway). */
