@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'STILL_REFERENCED'
   | 'STORE_MISMATCH'
   | 'SCHEMA'
+  | 'DATABASE'
   | 'IO'
   | 'VERIFY_FAILED'
   | 'EVAL'

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import type { TreeEntry, EntryType } from './walk.js';
 import { entryPath, listTree } from './walk.js';
+import { tarHeaders } from './tar-headers.js';
 
 export const MODE_FILE = 0o444;
 export const MODE_EXECUTABLE = 0o555;
@@ -25,6 +26,29 @@ export function canonicalHeader(name: string, type: EntryType, size: number, exe
     uname: '',
     gname: '',
   };
+}
+
+const BLOCK = 512;
+
+/**
+ * Every byte the canonical archive holds before an entry's data: its ustar header, preceded by
+ * a pax header (and its zero-padded records) when the name or link target does not fit ustar —
+ * the framing of tar-stream's packer (Pack._encodePax), which `store dump` writes through, with
+ * tar-stream's own encoder. Restoring compares each header it reads with this, byte for byte.
+ */
+export function canonicalHeaderBytes(name: string, type: EntryType, size: number, executable: boolean, target?: string): Buffer {
+  const h = canonicalHeader(name, type, size, executable, target);
+  const codec = tarHeaders();
+  const plain = codec.encode(h);
+  if (plain) return plain;
+  const pax = codec.encodePax({ name: h.name, linkname: h.linkname });
+  const paxHeader = { ...h, name: 'PaxHeader', size: pax.byteLength, type: 'pax-header', linkname: h.linkname && 'PaxHeader' };
+  const padded = Math.ceil(pax.byteLength / BLOCK) * BLOCK;
+  const out = Buffer.alloc(BLOCK + padded + BLOCK);
+  codec.encode(paxHeader)!.copy(out, 0);
+  pax.copy(out, BLOCK);
+  codec.encode({ ...paxHeader, size: h.size, type: h.type })!.copy(out, BLOCK + padded);
+  return out;
 }
 
 /** Whether anything (a dangling symlink included) is at `p`. */

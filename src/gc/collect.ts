@@ -346,9 +346,12 @@ function removeJunk(c: Collector, deleted: ReadonlySet<string>, result: GcResult
 
 /** `store gc`: delete every valid path that no root keeps alive, and the junk. */
 export async function collectGarbage(store: LocalStore, opts: GcOptions = {}): Promise<GcResult> {
+  // A lost database would make every object look dead (Invariant 6).
+  store.assertDatabaseIntact(opts.dryRun ? 'plan a garbage collection' : 'collect garbage');
   return withGcLock(
     store,
     () => {
+      store.assertDatabaseIntact(opts.dryRun ? 'plan a garbage collection' : 'collect garbage');
       const result = emptyResult(Boolean(opts.dryRun));
       if (!opts.dryRun) Object.assign(result, cleanStaleRows(store));
       const c = new Collector(store, opts);
@@ -388,9 +391,11 @@ export interface DeleteOptions extends GraphOptions {
  * is refused unless `alsoReferrers`.
  */
 export async function deletePaths(store: LocalStore, paths: readonly string[], opts: DeleteOptions = {}): Promise<GcResult> {
+  store.assertDatabaseIntact('delete store paths');
   return withGcLock(
     store,
     () => {
+      store.assertDatabaseIntact('delete store paths');
       const c = new Collector(store, opts);
       const g = c.g;
       const want = new Uint8Array(g.size);

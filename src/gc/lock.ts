@@ -10,6 +10,8 @@ export const GC_LOCK_KEY = 'gc';
 const POLL_MS = [20, 50, 100, 200, 250];
 
 export async function withGcLock<T>(store: LocalStore, fn: () => Promise<T> | T, onWait?: (holder: number) => void): Promise<T> {
+  // A store opened read-only can delete nothing (a dry run only reads), and could not take it.
+  if (store.readOnly) return fn();
   const locks = new PathLocks(store.db);
   let announced = false;
   for (let tries = 0; ; tries++) {
