@@ -4,8 +4,11 @@ import type { LocalStore } from '../store/local-store.js';
 
 export interface Context {
   storeRoot: string;
-  /** Opens the store on first use (commands that need no store never pay for it). */
-  store(): Promise<LocalStore>;
+  /**
+   * Opens the store on first use (commands that need no store never pay for it). `gc`: to
+   * collect garbage, possibly on a full disk (see LocalStore).
+   */
+  store(opts?: { gc?: boolean }): Promise<LocalStore>;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
   cwd: string;

@@ -17,9 +17,10 @@ const gc: Command = {
   },
   async run(args, ctx) {
     if (args.positionals.length) throw new StoreError('USAGE', 'store gc takes no arguments', { hint: "to delete particular paths use 'store delete PATH'" });
-    const store = await ctx.store();
     const maxFreed = args.flags['max-freed'] !== undefined ? parseBytes(args.flags['max-freed'] as string) : undefined;
     const dryRun = Boolean(args.flags['dry-run']);
+    // On a full disk even opening the database may need space: the reserve goes first.
+    const store = await ctx.store({ gc: !dryRun });
     const tty = Boolean(ctx.stderr.isTTY) && !args.flags.json;
     const r = await collectGarbage(store, {
       dryRun,

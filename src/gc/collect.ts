@@ -372,6 +372,7 @@ export async function collectGarbage(store: LocalStore, opts: GcOptions = {}): P
       return result;
     },
     opts.onWait,
+    !opts.dryRun,
   );
 }
 
@@ -447,5 +448,6 @@ export async function deletePaths(store: LocalStore, paths: readonly string[], o
       return result;
     },
     opts.onWait,
+    !opts.dryRun,
   );
 }

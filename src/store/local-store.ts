@@ -15,6 +15,7 @@ import { openDatabase, writeTx, type DB, retryWhileBusy } from './db.js';
 import type { Statement } from 'better-sqlite3';
 import { storeLayout, type StoreLayout } from './root.js';
 import { thisProcess } from './process.js';
+import { ensureGcReserve, releaseGcReserve } from './reserve.js';
 
 export interface PathInfo {
   path: string;
@@ -74,10 +75,16 @@ export class LocalStore {
   readonly db: DB;
   private readonly stmts;
 
-  constructor(root: string) {
+  /**
+   * `opts.gc`: opened to collect garbage, which may be on a full disk: the space reserved for it
+   * (src/store/reserve.ts) is freed before the database is opened. Otherwise the reserve is
+   * made (if missing) once the database is open.
+   */
+  constructor(root: string, opts: { gc?: boolean } = {}) {
     this.layout = storeLayout(path.resolve(root));
     this.storeDir = this.layout.storeDir;
     fs.mkdirSync(this.storeDir, { recursive: true });
+    if (opts.gc) releaseGcReserve(this.layout);
     this.db = openDatabase(this.layout.dbFile);
     const db = this.db;
     this.stmts = {
@@ -101,6 +108,7 @@ export class LocalStore {
       db.close();
       throw err;
     }
+    if (!opts.gc) ensureGcReserve(this.layout);
   }
 
   /** A database belongs to one store directory; its paths' hashes depend on it. */
