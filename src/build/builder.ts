@@ -14,6 +14,7 @@ import { toSRI } from '../hash/sri.js';
 import { isFixedOutput } from '../derivation/derivation.js';
 import type { BuildNode } from '../derivation/graph.js';
 import type { NewPathInfo } from '../store/local-store.js';
+import { diskFullNote } from '../store/disk-full.js';
 import { ReferenceScanner } from './scan.js';
 import { buildEnvironment, SANDBOX_BUILD_DIR } from './environment.js';
 import { bwrapArgs } from './sandbox.js';
@@ -85,7 +86,12 @@ async function hashAndScan(location: string, candidates: Iterable<string>): Prom
   return { narHash: toSRI(digest), narSize: sink.size, digest, references: [...scanner.found].sort() };
 }
 
-function failure(node: BuildNode, why: string, log: string, opts: { keptDir?: string; hint?: string } = {}): StoreError {
+/**
+ * A failed build's error. `space`: where the build wrote; if that file system is (nearly) full
+ * now — before the failed build's files are removed — the message says so and the hint says
+ * what to free (a builder reports a full disk only in its log).
+ */
+function failure(node: BuildNode, why: string, log: string, opts: { keptDir?: string; hint?: string; space?: { dir: string; storeDir: string } } = {}): StoreError {
   const { keptDir } = opts;
   const lines = tail(log, LOG_TAIL_LINES);
   const where = node.location ? ` (defined at ${node.location})` : '';
@@ -93,7 +99,9 @@ function failure(node: BuildNode, why: string, log: string, opts: { keptDir?: st
   if (lines) msg.push(`last ${LOG_TAIL_LINES} log lines:`, ...lines.split('\n').map((l) => `  > ${l}`));
   msg.push(`full log: ${log}`);
   if (keptDir) msg.push(`note: keeping build directory '${keptDir}'`);
-  return new StoreError('BUILD_FAILED', msg.join('\n'), { hint: opts.hint ?? (keptDir ? undefined : 'rerun with --keep-failed to keep the build directory') });
+  const full = opts.space && diskFullNote(opts.space.dir, path.dirname(opts.space.storeDir));
+  if (full) msg.push(full.note);
+  return new StoreError('BUILD_FAILED', msg.join('\n'), { hint: full?.hint ?? opts.hint ?? (keptDir ? undefined : 'rerun with --keep-failed to keep the build directory') });
 }
 
 export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<BuiltOutput[]> {
@@ -117,6 +125,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
     });
   }
   const written = (p: string) => (useScratch ? path.join(scratch, path.basename(p)) : p);
+  const space = { dir: top, storeDir: s.storeDir };
   const outputs = Object.entries(drv.outputs);
   if (!task.check) for (const [, o] of outputs) if (pathExists(o.path)) removeTree(o.path); // stale, unregistered leftovers
   let ok = false;
@@ -130,7 +139,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
         if (drv.env.executable === '1') fs.chmodSync(target, 0o755);
       } catch (e) {
         fs.appendFileSync(log, `${(e as Error).message}\n`);
-        throw failure(node, 'failed to fetch', log, { hint: (e as StoreError).hint });
+        throw failure(node, 'failed to fetch', log, { hint: (e as StoreError).hint, space });
       }
     } else {
       let command = [drv.builder, ...drv.args];
@@ -144,7 +153,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
           await s.slots.with(async () => linkEnvironment(spec, written(drv.outputs.out.path), { storeDir: s.storeDir, visible: task.inputClosure, log: (l) => fs.appendFileSync(log, l + '\n') }));
         } catch (e) {
           fs.appendFileSync(log, `${(e as Error).message}\n${(e as StoreError).hint ? `hint: ${(e as StoreError).hint}\n` : ''}`);
-          throw failure(node, 'could not link the environment', log);
+          throw failure(node, 'could not link the environment', log, { space });
         }
         command = [...drv.args];
         runLog = path.join(top, 'builder.log');
@@ -170,14 +179,14 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
       }
       if (r.code !== 0) {
         const kept = s.keepFailed ? top : undefined;
-        throw failure(node, r.signal ? `was killed by ${r.signal}` : `failed with exit code ${r.code}`, log, { keptDir: kept });
+        throw failure(node, r.signal ? `was killed by ${r.signal}` : `failed with exit code ${r.code}`, log, { keptDir: kept, space });
       }
     }
     const results: BuiltOutput[] = [];
     const candidates = new Set([...task.inputClosure, ...outputs.map(([, o]) => o.path)]);
     for (const [name, o] of outputs) {
       const at = written(o.path);
-      if (!pathExists(at)) throw failure(node, `did not produce output '${name}' (expected at ${o.path})`, log, { keptDir: s.keepFailed ? top : undefined });
+      if (!pathExists(at)) throw failure(node, `did not produce output '${name}' (expected at ${o.path})`, log, { keptDir: s.keepFailed ? top : undefined, space });
       let location = at;
       if (sandboxed && !task.check) {
         fs.renameSync(at, o.path);

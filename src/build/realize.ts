@@ -360,7 +360,20 @@ async function schedule(
       result.repaired.push(...repair);
     } else {
       const built = await runBuild({ node: n, inputClosure }, settings);
-      store.registerValidPaths(built.map(({ location: _l, ...info }) => (opts.sign ? { ...info, sigs: opts.sign(info) } : info)));
+      try {
+        store.registerValidPaths(built.map(({ location: _l, ...info }) => (opts.sign ? { ...info, sigs: opts.sign(info) } : info)));
+      } catch (e) {
+        // Not registered (a full disk refuses the rows): the outputs are not valid, so they
+        // must not stay at their final names, taking the space.
+        for (const b of built) {
+          try {
+            if (!store.isValid(b.path)) removeTree(b.location);
+          } catch {
+            /* the registration error is the one to report */
+          }
+        }
+        throw e;
+      }
       result.built.push(n.drvPath);
     }
     emit({ type: 'done', drvPath: n.drvPath, name: n.drv.name, built: true });

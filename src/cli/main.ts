@@ -75,9 +75,9 @@ export async function main(argv: string[]): Promise<number> {
   let opened: LocalStore | undefined;
   const ctx: Context = {
     storeRoot,
-    async store() {
+    async store(opts) {
       // Loaded lazily: commands that need no store never open SQLite.
-      if (!opened) opened = new (await import('../store/local-store.js')).LocalStore(storeRoot);
+      if (!opened) opened = new (await import('../store/local-store.js')).LocalStore(storeRoot, opts);
       return opened;
     },
     // Each stream is set up on first use (a pipe loads the networking code).
@@ -91,6 +91,10 @@ export async function main(argv: string[]): Promise<number> {
   };
   try {
     return await cmd.run(args, ctx);
+  } catch (err) {
+    // The one place where a full file system (ENOSPC, SQLITE_FULL, however wrapped) becomes a
+    // message naming it and what to free.
+    throw (await import('../store/disk-full.js')).diskFullError(err, storeRoot);
   } finally {
     opened?.close();
   }

@@ -125,8 +125,17 @@ export class LocalStore {
     }
   }
 
+  /**
+   * Never throws for the temporary roots: it runs in cleanup, where it must not hide the error
+   * being reported (on a full disk even a DELETE can fail), and the rows of a process that has
+   * exited are ignored by every reader and removed by `store gc`.
+   */
   close(): void {
-    if (this.db.open) this.releaseTempRoots();
+    try {
+      if (this.db.open) this.releaseTempRoots();
+    } catch {
+      /* see above */
+    }
     this.db.close();
   }
 
