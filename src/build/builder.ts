@@ -15,6 +15,7 @@ import { isFixedOutput } from '../derivation/derivation.js';
 import type { BuildNode } from '../derivation/graph.js';
 import type { NewPathInfo } from '../store/local-store.js';
 import { diskFullNote } from '../store/disk-full.js';
+import { ownedName } from '../store/process.js';
 import { ReferenceScanner } from './scan.js';
 import { buildEnvironment, SANDBOX_BUILD_DIR } from './environment.js';
 import { bwrapArgs } from './sandbox.js';
@@ -108,7 +109,10 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
   const { node } = task;
   const { drv } = node;
   // Asynchronous file-system calls run on libuv's threads, leaving this one to schedule.
-  const top = await fs.promises.mkdtemp(path.join(s.buildsDir, `${drv.name}-`));
+  // Named after this process, so that `store gc` can tell a killed build's directory; one kept
+  // by --keep-failed is renamed to `kept` (which gc leaves alone) when the build has failed.
+  const top = await fs.promises.mkdtemp(path.join(s.buildsDir, ownedName(drv.name)));
+  const kept = s.keepFailed ? path.join(s.buildsDir, `${drv.name}-kept-${path.basename(top).slice(path.basename(top).lastIndexOf('.') + 1)}`) : undefined;
   // A check keeps its own log: the log of the build that made the valid outputs stays.
   const log = task.check ? logPath(s.logDir, node.drvPath).replace(/\.log$/, '.check.log') : logPath(s.logDir, node.drvPath);
   const sandboxed = s.sandbox !== undefined && drv.builder !== FETCHURL_BUILDER;
@@ -178,7 +182,6 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
         throw failure(node, `could not start: ${r.error.message}`, log);
       }
       if (r.code !== 0) {
-        const kept = s.keepFailed ? top : undefined;
         throw failure(node, r.signal ? `was killed by ${r.signal}` : `failed with exit code ${r.code}`, log, { keptDir: kept, space });
       }
     }
@@ -186,7 +189,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
     const candidates = new Set([...task.inputClosure, ...outputs.map(([, o]) => o.path)]);
     for (const [name, o] of outputs) {
       const at = written(o.path);
-      if (!pathExists(at)) throw failure(node, `did not produce output '${name}' (expected at ${o.path})`, log, { keptDir: s.keepFailed ? top : undefined, space });
+      if (!pathExists(at)) throw failure(node, `did not produce output '${name}' (expected at ${o.path})`, log, { keptDir: kept, space });
       let location = at;
       if (sandboxed && !task.check) {
         fs.renameSync(at, o.path);
@@ -205,7 +208,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
     }
     checkOutputCycles(node, results);
     if (task.check) {
-      compareWithValid(node, results, task.check.expected, s.keepFailed ? top : undefined);
+      compareWithValid(node, results, task.check.expected, kept);
       for (const r of results) {
         const dest = task.check.keep?.[r.path];
         if (dest === undefined) continue;
@@ -217,7 +220,8 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
     return results;
   } finally {
     if (!ok && !task.check) for (const [, o] of outputs) if (pathExists(o.path)) removeTree(o.path);
-    if (ok || !s.keepFailed) await removeBuildDir(top);
+    if (ok || !kept) await removeBuildDir(top);
+    else await fs.promises.rename(top, kept).catch(() => undefined); // else gc removes it once this process is gone
   }
 }
 

@@ -14,6 +14,7 @@ import { derivationReferences } from '../derivation/paths.js';
 import { topoOrder, type BuildGraph, type BuildNode } from '../derivation/graph.js';
 import type { LocalStore, NewPathInfo } from '../store/local-store.js';
 import { PathLocks } from '../store/locks.js';
+import { ownedName } from '../store/process.js';
 import { readStoreConfig } from '../store/config.js';
 import { runBuild, type BuilderSettings } from './builder.js';
 import { defaultSandboxPaths, findBwrap, withLibraries, writeSandboxEtc } from './sandbox.js';
@@ -131,12 +132,12 @@ function writeDerivations(store: LocalStore, nodes: readonly BuildNode[]): void 
 function settingsFor(store: LocalStore, opts: RealizeOptions, launcher: Launcher): BuilderSettings {
   const bwrap = opts.sandbox === false ? undefined : findBwrap();
   const jobs = opts.jobs ?? os.availableParallelism();
-  const buildsDir = path.join(store.layout.varDir, 'builds');
+  const buildsDir = store.layout.buildsDir;
   fs.mkdirSync(buildsDir, { recursive: true });
   fs.mkdirSync(store.layout.logDir, { recursive: true });
   let sandbox: BuilderSettings['sandbox'];
   if (bwrap) {
-    const etcDir = fs.mkdtempSync(path.join(buildsDir, '.etc-'));
+    const etcDir = fs.mkdtempSync(path.join(buildsDir, ownedName('.etc')));
     writeSandboxEtc(etcDir);
     sandbox = { bwrap, hostPaths: opts.sandboxPaths ? withLibraries(opts.sandboxPaths) : defaultSandboxPaths(), etcDir };
   }
