@@ -101,9 +101,14 @@ async function addSources(store: LocalStore, graph: BuildGraph): Promise<void> {
   }
 }
 
-/** Write and register the .drv files that are not valid yet, in one transaction. */
+/**
+ * Write and register the .drv files that are not valid yet, in one transaction. Those already
+ * valid (perhaps imported) are what this evaluation wrote (a .drv's path follows from its
+ * contents), so the store marks them as its own: `verify --repair` builds only from those.
+ */
 function writeDerivations(store: LocalStore, nodes: readonly BuildNode[]): void {
   const valid = store.validPaths(nodes.map((n) => n.drvPath));
+  store.markUltimate([...valid]);
   const infos: Array<NewPathInfo & { derivationOutputs: Record<string, string> }> = [];
   const temps: Array<[string, string]> = [];
   try {

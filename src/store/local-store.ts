@@ -350,6 +350,16 @@ export class LocalStore {
     }
   }
 
+  /**
+   * Record valid paths as made by this store (`ultimate`): a text object (a .drv) that its own
+   * evaluation wrote out byte for byte, after a copy came in by import or substitution.
+   */
+  markUltimate(paths: readonly string[]): void {
+    if (paths.length === 0) return;
+    const stmt = this.db.prepare<[string]>('UPDATE ValidPaths SET ultimate = 1 WHERE ultimate = 0 AND path IN (SELECT value FROM json_each(?))');
+    for (let i = 0; i < paths.length; i += VALID_CHUNK) stmt.run(JSON.stringify(paths.slice(i, i + VALID_CHUNK)));
+  }
+
   /** Replace the signatures recorded for a valid path (`store sign`). */
   setSignatures(p: string, sigs: readonly string[]): void {
     const res = this.db.prepare('UPDATE ValidPaths SET sigs = ? WHERE path = ?').run(sigs.join(' '), p);
