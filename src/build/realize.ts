@@ -371,12 +371,10 @@ async function schedule(
       } catch (e) {
         // Not registered (a full disk refuses the rows): the outputs are not valid, so they
         // must not stay at their final names, taking the space.
-        for (const b of built) {
-          try {
-            if (!store.isValid(b.path)) removeTree(b.location);
-          } catch {
-            /* the registration error is the one to report */
-          }
+        try {
+          store.removeUnregistered(built.map((b) => b.location));
+        } catch {
+          /* the registration error is the one to report */
         }
         throw e;
       }

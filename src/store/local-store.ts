@@ -333,6 +333,17 @@ export class LocalStore {
   }
 
   /**
+   * Remove whatever of `paths` is not valid, under the write lock (so that nothing another
+   * process moves into place and registers meanwhile is lost): the outputs of a build that
+   * could not be registered. Needs no free space: the transaction writes nothing.
+   */
+  removeUnregistered(paths: readonly string[]): void {
+    writeTx(this.db, () => {
+      for (const p of paths) if (!this.isValid(p) && pathExists(p)) removeTree(p);
+    });
+  }
+
+  /**
    * Put a verified copy (`temp`, already canonical, with the recorded narHash) in place of a
    * valid path's damaged contents (`store verify --repair`). Under the write lock, so no
    * other process sees the path half replaced while it could change its row.
