@@ -20,7 +20,9 @@ export type ErrorCode =
   | 'BUILD_FAILED'
   | 'TIMEOUT'
   | 'NOT_DETERMINISTIC'
-  | 'LOCKED';
+  | 'LOCKED'
+  | 'DISK_FULL'
+  | 'UNTRUSTED';
 
 /** Exit codes follow Nix so that scripts carry over. */
 const EXIT_CODES: Partial<Record<ErrorCode, number>> = {

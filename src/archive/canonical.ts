@@ -1,5 +1,7 @@
 /** The canonical form of objects on disk and in archive headers (Invariant 4). */
 import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import type { TreeEntry, EntryType } from './walk.js';
 import { entryPath, listTree } from './walk.js';
 import { tarHeaders } from './tar-headers.js';
@@ -69,16 +71,41 @@ export function canonicalMode(type: EntryType, executable: boolean): number {
 
 /**
  * Make the tree at `root` read-only with fixed timestamps. `entries` (names relative to root,
- * canonical order) may be passed when the caller already walked it.
+ * canonical order) may be passed when the caller already walked it; entries that carry a link
+ * count (listTree's) have their hard links broken first.
  */
-export function canonicaliseTree(root: string, entries?: readonly Pick<TreeEntry, 'name' | 'type' | 'executable'>[]): void {
+export function canonicaliseTree(root: string, entries?: readonly Pick<TreeEntry, 'name' | 'type' | 'executable' | 'links'>[]): void {
   const list = entries ?? listTree(root);
   // Children before parents, so that a directory is made read-only only after its contents.
   for (let i = list.length - 1; i >= 0; i--) {
     const e = list[i];
     const p = entryPath(root, e.name);
+    if (e.links !== undefined && e.links > 1) unshare(p, e.type, p !== root);
     if (e.type !== 'symlink') fs.chmodSync(p, canonicalMode(e.type, e.executable));
     fs.lutimesSync(p, STORE_MTIME, STORE_MTIME);
+  }
+}
+
+/**
+ * Give a hard-linked file (or symlink) an inode of its own, so that making it canonical
+ * changes nothing else: a build without the sandbox can link a host file (or another store
+ * object) into its output, and chmod or utimes on the link would change that file too.
+ */
+function unshare(p: string, type: EntryType, inTree: boolean): void {
+  // Its directory is still the builder's (canonicalised after its contents), but may be read-only.
+  if (inTree) fs.chmodSync(path.dirname(p), 0o755);
+  if (type === 'symlink') {
+    const target = fs.readlinkSync(p);
+    fs.unlinkSync(p);
+    fs.symlinkSync(target, p);
+    return;
+  }
+  const copy = `${p}.unshare-${randomBytes(6).toString('hex')}`;
+  try {
+    fs.copyFileSync(p, copy);
+    fs.renameSync(copy, p);
+  } finally {
+    fs.rmSync(copy, { force: true });
   }
 }
 

@@ -14,6 +14,8 @@ export interface TreeEntry {
   executable: boolean;
   size: number;
   target?: string;
+  /** Hard links to it (files and symlinks), from lstat. */
+  links?: number;
 }
 
 const EXEC_BITS = 0o111;
@@ -37,10 +39,10 @@ export function readTarget(abs: string): string {
 }
 
 export function entryFor(abs: string, name: string, st: fs.Stats): TreeEntry {
-  if (st.isFile()) return { name, abs, type: 'file', executable: (st.mode & EXEC_BITS) !== 0, size: st.size };
+  if (st.isFile()) return { name, abs, type: 'file', executable: (st.mode & EXEC_BITS) !== 0, size: st.size, links: st.nlink };
   if (st.isDirectory()) return { name, abs, type: 'directory', executable: false, size: 0 };
   if (st.isSymbolicLink()) {
-    return { name, abs, type: 'symlink', executable: false, size: 0, target: readTarget(abs) };
+    return { name, abs, type: 'symlink', executable: false, size: 0, target: readTarget(abs), links: st.nlink };
   }
   throw new StoreError('IO', `cannot store '${abs}': it is ${describe(st)}`, {
     hint: 'only regular files, directories and symlinks can be stored',

@@ -15,6 +15,8 @@ import { isFixedOutput } from '../derivation/derivation.js';
 import { BUILDENV, builtinFor, FETCHURL, UNPACK_DEB } from '../derivation/builtins.js';
 import type { BuildNode } from '../derivation/graph.js';
 import type { NewPathInfo } from '../store/local-store.js';
+import { diskFullNote } from '../store/disk-full.js';
+import { ownedName } from '../store/process.js';
 import { ReferenceScanner } from './scan.js';
 import { buildEnvironment, SANDBOX_BUILD_DIR } from './environment.js';
 import { bwrapArgs, isHermetic, prepareScratch, scratchOutputs, type SandboxInit, type SandboxPath } from './sandbox.js';
@@ -101,7 +103,12 @@ async function hashAndScan(location: string, candidates: Iterable<string>): Prom
   return { narHash: toSRI(digest), narSize: sink.size, digest, references: [...scanner.found].sort() };
 }
 
-function failure(node: BuildNode, why: string, log: string, opts: { keptDir?: string; hint?: string } = {}): StoreError {
+/**
+ * A failed build's error. `space`: where the build wrote; if that file system is (nearly) full
+ * now — before the failed build's files are removed — the message says so and the hint says
+ * what to free (a builder reports a full disk only in its log).
+ */
+function failure(node: BuildNode, why: string, log: string, opts: { keptDir?: string; hint?: string; space?: { dir: string; storeDir: string } } = {}): StoreError {
   const { keptDir } = opts;
   const lines = tail(log, LOG_TAIL_LINES);
   const where = node.location ? ` (defined at ${node.location})` : '';
@@ -109,7 +116,9 @@ function failure(node: BuildNode, why: string, log: string, opts: { keptDir?: st
   if (lines) msg.push(`last ${LOG_TAIL_LINES} log lines:`, ...lines.split('\n').map((l) => `  > ${l}`));
   msg.push(`full log: ${log}`);
   if (keptDir) msg.push(`note: keeping build directory '${keptDir}'`);
-  return new StoreError('BUILD_FAILED', msg.join('\n'), { hint: opts.hint ?? (keptDir ? undefined : 'rerun with --keep-failed to keep the build directory') });
+  const full = opts.space && diskFullNote(opts.space.dir, path.dirname(opts.space.storeDir));
+  if (full) msg.push(full.note);
+  return new StoreError('BUILD_FAILED', msg.join('\n'), { hint: full?.hint ?? opts.hint ?? (keptDir ? undefined : 'rerun with --keep-failed to keep the build directory') });
 }
 
 export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<BuiltOutput[]> {
@@ -118,7 +127,10 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
   // Builtins are dispatched through the registry, which refuses one made for another version.
   const builtin = builtinFor(drv, `derivation '${node.drvPath}'${node.location ? ` (defined at ${node.location})` : ''}`);
   // Asynchronous file-system calls run on libuv's threads, leaving this one to schedule.
-  const top = await fs.promises.mkdtemp(path.join(s.buildsDir, `${drv.name}-`));
+  // Named after this process, so that `store gc` can tell a killed build's directory; one kept
+  // by --keep-failed is renamed to `kept` (which gc leaves alone) when the build has failed.
+  const top = await fs.promises.mkdtemp(path.join(s.buildsDir, ownedName(drv.name)));
+  const kept = s.keepFailed ? path.join(s.buildsDir, `${drv.name}-kept-${path.basename(top).slice(path.basename(top).lastIndexOf('.') + 1)}`) : undefined;
   // A check keeps its own log: the log of the build that made the valid outputs stays.
   const log = task.check ? logPath(s.logDir, node.drvPath).replace(/\.log$/, '.check.log') : logPath(s.logDir, node.drvPath);
   const sandboxed = s.sandbox !== undefined && builtin !== FETCHURL;
@@ -142,6 +154,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
     });
   }
   const written = (p: string) => (useScratch ? path.join(outputsDir, path.basename(p)) : p);
+  const space = { dir: top, storeDir: s.storeDir };
   const outputs = Object.entries(drv.outputs);
   if (!task.check) for (const [, o] of outputs) if (pathExists(o.path)) removeTree(o.path); // stale, unregistered leftovers
   let ok = false;
@@ -155,7 +168,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
         if (drv.env.executable === '1') fs.chmodSync(target, 0o755);
       } catch (e) {
         fs.appendFileSync(log, `${(e as Error).message}\n`);
-        throw failure(node, 'failed to fetch', log, { hint: (e as StoreError).hint });
+        throw failure(node, 'failed to fetch', log, { hint: (e as StoreError).hint, space });
       }
     } else if (builtin === UNPACK_DEB) {
       fs.writeFileSync(log, '');
@@ -179,7 +192,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
           await s.slots.with(async () => linkEnvironment(spec, written(drv.outputs.out.path), { storeDir: s.storeDir, visible: task.inputClosure, log: (l) => fs.appendFileSync(log, l + '\n') }));
         } catch (e) {
           fs.appendFileSync(log, `${(e as Error).message}\n${(e as StoreError).hint ? `hint: ${(e as StoreError).hint}\n` : ''}`);
-          throw failure(node, 'could not link the environment', log);
+          throw failure(node, 'could not link the environment', log, { space });
         }
         command = [...drv.args];
         runLog = path.join(top, 'builder.log');
@@ -206,15 +219,14 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
         throw failure(node, `could not start: ${r.error.message}`, log);
       }
       if (r.code !== 0) {
-        const kept = s.keepFailed ? top : undefined;
-        throw failure(node, r.signal ? `was killed by ${r.signal}` : `failed with exit code ${r.code}`, log, { keptDir: kept });
+        throw failure(node, r.signal ? `was killed by ${r.signal}` : `failed with exit code ${r.code}`, log, { keptDir: kept, space });
       }
     }
     const results: BuiltOutput[] = [];
     const candidates = new Set([...visible, ...outputs.map(([, o]) => o.path)]);
     for (const [name, o] of outputs) {
       const at = written(o.path);
-      if (!pathExists(at)) throw failure(node, `did not produce output '${name}' (expected at ${o.path})`, log, { keptDir: s.keepFailed ? top : undefined });
+      if (!pathExists(at)) throw failure(node, `did not produce output '${name}' (expected at ${o.path})`, log, { keptDir: kept, space });
       let location = at;
       if (sandboxed && !task.check) {
         fs.renameSync(at, o.path);
@@ -233,7 +245,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
     }
     checkOutputCycles(node, results);
     if (task.check) {
-      compareWithValid(node, results, task.check.expected, s.keepFailed ? top : undefined);
+      compareWithValid(node, results, task.check.expected, kept);
       for (const r of results) {
         const dest = task.check.keep?.[r.path];
         if (dest === undefined) continue;
@@ -245,7 +257,8 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
     return results;
   } finally {
     if (!ok && !task.check) for (const [, o] of outputs) if (pathExists(o.path)) removeTree(o.path);
-    if (ok || !s.keepFailed) await removeBuildDir(top);
+    if (ok || !kept) await removeBuildDir(top);
+    else await fs.promises.rename(top, kept).catch(() => undefined); // else gc removes it once this process is gone
   }
 }
 

@@ -15,6 +15,7 @@ import { topoOrder, type BuildGraph, type BuildNode } from '../derivation/graph.
 import type { LocalStore, NewPathInfo } from '../store/local-store.js';
 import { PathLocks } from '../store/locks.js';
 import { toStorePath } from '../store/path.js';
+import { ownedName } from '../store/process.js';
 import { networkTimeouts, readStoreConfig } from '../store/config.js';
 import { runBuild, type BuilderSettings } from './builder.js';
 import { defaultSandboxPaths, findBwrap, findSandboxInit, parseSandboxPath, withLibraries, writeSandboxEtc, type SandboxPath } from './sandbox.js';
@@ -101,9 +102,14 @@ async function addSources(store: LocalStore, graph: BuildGraph): Promise<void> {
   }
 }
 
-/** Write and register the .drv files that are not valid yet, in one transaction. */
+/**
+ * Write and register the .drv files that are not valid yet, in one transaction. Those already
+ * valid (perhaps imported) are what this evaluation wrote (a .drv's path follows from its
+ * contents), so the store marks them as its own: `verify --repair` builds only from those.
+ */
 function writeDerivations(store: LocalStore, nodes: readonly BuildNode[]): void {
   const valid = store.validPaths(nodes.map((n) => n.drvPath));
+  store.markUltimate([...valid]);
   const infos: Array<NewPathInfo & { derivationOutputs: Record<string, string> }> = [];
   const temps: Array<[string, string]> = [];
   try {
@@ -132,12 +138,12 @@ function writeDerivations(store: LocalStore, nodes: readonly BuildNode[]): void 
 function settingsFor(store: LocalStore, opts: RealizeOptions, launcher: Launcher): BuilderSettings {
   const bwrap = opts.sandbox === false ? undefined : findBwrap();
   const jobs = opts.jobs ?? os.availableParallelism();
-  const buildsDir = path.join(store.layout.varDir, 'builds');
+  const buildsDir = store.layout.buildsDir;
   fs.mkdirSync(buildsDir, { recursive: true });
   fs.mkdirSync(store.layout.logDir, { recursive: true });
   let sandbox: BuilderSettings['sandbox'];
   if (bwrap) {
-    const etcDir = fs.mkdtempSync(path.join(buildsDir, '.etc-'));
+    const etcDir = fs.mkdtempSync(path.join(buildsDir, ownedName('.etc')));
     writeSandboxEtc(etcDir);
     const paths = opts.sandboxPaths?.map(parseSandboxPath);
     const inStore = (p: SandboxPath) => p.source.startsWith(store.storeDir + '/');
@@ -396,7 +402,18 @@ async function schedule(
       result.repaired.push(...repair);
     } else {
       const built = await runBuild({ node: n, inputClosure }, settings);
-      store.registerValidPaths(built.map(({ location: _l, ...info }) => (opts.sign ? { ...info, sigs: opts.sign(info) } : info)));
+      try {
+        store.registerValidPaths(built.map(({ location: _l, ...info }) => (opts.sign ? { ...info, sigs: opts.sign(info) } : info)));
+      } catch (e) {
+        // Not registered (a full disk refuses the rows): the outputs are not valid, so they
+        // must not stay at their final names, taking the space.
+        try {
+          store.removeUnregistered(built.map((b) => b.location));
+        } catch {
+          /* the registration error is the one to report */
+        }
+        throw e;
+      }
       result.built.push(n.drvPath);
     }
     emit({ type: 'done', drvPath: n.drvPath, name: n.drv.name, built: true });

@@ -112,12 +112,6 @@ class FileCache implements BinaryCache {
       throw cacheError(this.url, `writing ${rel}`, (e as Error).message);
     }
   }
-
-  /** Where a push may stage files so that writeFile can rename them into place. */
-  stagingDir(): string {
-    fs.mkdirSync(this.dir, { recursive: true });
-    return this.dir;
-  }
 }
 
 class HttpCache implements BinaryCache {
@@ -206,9 +200,4 @@ export function openBinaryCache(url: string, opts: CacheOptions = {}): BinaryCac
   if (url.startsWith('http://') || url.startsWith('https://')) return new HttpCache(url, opts.timeouts);
   if (url.startsWith('/')) return new FileCache(`file://${url}`, url);
   throw new StoreError('USAGE', `unsupported binary cache URL '${url}'`, { hint: 'use file:///path/to/dir or http(s)://host/prefix' });
-}
-
-/** A local staging directory for files about to be uploaded (for file:// caches, inside the cache so that a rename suffices). */
-export function stagingDirFor(cache: BinaryCache, fallback: string): string {
-  return cache instanceof FileCache ? cache.stagingDir() : fallback;
 }

@@ -4,7 +4,10 @@ import type { LocalStore, OpenOptions } from '../store/local-store.js';
 
 export interface Context {
   storeRoot: string;
-  /** Opens the store on first use (commands that need no store never pay for it). */
+  /**
+   * Opens the store on first use (commands that need no store never pay for it). `gc`: to
+   * collect garbage, possibly on a full disk (see LocalStore).
+   */
   store(opts?: OpenOptions): Promise<LocalStore>;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;

@@ -96,7 +96,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await cmd.run(args, ctx);
   } catch (err) {
-    throw explainSqliteError(err, storeRoot);
+    // The one place where a full file system (ENOSPC, SQLITE_FULL, however wrapped) becomes a
+    // message naming it and what to free; other SQLite errors are said in terms of the store.
+    throw explainSqliteError((await import('../store/disk-full.js')).diskFullError(err, storeRoot), storeRoot);
   } finally {
     opened?.close();
   }

@@ -44,10 +44,14 @@ const verify: Command = {
       }
       if (notFetched.size) {
         const [{ repairByRebuilding }, { parseJobs }] = await Promise.all([import('../build/repair.js'), import('./realize.js')]);
+        const [{ configuredTrustedKeys }, { hasTrustedSignature }] = await Promise.all([import('../cache/keys.js'), import('../cache/signing.js')]);
+        const keys = configuredTrustedKeys(config);
         const r = await repairByRebuilding(store, [...notFetched.keys()], {
           jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
           sandbox: config.sandbox,
           sandboxPaths: config.sandboxPaths,
+          // A .drv this store did not write is built from only if a trusted key signed it.
+          signed: (info) => hasTrustedSignature(info, info.sigs, keys),
         });
         repaired.push(...r.repaired);
         for (const [p, fetchWhy] of notFetched) {

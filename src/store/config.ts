@@ -23,6 +23,11 @@ export interface StoreConfig {
    * builder, as `--pure` does (default false).
    */
   pure?: boolean;
+  /**
+   * Bytes kept in var/gc-reserve for `store gc` to free on a full disk (as Nix's
+   * gc-reserved-space; default 8 MiB, 0 for none).
+   */
+  gcReservedSpace?: number;
   /** Default for -j. */
   maxJobs?: number;
   /**

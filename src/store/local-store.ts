@@ -16,6 +16,7 @@ import { isNix32Char } from '../hash/nix32.js';
 import type { Statement } from 'better-sqlite3';
 import { storeLayout, type StoreLayout } from './root.js';
 import { thisProcess } from './process.js';
+import { ensureGcReserve, releaseGcReserve } from './reserve.js';
 
 export interface PathInfo {
   path: string;
@@ -63,6 +64,8 @@ export interface OpenOptions {
    * aside and a new one made, instead of refusing to open.
    */
   recover?: boolean;
+  /** Opened to collect garbage, possibly on a full disk: the collector's reserve is freed first. */
+  gc?: boolean;
 }
 /** Paths per validity query (one JSON array parameter each). */
 const VALID_CHUNK = 10000;
@@ -96,6 +99,11 @@ export class LocalStore {
   readonly movedAside?: string;
   private readonly stmts;
 
+  /**
+   * `opts.gc`: opened to collect garbage, which may be on a full disk: the space reserved for it
+   * (src/store/reserve.ts) is freed before the database is opened. Otherwise the reserve is
+   * made (if missing) once the database is open.
+   */
   constructor(root: string, opts: OpenOptions = {}) {
     this.layout = storeLayout(path.resolve(root));
     this.storeDir = this.layout.storeDir;
@@ -106,6 +114,7 @@ export class LocalStore {
         throw new StoreError('IO', `cannot create the store directory ${this.storeDir}: ${(err as Error).message}`, { cause: err, hint: 'check the store root (--store or STORE_ROOT) and its permissions' });
       }
     }
+    if (opts.gc) releaseGcReserve(this.layout);
     let db: DB;
     try {
       db = openDatabase(this.layout.dbFile);
@@ -139,6 +148,7 @@ export class LocalStore {
       db.close();
       throw err;
     }
+    if (!opts.gc && !this.readOnly) ensureGcReserve(this.layout);
   }
 
   /** A database belongs to one store directory; its paths' hashes depend on it. */
@@ -208,8 +218,17 @@ export class LocalStore {
     });
   }
 
+  /**
+   * Never throws for the temporary roots: it runs in cleanup, where it must not hide the error
+   * being reported (on a full disk even a DELETE can fail), and the rows of a process that has
+   * exited are ignored by every reader and removed by `store gc`.
+   */
   close(): void {
-    if (this.db.open) this.releaseTempRoots();
+    try {
+      if (this.db.open) this.releaseTempRoots();
+    } catch {
+      /* see above */
+    }
     this.db.close();
   }
 
@@ -407,6 +426,17 @@ export class LocalStore {
   }
 
   /**
+   * Remove whatever of `paths` is not valid, under the write lock (so that nothing another
+   * process moves into place and registers meanwhile is lost): the outputs of a build that
+   * could not be registered. Needs no free space: the transaction writes nothing.
+   */
+  removeUnregistered(paths: readonly string[]): void {
+    writeTx(this.db, () => {
+      for (const p of paths) if (!this.isValid(p) && pathExists(p)) removeTree(p);
+    });
+  }
+
+  /**
    * Put a verified copy (`temp`, already canonical, with the recorded narHash) in place of a
    * valid path's damaged contents (`store verify --repair`). Under the write lock, so no
    * other process sees the path half replaced while it could change its row.
@@ -422,6 +452,16 @@ export class LocalStore {
     } finally {
       removeTree(temp);
     }
+  }
+
+  /**
+   * Record valid paths as made by this store (`ultimate`): a text object (a .drv) that its own
+   * evaluation wrote out byte for byte, after a copy came in by import or substitution.
+   */
+  markUltimate(paths: readonly string[]): void {
+    if (paths.length === 0) return;
+    const stmt = this.db.prepare<[string]>('UPDATE ValidPaths SET ultimate = 1 WHERE ultimate = 0 AND path IN (SELECT value FROM json_each(?))');
+    for (let i = 0; i < paths.length; i += VALID_CHUNK) stmt.run(JSON.stringify(paths.slice(i, i + VALID_CHUNK)));
   }
 
   /** Replace the signatures recorded for a valid path (`store sign`). */
