@@ -12,5 +12,7 @@ main(process.argv.slice(2)).then(
   },
   (err) => {
     process.exitCode = reportError(err);
+    // A failed command does not wait for work it abandoned (an evaluation past its time limit).
+    setTimeout(() => process.exit(), 250).unref();
   },
 );

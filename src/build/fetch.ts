@@ -10,8 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { StoreError } from '../errors.js';
+import { getFollowing, type Timeouts } from '../net/http.js';
 
 export type Mirrors = Record<string, string[]>;
 
@@ -20,6 +21,8 @@ export interface FetchOptions {
   mirrors?: Mirrors;
   /** Printed when every URL failed (e.g. how to pin something the archive still serves). */
   hint?: string;
+  /** Connect and stall timeouts of http(s) downloads. */
+  timeouts?: Timeouts;
 }
 
 class Skip extends Error {}
@@ -45,25 +48,16 @@ function findProgram(name: string, searchPath: string): string | undefined {
   return undefined;
 }
 
-async function fetchHttp(url: string, dest: string, log: (line: string) => void): Promise<void> {
-  let res: Response;
-  try {
-    res = await fetch(url, { redirect: 'follow' });
-  } catch (e) {
-    throw new Error((e as Error & { cause?: Error }).cause?.message ?? (e as Error).message);
+async function fetchHttp(url: string, dest: string, o: FetchOptions): Promise<void> {
+  const res = await getFollowing(url, o.timeouts);
+  if (res.statusCode !== 200) {
+    res.resume();
+    throw new Error(`HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim());
   }
-  if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
-  const fd = fs.openSync(dest, 'w', 0o644);
   let bytes = 0;
-  try {
-    for await (const chunk of Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>)) {
-      fs.writeSync(fd, chunk as Buffer);
-      bytes += (chunk as Buffer).length;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  log(`fetched ${bytes} bytes`);
+  res.on('data', (c: Buffer) => (bytes += c.length));
+  await pipeline(res, fs.createWriteStream(dest, { mode: 0o644, highWaterMark: 1 << 20 }));
+  o.log(`fetched ${bytes} bytes`);
 }
 
 /** `apt:NAME=VERSION` (or NAME:ARCH=VERSION): apt-get download into a private directory. */
@@ -200,7 +194,7 @@ async function fetchOne(url: string, dest: string, o: FetchOptions): Promise<voi
     return;
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('unsupported scheme');
-  return fetchHttp(url, dest, o.log);
+  return fetchHttp(url, dest, o);
 }
 
 export async function fetchToFile(urls: string | string[], dest: string, o: FetchOptions): Promise<void> {

@@ -5,7 +5,7 @@ import { StoreError } from '../errors.js';
 import { evaluateFile } from '../eval/evaluate.js';
 import { buildGraph, requestedOutputs } from '../eval/graph.js';
 import { refuseHostDependencies } from '../eval/host-deps.js';
-import { readStoreConfig } from '../store/config.js';
+import { evalTimeoutMs, networkTimeouts, readStoreConfig } from '../store/config.js';
 import { addOutLink } from '../gc/roots.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { StoreConfig } from '../store/config.js';
@@ -30,7 +30,7 @@ export function outLinkNames(base: string, roots: Array<{ outputs: Record<string
 }
 
 const realizeCmd: Command = {
-  usage: 'store realize FILE [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--substituters URL...] [--no-require-sigs] [--no-fallback] [--lock FILE] [--pure] [--json]',
+  usage: 'store realize FILE [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--substituters URL...] [--no-require-sigs] [--no-fallback] [--lock FILE] [--pure] [--eval-timeout SECONDS] [--json]',
   summary:
     'Evaluate an expression file and build (or find) every output it names, in parallel and sandboxed. Prints the output paths; makes ./result a GC root.',
   flags: {
@@ -48,6 +48,7 @@ const realizeCmd: Command = {
     'no-require-sigs': { kind: 'boolean', description: 'accept substitutes without a signature by a trusted key' },
     'no-fallback': { kind: 'boolean', description: 'fail, rather than build, when a missing output cannot be substituted' },
     pure: { kind: 'boolean', description: 'refuse (exit 1, building nothing) if anything in the closure uses a host tool or a host program as builder (default: "pure" of etc/hepstore.json)' },
+    'eval-timeout': { kind: 'string', description: 'seconds the evaluation may take (default: "evalTimeout" of etc/hepstore.json, else 300)' },
     lock: { kind: 'string', description: 'fail if any derivation, output path or narHash differs from this lock file (`store lock`)' },
   },
   async run(args, ctx) {
@@ -60,7 +61,12 @@ const realizeCmd: Command = {
     const store = await ctx.store();
     const config = readStoreConfig(store.layout.configFile);
     const file = path.resolve(ctx.cwd, args.positionals[0]);
-    const roots = await evaluateFile(file, { storeDir: store.storeDir, attr: args.flags.attr as string | undefined, cacheDir: path.join(store.layout.varDir, 'cache') });
+    const roots = await evaluateFile(file, {
+      storeDir: store.storeDir,
+      attr: args.flags.attr as string | undefined,
+      cacheDir: path.join(store.layout.varDir, 'cache'),
+      timeoutMs: evalTimeoutMs(config, store.layout.configFile, args.flags['eval-timeout']),
+    });
     if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
     if (args.flags.pure || config.pure === true) refuseHostDependencies(roots, file);
     const substituters = args.flags['no-substitute'] ? [] : (args.flags.substituters as string[]).length ? (args.flags.substituters as string[]) : config.substituters ?? [];
@@ -156,6 +162,7 @@ async function substituter(store: LocalStore, config: StoreConfig, urls: string[
   const { substitutePaths } = await import('../cache/substitute.js');
   const { configuredTrustedKeys } = await import('../cache/keys.js');
   const trusted = configuredTrustedKeys(config);
+  const timeouts = networkTimeouts(config, store.layout.configFile);
   const tty = Boolean(stderr.isTTY);
   const mib = (n: number) => (n / 1048576).toFixed(1);
   return async (paths: string[]) => {
@@ -164,6 +171,7 @@ async function substituter(store: LocalStore, config: StoreConfig, urls: string[
       substituters: urls,
       trusted,
       requireSigs,
+      timeouts,
       onWarning: (m) => stderr.write(`warning: ${m}\n`),
       onProgress: (p) => {
         if (!tty || Date.now() - last < 100) return;

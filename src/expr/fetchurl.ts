@@ -6,6 +6,7 @@
  * output path, so the same file fetched any of these ways is the same store path.
  */
 import { StoreError } from '../errors.js';
+import { builtinEnv, FETCHURL } from '../derivation/builtins.js';
 import { derivation, type Drv } from './drv.js';
 
 export interface FetchurlArgs {
@@ -20,8 +21,6 @@ export interface FetchurlArgs {
   /** Said when every URL fails, e.g. what to do about a file that is no longer served. */
   hint?: string;
 }
-
-export const FETCHURL_BUILDER = 'builtin:fetchurl';
 
 export function urlName(url: string): string {
   let base = url;
@@ -58,8 +57,8 @@ export function fetchurl(a: FetchurlArgs): Drv {
   const where = a.urls === undefined ? { url: urls[0] } : { urls: urls.join(' ') };
   return derivation({
     name: a.name ?? urlName(urls[urls.length - 1]),
-    builder: FETCHURL_BUILDER,
-    env: { ...where, executable: a.executable ?? false, ...(a.hint ? { hint: a.hint } : {}) },
+    builder: FETCHURL.builder,
+    env: { ...where, executable: a.executable ?? false, ...(a.hint ? { hint: a.hint } : {}), ...builtinEnv(FETCHURL) },
     outputHash: a.integrity,
     outputHashMode: a.executable ? 'recursive' : 'flat',
   });

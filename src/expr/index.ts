@@ -12,4 +12,4 @@ export { beginEvaluation, settings as evalSettings } from './context.js';
 export { buildEnv, hiPrio, lowPrio, type BuildEnvArgs, type EnvPackage } from './buildenv.js';
 export { debianPackages, fetchDeb, fetchDebianSource, sourcePoolDir, storeVersion, closureNames, type Pin, type PinnedSet, type DebianPackagesOptions, type DebianSourceFile } from './debian.js';
 export { bootstrapSeed, bootstrapTools, bootstrapToolsFrom, BOOTSTRAP_SET, SEED_ROOTS } from './bootstrap.js';
-export { unpackDeb } from './unpack-deb.js';
+export { unpackDeb, type UnpackDebArgs } from './unpack-deb.js';
