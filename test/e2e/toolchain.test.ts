@@ -15,36 +15,21 @@ import { REPO, runCliAsync, tmpDir, writeTree } from '../helpers.js';
 import { findBwrap } from '../../src/build/sandbox.js';
 
 const canFetch = Boolean(process.env.HEPSTORE_MIRROR_DEBIAN) || spawnSync('apt-get', ['--version']).status === 0;
-// Until the store unpacks .deb files itself (builtin:unpack-deb), the seed is unpacked by the
-// host's dpkg-deb from the same pinned files.
-const builtinUnpack = fs.readdirSync(path.join(REPO, 'src', 'build')).some((f) => f.endsWith('.ts') && fs.readFileSync(path.join(REPO, 'src', 'build', f), 'utf8').includes('builtin:unpack-deb'));
 
-const EXPR = `import { derivation, host, mkDerivation, path, stdenv, makeStdenv, bootstrapToolsFrom, closureNames, fetchDeb, BOOTSTRAP_SET, SEED_ROOTS } from 'hepstore';
+const EXPR = `import { mkDerivation, path, stdenv } from 'hepstore';
 import { makeZlib } from ${JSON.stringify(path.join(REPO, 'exprs', 'source', 'zlib.ts'))};
 
-function standinSeed() {
-  const names = closureNames(BOOTSTRAP_SET, SEED_ROOTS);
-  const bash = host.tool('bash'), dpkg = host.tool('dpkg-deb'), tar = host.tool('tar'), xz = host.tool('xz');
-  return derivation({
-    name: 'bootstrap-seed-standin', builder: bash.path,
-    args: ['-c', 'PATH=' + tar.path.replace(/\\/tar$/, '') + '; for d in $debs; do ' + dpkg.path + ' -x $d $out; done'],
-    env: { debs: names.map((n) => fetchDeb(n, BOOTSTRAP_SET.packages[n], BOOTSTRAP_SET.command)), t: [bash, dpkg, tar, xz] },
-  });
-}
-const sd = ${builtinUnpack ? 'stdenv' : 'makeStdenv({ tools: bootstrapToolsFrom(standinSeed()) })'};
-const opt = ${builtinUnpack ? '{}' : '{ stdenv: sd }'};
-
-export const cc = sd.cc;
+export const cc = stdenv.cc;
 
 /** A shared library with a header: include/ and lib/ for the programs that take it as an input. */
 export const greet = mkDerivation({
-  ...opt, pname: 'greet', version: '1.0', src: path('./greet'),
+  pname: 'greet', version: '1.0', src: path('./greet'),
   buildPhase: 'cc -O2 -fPIC -c greet.c -o greet.o && cc -shared -Wl,-soname,libgreet.so.1 greet.o -o libgreet.so.1 && ar rcs libgreet.a greet.o',
   installPhase: 'mkdir -p $out/lib $out/include && cp libgreet.so.1 libgreet.a $out/lib/ && ln -s libgreet.so.1 $out/lib/libgreet.so && cp greet.h $out/include/',
 });
 
 export const hello = mkDerivation({
-  ...opt, pname: 'hello', version: '1.0', src: path('./hello'), buildInputs: [greet],
+  pname: 'hello', version: '1.0', src: path('./hello'), buildInputs: [greet],
   buildPhase: [
     'cc -v -O2 -Wl,--verbose hello.c -lgreet -lm -o hello-c',
     'c++ -v -O2 -std=c++17 hello.cc -o hello-cc',
@@ -54,9 +39,9 @@ export const hello = mkDerivation({
 });
 
 /** zlib from Debian's upstream tarball (./configure && make && make check && make install), and a program using it. */
-export const zlib = ${builtinUnpack ? 'makeZlib()' : 'makeZlib(sd)'};
+export const zlib = makeZlib();
 export const useZlib = mkDerivation({
-  ...opt, pname: 'use-zlib', version: '1.0', src: path('./use-zlib'), buildInputs: [zlib],
+  pname: 'use-zlib', version: '1.0', src: path('./use-zlib'), buildInputs: [zlib],
   buildPhase: 'c++ -O2 main.cc -lz -o use-zlib && ./use-zlib',
   installPhase: 'mkdir -p $out/bin && cp use-zlib $out/bin/',
 });
@@ -65,7 +50,7 @@ export const all = [hello, useZlib];
 
 /** A header only the host has: it must not be found. */
 export const hostHeader = mkDerivation({
-  ...opt, pname: 'host-header', version: '1.0', src: path('./host-header'),
+  pname: 'host-header', version: '1.0', src: path('./host-header'),
   buildPhase: 'cc -c uses-host.c -o uses-host.o',
   installPhase: 'mkdir -p $out && cp uses-host.o $out/',
 });
