@@ -17,6 +17,8 @@ if (process.argv.length === 3 && process.argv[2] === '--version') {
     },
     (err) => {
       process.exitCode = reportError(err);
+      // A failed command does not wait for work it abandoned (an evaluation past its time limit).
+      setTimeout(() => process.exit(), 250).unref();
     },
   );
 }

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'STILL_REFERENCED'
   | 'STORE_MISMATCH'
   | 'SCHEMA'
+  | 'DATABASE'
   | 'IO'
   | 'VERIFY_FAILED'
   | 'EVAL'
@@ -19,7 +20,9 @@ export type ErrorCode =
   | 'BUILD_FAILED'
   | 'TIMEOUT'
   | 'NOT_DETERMINISTIC'
-  | 'LOCKED';
+  | 'LOCKED'
+  | 'DISK_FULL'
+  | 'UNTRUSTED';
 
 /** Exit codes follow Nix so that scripts carry over. */
 const EXIT_CODES: Partial<Record<ErrorCode, number>> = {

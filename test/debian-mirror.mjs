@@ -1,4 +1,5 @@
-// The Debian packages that tests build from (the bootstrap's pinned set) as a local mirror, so
+// The Debian packages that tests build from (the bootstrap's and the toolchain's pinned sets, and
+// the source files that exprs/source/ fetches with fetchDebianSource) as a local mirror, so
 // that no test reaches the network: the files are fetched once with the host's apt (into
 // $XDG_CACHE_HOME/hepstore/test-mirror, checked against their SHA256) and tests read them from
 // there through a file:// mirror, with apt turned off.
@@ -12,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const SETS = [path.join(root, 'src', 'expr', 'bootstrap', 'set.ts')];
+const SETS = ['set.ts', 'toolchain.ts'].map((f) => path.join(root, 'src', 'expr', 'bootstrap', f));
 
 /** name, spec for apt, pool file and SHA256 of every package of the pinned sets. */
 export function pins(files = SETS) {
@@ -29,9 +30,41 @@ export function pins(files = SETS) {
 
 const sha256 = (file) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
+/** Files of Debian source packages that expressions of exprs/source/ fetch (fetchDebianSource). */
+export function sourcePins(dir = path.join(root, 'exprs', 'source')) {
+  const out = [];
+  const re = /fetchDebianSource\(\{\s*source: '([^']+)',\s*version: '([^']+)',\s*file: '([^']+)',\s*sha256: '([0-9a-f]{64})'/g;
+  for (const f of fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.ts')).sort() : []) {
+    for (const m of fs.readFileSync(path.join(dir, f), 'utf8').matchAll(re)) {
+      const [, source, version, file, sha] = m;
+      const pool = `pool/main/${source.startsWith('lib') ? source.slice(0, 4) : source[0]}/${source}/${file}`;
+      out.push({ url: `apt-source:${source}=${version}/${file}`, filename: pool, sha256: sha });
+    }
+  }
+  return out;
+}
+
+/** Fetch source files with hepstore's own fetcher (dist/, built by `npm run build`) through apt. */
+function fetchSources(dir, wanted) {
+  const fetcher = path.join(root, 'dist', 'src', 'build', 'fetch.js');
+  if (!fs.existsSync(fetcher)) return 'dist/ is not built';
+  for (const p of wanted) {
+    const dest = path.join(dir, p.filename);
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    const script = `import { fetchToFile } from ${JSON.stringify(fetcher)}; await fetchToFile(${JSON.stringify(p.url)}, ${JSON.stringify(dest + '.tmp')}, { log: () => {} });`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    if (r.status !== 0 || sha256(dest + '.tmp') !== p.sha256) {
+      fs.rmSync(dest + '.tmp', { force: true });
+      return `cannot fetch ${p.url}: ${(r.stderr || '').trim().split('\n').pop()}`;
+    }
+    fs.renameSync(dest + '.tmp', dest);
+  }
+  return undefined;
+}
+
 /** Make (or complete) the mirror; returns its file:// URL, or undefined with the reason on stderr. */
-export function ensureMirror(dir = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'hepstore', 'test-mirror', 'debian')) {
-  const wanted = pins().filter((p) => {
+export function ensureMirror(dir = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'hepstore', 'test-mirror', 'debian'), sets = SETS) {
+  const wanted = pins(sets).filter((p) => {
     const f = path.join(dir, p.filename);
     return !(fs.existsSync(f) && sha256(f) === p.sha256);
   });
@@ -57,6 +90,15 @@ export function ensureMirror(dir = path.join(process.env.XDG_CACHE_HOME || path.
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
+  }
+  const sources = sourcePins().filter((p) => {
+    const f = path.join(dir, p.filename);
+    return !(fs.existsSync(f) && sha256(f) === p.sha256);
+  });
+  if (sources.length) {
+    const why = fetchSources(dir, sources);
+    // The .deb files are there; only the tests that build from source will miss these.
+    if (why) process.stderr.write(`test mirror: source files: ${why}\n`);
   }
   return `file://${dir}`;
 }

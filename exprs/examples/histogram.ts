@@ -5,13 +5,14 @@
  *
  *   store realize exprs/examples/histogram.ts
  */
-import { mkDerivation, path } from 'hepstore';
+import { mkDerivation, path, stdenvNoCC } from 'hepstore';
 
 const events = path('./histogram/events.csv');
 const selection = path('./histogram/fill.awk');
 
 /** The dimuon-mass histogram after the selection, as text. */
 export const histogram = mkDerivation({
+  stdenv: stdenvNoCC, // awk only: no compiler in its closure
   pname: 'zmumu-histogram',
   version: '1.0',
   env: { events, selection, ptcut: 20 },
@@ -24,6 +25,7 @@ export const histogram = mkDerivation({
 
 /** A report with the peak bin, next to the histogram it summarises. */
 export const report = mkDerivation({
+  stdenv: stdenvNoCC,
   pname: 'zmumu-report',
   version: '1.0',
   env: { histogram },

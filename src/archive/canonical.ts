@@ -1,7 +1,10 @@
 /** The canonical form of objects on disk and in archive headers (Invariant 4). */
 import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import type { TreeEntry, EntryType } from './walk.js';
 import { entryPath, listTree } from './walk.js';
+import { tarHeaders } from './tar-headers.js';
 
 export const MODE_FILE = 0o444;
 export const MODE_EXECUTABLE = 0o555;
@@ -27,6 +30,29 @@ export function canonicalHeader(name: string, type: EntryType, size: number, exe
   };
 }
 
+const BLOCK = 512;
+
+/**
+ * Every byte the canonical archive holds before an entry's data: its ustar header, preceded by
+ * a pax header (and its zero-padded records) when the name or link target does not fit ustar —
+ * the framing of tar-stream's packer (Pack._encodePax), which `store dump` writes through, with
+ * tar-stream's own encoder. Restoring compares each header it reads with this, byte for byte.
+ */
+export function canonicalHeaderBytes(name: string, type: EntryType, size: number, executable: boolean, target?: string): Buffer {
+  const h = canonicalHeader(name, type, size, executable, target);
+  const codec = tarHeaders();
+  const plain = codec.encode(h);
+  if (plain) return plain;
+  const pax = codec.encodePax({ name: h.name, linkname: h.linkname });
+  const paxHeader = { ...h, name: 'PaxHeader', size: pax.byteLength, type: 'pax-header', linkname: h.linkname && 'PaxHeader' };
+  const padded = Math.ceil(pax.byteLength / BLOCK) * BLOCK;
+  const out = Buffer.alloc(BLOCK + padded + BLOCK);
+  codec.encode(paxHeader)!.copy(out, 0);
+  pax.copy(out, BLOCK);
+  codec.encode({ ...paxHeader, size: h.size, type: h.type })!.copy(out, BLOCK + padded);
+  return out;
+}
+
 /** Whether anything (a dangling symlink included) is at `p`. */
 export function pathExists(p: string): boolean {
   try {
@@ -45,16 +71,41 @@ export function canonicalMode(type: EntryType, executable: boolean): number {
 
 /**
  * Make the tree at `root` read-only with fixed timestamps. `entries` (names relative to root,
- * canonical order) may be passed when the caller already walked it.
+ * canonical order) may be passed when the caller already walked it; entries that carry a link
+ * count (listTree's) have their hard links broken first.
  */
-export function canonicaliseTree(root: string, entries?: readonly Pick<TreeEntry, 'name' | 'type' | 'executable'>[]): void {
+export function canonicaliseTree(root: string, entries?: readonly Pick<TreeEntry, 'name' | 'type' | 'executable' | 'links'>[]): void {
   const list = entries ?? listTree(root);
   // Children before parents, so that a directory is made read-only only after its contents.
   for (let i = list.length - 1; i >= 0; i--) {
     const e = list[i];
     const p = entryPath(root, e.name);
+    if (e.links !== undefined && e.links > 1) unshare(p, e.type, p !== root);
     if (e.type !== 'symlink') fs.chmodSync(p, canonicalMode(e.type, e.executable));
     fs.lutimesSync(p, STORE_MTIME, STORE_MTIME);
+  }
+}
+
+/**
+ * Give a hard-linked file (or symlink) an inode of its own, so that making it canonical
+ * changes nothing else: a build without the sandbox can link a host file (or another store
+ * object) into its output, and chmod or utimes on the link would change that file too.
+ */
+function unshare(p: string, type: EntryType, inTree: boolean): void {
+  // Its directory is still the builder's (canonicalised after its contents), but may be read-only.
+  if (inTree) fs.chmodSync(path.dirname(p), 0o755);
+  if (type === 'symlink') {
+    const target = fs.readlinkSync(p);
+    fs.unlinkSync(p);
+    fs.symlinkSync(target, p);
+    return;
+  }
+  const copy = `${p}.unshare-${randomBytes(6).toString('hex')}`;
+  try {
+    fs.copyFileSync(p, copy);
+    fs.renameSync(copy, p);
+  } finally {
+    fs.rmSync(copy, { force: true });
   }
 }
 

@@ -24,7 +24,7 @@ type HeaderArgument = Parameters<tar.Pack['entry']>[0];
 import { StoreError } from '../errors.js';
 import { toSRI } from '../hash/sri.js';
 import { ARCHIVE_MTIME, canonicalHeader, canonicalMode, canonicaliseTree, STORE_MTIME } from './canonical.js';
-import { entryFor, entryPath, type EntryType } from './walk.js';
+import { entryFor, entryPath, readTarget, type EntryType } from './walk.js';
 
 /** Largest read of a big file; bodies up to SMALL_FILE go to the packer as one buffer. */
 const CHUNK = 1 << 20;
@@ -95,7 +95,7 @@ function listForDump(root: string, manyFiles?: () => void): DumpEntry[] {
       else if (d.isDirectory()) {
         out.push({ name, abs, type: 'directory' });
         stack.push([abs, name]);
-      } else if (d.isSymbolicLink()) out.push({ name, abs, type: 'symlink', target: fs.readlinkSync(abs) });
+      } else if (d.isSymbolicLink()) out.push({ name, abs, type: 'symlink', target: readTarget(abs) });
       else entryFor(abs, name, fs.lstatSync(abs)); // throws, naming what it is
     }
   }

@@ -1,17 +1,15 @@
 /**
  * Synchronous hashing of a path's canonical archive, for evaluation: `path("./src")` and
- * `derivation()` must know store paths without awaiting. It frames entries exactly as
- * tar-stream's packer does, with tar-stream's own header encoder, so the bytes (and hash) are
- * those of `packPath`; a test pins the two together.
+ * `derivation()` must know store paths without awaiting. Its headers are canonicalHeaderBytes,
+ * tar-stream's packer framing with tar-stream's own encoder, so the bytes (and hash) are those
+ * of `packPath`; a test pins the two together.
  */
 import fs from 'node:fs';
 import { HashSink } from '../hash/sha256.js';
 import { toSRI } from '../hash/sri.js';
-import { canonicalHeader } from './canonical.js';
+import { canonicalHeaderBytes } from './canonical.js';
 import { listTree, type TreeEntry } from './walk.js';
 import type { NarInfo } from './dump.js';
-
-import { tarHeaders as headers } from './tar-headers.js';
 
 const ZEROS = Buffer.alloc(1024);
 const CHUNK = 1 << 20;
@@ -22,19 +20,7 @@ function pad(sink: HashSink, size: number): void {
 }
 
 function writeHeader(sink: HashSink, e: TreeEntry): void {
-  const h = canonicalHeader(e.name, e.type, e.type === 'file' ? e.size : 0, e.executable, e.target);
-  const buf = headers().encode(h);
-  if (buf) {
-    sink.update(buf);
-    return;
-  }
-  // Same framing as tar-stream's Pack._encodePax.
-  const pax = headers().encodePax({ name: h.name, linkname: h.linkname });
-  const paxHeader = { ...h, name: 'PaxHeader', size: pax.byteLength, type: 'pax-header', linkname: h.linkname && 'PaxHeader' };
-  sink.update(headers().encode(paxHeader)!);
-  sink.update(pax);
-  pad(sink, pax.byteLength);
-  sink.update(headers().encode({ ...paxHeader, size: h.size, type: h.type })!);
+  sink.update(canonicalHeaderBytes(e.name, e.type, e.type === 'file' ? e.size : 0, e.executable, e.target));
 }
 
 export function hashPathSync(root: string): NarInfo {

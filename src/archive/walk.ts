@@ -14,6 +14,8 @@ export interface TreeEntry {
   executable: boolean;
   size: number;
   target?: string;
+  /** Hard links to it (files and symlinks), from lstat. */
+  links?: number;
 }
 
 const EXEC_BITS = 0o111;
@@ -26,12 +28,21 @@ function describe(st: fs.Stats): string {
   return 'of an unknown type';
 }
 
+/**
+ * A symlink's target, which must be valid UTF-8 as names must: Node decodes invalid bytes as
+ * U+FFFD, so such a target would be archived as something else than it is.
+ */
+export function readTarget(abs: string): string {
+  const target = fs.readlinkSync(abs);
+  if (target.includes('\uFFFD')) throw new StoreError('IO', `cannot store '${abs}': its symlink target is not valid UTF-8`);
+  return target;
+}
+
 export function entryFor(abs: string, name: string, st: fs.Stats): TreeEntry {
-  if (st.isFile()) return { name, abs, type: 'file', executable: (st.mode & EXEC_BITS) !== 0, size: st.size };
+  if (st.isFile()) return { name, abs, type: 'file', executable: (st.mode & EXEC_BITS) !== 0, size: st.size, links: st.nlink };
   if (st.isDirectory()) return { name, abs, type: 'directory', executable: false, size: 0 };
   if (st.isSymbolicLink()) {
-    const target = fs.readlinkSync(abs);
-    return { name, abs, type: 'symlink', executable: false, size: 0, target };
+    return { name, abs, type: 'symlink', executable: false, size: 0, target: readTarget(abs), links: st.nlink };
   }
   throw new StoreError('IO', `cannot store '${abs}': it is ${describe(st)}`, {
     hint: 'only regular files, directories and symlinks can be stored',
@@ -68,7 +79,11 @@ export function listTree(root: string): TreeEntry[] {
   return out.map(({ key: _key, ...e }) => e);
 }
 
-/** Path on disk of entry `name` below `root`. */
+/**
+ * Path on disk of entry `name` below `root`. Names are clean ('./a/b', no '.', '..' or empty
+ * components: listTree makes them so, restore refuses others), so no normalising is needed.
+ */
 export function entryPath(root: string, name: string): string {
-  return name === '.' ? root : path.join(root, name.slice(2));
+  if (name === '.') return root;
+  return root === '' ? name.slice(2) : root.endsWith('/') ? root + name.slice(2) : root + name.slice(1);
 }

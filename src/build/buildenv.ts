@@ -21,8 +21,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StoreError } from '../errors.js';
 
-export const BUILDENV_BUILDER = 'builtin:buildenv';
-
 export interface EnvSpec {
   packages: Array<{ path: string; priority: number }>;
   /** Relative paths below which entries are linked ('' for everything). */

@@ -12,25 +12,41 @@ import { listTree } from '../archive/walk.js';
 import { HashSink, sha256 } from '../hash/sha256.js';
 import { toSRI } from '../hash/sri.js';
 import { isFixedOutput } from '../derivation/derivation.js';
+import { BUILDENV, builtinFor, FETCHURL, UNPACK_DEB } from '../derivation/builtins.js';
 import type { BuildNode } from '../derivation/graph.js';
 import type { NewPathInfo } from '../store/local-store.js';
+import { diskFullNote } from '../store/disk-full.js';
+import { ownedName } from '../store/process.js';
 import { ReferenceScanner } from './scan.js';
 import { buildEnvironment, SANDBOX_BUILD_DIR } from './environment.js';
-import { bwrapArgs } from './sandbox.js';
+import { bwrapArgs, isHermetic, prepareScratch, scratchOutputs, type SandboxInit, type SandboxPath } from './sandbox.js';
 import { fetchToFile, type Mirrors } from './fetch.js';
-import { BUILDENV_BUILDER, linkEnvironment, parseEnvSpec } from './buildenv.js';
+import type { Timeouts } from '../net/http.js';
+import { linkEnvironment, parseEnvSpec } from './buildenv.js';
+import { unpackDebs } from './unpack-deb.js';
 import { Launcher, type RunResult } from './launcher.js';
 import type { Semaphore } from './semaphore.js';
 
-export const FETCHURL_BUILDER = 'builtin:fetchurl';
 const LOG_TAIL_LINES = 25;
 
 export interface BuilderSettings {
   storeDir: string;
   buildsDir: string;
   logDir: string;
-  /** bwrap binary and host paths, or undefined to build without a sandbox. */
-  sandbox?: { bwrap: string; hostPaths: readonly string[]; etcDir: string };
+  /**
+   * bwrap binary and host paths, or undefined to build without a sandbox; `init` is
+   * hepstore-sandbox-init where it works here (sandbox.ts).
+   */
+  sandbox?: {
+    bwrap: string;
+    /** Host paths (`sandboxPaths`, default /bin/sh): for builds that are not hermetic (isHermetic). */
+    hostPaths: readonly SandboxPath[];
+    /** Store files mapped by `sandboxPaths`, for every build, and the closure they need. */
+    storePaths: readonly SandboxPath[];
+    storeClosure: readonly string[];
+    etcDir: string;
+    init?: SandboxInit;
+  };
   keepFailed: boolean;
   cores: number;
   launcher: Launcher;
@@ -40,6 +56,8 @@ export interface BuilderSettings {
   fetchSlots: Semaphore;
   /** Where mirror:// URLs of fetches point (the store's configuration). */
   mirrors?: Mirrors;
+  /** Connect and stall timeouts of downloads (the store's configuration). */
+  timeouts?: Timeouts;
 }
 
 export interface BuildTask {
@@ -85,7 +103,12 @@ async function hashAndScan(location: string, candidates: Iterable<string>): Prom
   return { narHash: toSRI(digest), narSize: sink.size, digest, references: [...scanner.found].sort() };
 }
 
-function failure(node: BuildNode, why: string, log: string, opts: { keptDir?: string; hint?: string } = {}): StoreError {
+/**
+ * A failed build's error. `space`: where the build wrote; if that file system is (nearly) full
+ * now — before the failed build's files are removed — the message says so and the hint says
+ * what to free (a builder reports a full disk only in its log).
+ */
+function failure(node: BuildNode, why: string, log: string, opts: { keptDir?: string; hint?: string; space?: { dir: string; storeDir: string } } = {}): StoreError {
   const { keptDir } = opts;
   const lines = tail(log, LOG_TAIL_LINES);
   const where = node.location ? ` (defined at ${node.location})` : '';
@@ -93,58 +116,83 @@ function failure(node: BuildNode, why: string, log: string, opts: { keptDir?: st
   if (lines) msg.push(`last ${LOG_TAIL_LINES} log lines:`, ...lines.split('\n').map((l) => `  > ${l}`));
   msg.push(`full log: ${log}`);
   if (keptDir) msg.push(`note: keeping build directory '${keptDir}'`);
-  return new StoreError('BUILD_FAILED', msg.join('\n'), { hint: opts.hint ?? (keptDir ? undefined : 'rerun with --keep-failed to keep the build directory') });
+  const full = opts.space && diskFullNote(opts.space.dir, path.dirname(opts.space.storeDir));
+  if (full) msg.push(full.note);
+  return new StoreError('BUILD_FAILED', msg.join('\n'), { hint: full?.hint ?? opts.hint ?? (keptDir ? undefined : 'rerun with --keep-failed to keep the build directory') });
 }
 
 export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<BuiltOutput[]> {
   const { node } = task;
   const { drv } = node;
+  // Builtins are dispatched through the registry, which refuses one made for another version.
+  const builtin = builtinFor(drv, `derivation '${node.drvPath}'${node.location ? ` (defined at ${node.location})` : ''}`);
   // Asynchronous file-system calls run on libuv's threads, leaving this one to schedule.
-  const top = await fs.promises.mkdtemp(path.join(s.buildsDir, `${drv.name}-`));
+  // Named after this process, so that `store gc` can tell a killed build's directory; one kept
+  // by --keep-failed is renamed to `kept` (which gc leaves alone) when the build has failed.
+  const top = await fs.promises.mkdtemp(path.join(s.buildsDir, ownedName(drv.name)));
+  const kept = s.keepFailed ? path.join(s.buildsDir, `${drv.name}-kept-${path.basename(top).slice(path.basename(top).lastIndexOf('.') + 1)}`) : undefined;
   // A check keeps its own log: the log of the build that made the valid outputs stays.
   const log = task.check ? logPath(s.logDir, node.drvPath).replace(/\.log$/, '.check.log') : logPath(s.logDir, node.drvPath);
-  const sandboxed = s.sandbox !== undefined && drv.builder !== FETCHURL_BUILDER;
+  const sandboxed = s.sandbox !== undefined && builtin !== FETCHURL;
   // Where each output is written: its final path, or the scratch store (sandbox, or checking).
   const useScratch = sandboxed || task.check !== undefined;
   const buildDir = useScratch ? path.join(top, 'build') : top;
   const scratch = path.join(top, 'store');
+  const init = sandboxed ? s.sandbox!.init : undefined;
+  // What the build can see of the store: its input closure, and what sandboxPaths maps.
+  const extra = sandboxed ? s.sandbox!.storeClosure : [];
+  const visible = extra.length ? [...new Set([...task.inputClosure, ...extra])].sort() : task.inputClosure;
   if (useScratch) await Promise.all([fs.promises.mkdir(buildDir, { mode: 0o700 }), fs.promises.mkdir(scratch)]);
   else await fs.promises.chmod(top, 0o700);
-  if (task.check !== undefined && !sandboxed && drv.builder !== FETCHURL_BUILDER) {
+  if (init) prepareScratch(scratch, visible);
+  const outputsDir = scratchOutputs(scratch, init !== undefined);
+  // Builtins that run no program write only to the scratch store: they can be checked without the sandbox.
+  if (task.check !== undefined && !sandboxed && builtin !== FETCHURL && builtin !== UNPACK_DEB) {
     await removeBuildDir(top);
     throw new StoreError('USAGE', `cannot rebuild '${node.drvPath}' beside its valid outputs without the sandbox: the build would write over them`, {
       hint: 'install bubblewrap (Debian package bubblewrap) and do not pass --no-sandbox',
     });
   }
-  const written = (p: string) => (useScratch ? path.join(scratch, path.basename(p)) : p);
+  const written = (p: string) => (useScratch ? path.join(outputsDir, path.basename(p)) : p);
+  const space = { dir: top, storeDir: s.storeDir };
   const outputs = Object.entries(drv.outputs);
   if (!task.check) for (const [, o] of outputs) if (pathExists(o.path)) removeTree(o.path); // stale, unregistered leftovers
   let ok = false;
   try {
-    if (drv.builder === FETCHURL_BUILDER) {
+    if (builtin === FETCHURL) {
       const target = written(outputs[0][1].path);
       fs.writeFileSync(log, '');
       try {
         const urls = drv.env.urls !== undefined ? drv.env.urls.split(' ').filter(Boolean) : drv.env.url;
-        await s.fetchSlots.with(() => fetchToFile(urls, target, { log: (l) => fs.appendFileSync(log, l + '\n'), mirrors: s.mirrors, hint: drv.env.hint || undefined }));
+        await s.fetchSlots.with(() => fetchToFile(urls, target, { log: (l) => fs.appendFileSync(log, l + '\n'), mirrors: s.mirrors, timeouts: s.timeouts, hint: drv.env.hint || undefined }));
         if (drv.env.executable === '1') fs.chmodSync(target, 0o755);
       } catch (e) {
         fs.appendFileSync(log, `${(e as Error).message}\n`);
-        throw failure(node, 'failed to fetch', log, { hint: (e as StoreError).hint });
+        throw failure(node, 'failed to fetch', log, { hint: (e as StoreError).hint, space });
+      }
+    } else if (builtin === UNPACK_DEB) {
+      fs.writeFileSync(log, '');
+      try {
+        if (outputs.length !== 1 || !drv.outputs.out) throw new StoreError('BUILD_FAILED', `${UNPACK_DEB.builder} makes exactly one output, 'out'`);
+        const debs = visibleStorePaths(drv.env.debs, task.inputClosure, s.storeDir, UNPACK_DEB.builder);
+        await s.slots.with(() => unpackDebs(debs, written(drv.outputs.out.path), { log: (l) => fs.appendFileSync(log, l + '\n') }));
+      } catch (e) {
+        fs.appendFileSync(log, `${(e as Error).message}\n${(e as StoreError).hint ? `hint: ${(e as StoreError).hint}\n` : ''}`);
+        throw failure(node, 'could not unpack its packages', log);
       }
     } else {
       let command = [drv.builder, ...drv.args];
       // builtin:buildenv links the environment here, then runs its args (if any) as the builder.
       let runLog = log;
-      if (drv.builder === BUILDENV_BUILDER) {
+      if (builtin === BUILDENV) {
         fs.writeFileSync(log, '');
         try {
-          if (outputs.length !== 1 || !drv.outputs.out) throw new StoreError('BUILD_FAILED', `${BUILDENV_BUILDER} makes exactly one output, 'out'`);
+          if (outputs.length !== 1 || !drv.outputs.out) throw new StoreError('BUILD_FAILED', `${BUILDENV.builder} makes exactly one output, 'out'`);
           const spec = parseEnvSpec(drv.env.__buildEnv);
           await s.slots.with(async () => linkEnvironment(spec, written(drv.outputs.out.path), { storeDir: s.storeDir, visible: task.inputClosure, log: (l) => fs.appendFileSync(log, l + '\n') }));
         } catch (e) {
           fs.appendFileSync(log, `${(e as Error).message}\n${(e as StoreError).hint ? `hint: ${(e as StoreError).hint}\n` : ''}`);
-          throw failure(node, 'could not link the environment', log);
+          throw failure(node, 'could not link the environment', log, { space });
         }
         command = [...drv.args];
         runLog = path.join(top, 'builder.log');
@@ -155,9 +203,11 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
       if (command.length === 0) {
         // Nothing more to run.
       } else if (sandboxed) {
-        const hostPaths = [...s.sandbox!.hostPaths, ...hostToolPaths(drv.env.__hostTools)];
+        const tools = hostToolPaths(drv.env.__hostTools);
+        const hermetic = isHermetic(command[0], s.storeDir, tools);
+        const hostPaths = [...(hermetic ? [] : s.sandbox!.hostPaths), ...tools.map((p) => ({ inside: p, source: p })), ...s.sandbox!.storePaths];
         args = bwrapArgs(
-          { bwrap: s.sandbox!.bwrap, storeDir: s.storeDir, scratchStore: scratch, buildDir, inputs: task.inputClosure, hostPaths, network: isFixedOutput(drv), etcDir: s.sandbox!.etcDir },
+          { bwrap: s.sandbox!.bwrap, storeDir: s.storeDir, scratchStore: scratch, buildDir, inputs: visible, hostPaths, network: isFixedOutput(drv), etcDir: s.sandbox!.etcDir, init },
           command,
         );
         cmd = s.sandbox!.bwrap;
@@ -169,15 +219,14 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
         throw failure(node, `could not start: ${r.error.message}`, log);
       }
       if (r.code !== 0) {
-        const kept = s.keepFailed ? top : undefined;
-        throw failure(node, r.signal ? `was killed by ${r.signal}` : `failed with exit code ${r.code}`, log, { keptDir: kept });
+        throw failure(node, r.signal ? `was killed by ${r.signal}` : `failed with exit code ${r.code}`, log, { keptDir: kept, space });
       }
     }
     const results: BuiltOutput[] = [];
-    const candidates = new Set([...task.inputClosure, ...outputs.map(([, o]) => o.path)]);
+    const candidates = new Set([...visible, ...outputs.map(([, o]) => o.path)]);
     for (const [name, o] of outputs) {
       const at = written(o.path);
-      if (!pathExists(at)) throw failure(node, `did not produce output '${name}' (expected at ${o.path})`, log, { keptDir: s.keepFailed ? top : undefined });
+      if (!pathExists(at)) throw failure(node, `did not produce output '${name}' (expected at ${o.path})`, log, { keptDir: kept, space });
       let location = at;
       if (sandboxed && !task.check) {
         fs.renameSync(at, o.path);
@@ -196,7 +245,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
     }
     checkOutputCycles(node, results);
     if (task.check) {
-      compareWithValid(node, results, task.check.expected, s.keepFailed ? top : undefined);
+      compareWithValid(node, results, task.check.expected, kept);
       for (const r of results) {
         const dest = task.check.keep?.[r.path];
         if (dest === undefined) continue;
@@ -208,7 +257,8 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
     return results;
   } finally {
     if (!ok && !task.check) for (const [, o] of outputs) if (pathExists(o.path)) removeTree(o.path);
-    if (ok || !s.keepFailed) await removeBuildDir(top);
+    if (ok || !kept) await removeBuildDir(top);
+    else await fs.promises.rename(top, kept).catch(() => undefined); // else gc removes it once this process is gone
   }
 }
 
@@ -219,6 +269,19 @@ async function removeBuildDir(dir: string): Promise<void> {
   } catch {
     removeTree(dir);
   }
+}
+
+/** The space-separated paths of `list`, each of which must be inside the build's input closure. */
+function visibleStorePaths(list: string | undefined, closure: readonly string[], storeDir: string, builder: string): string[] {
+  const paths = (list ?? '').split(' ').filter(Boolean);
+  if (paths.length === 0) throw new StoreError('BUILD_FAILED', `${builder} was given no files`);
+  const visible = new Set(closure);
+  for (const p of paths) {
+    const slash = p.indexOf('/', storeDir.length + 1);
+    const top = slash < 0 ? p : p.slice(0, slash);
+    if (!p.startsWith(storeDir + '/') || !visible.has(top)) throw new StoreError('BUILD_FAILED', `${builder}: '${p}' is not in the store paths this build may read (its inputs)`);
+  }
+  return paths;
 }
 
 function hostToolPaths(json: string | undefined): string[] {
@@ -270,7 +333,7 @@ function compareWithValid(node: BuildNode, results: BuiltOutput[], expected: Rec
     const files = differingFiles(r.path, r.location);
     if (files.length) lines.push(`    files that differ: ${files.slice(0, 20).join(', ')}${files.length > 20 ? ` and ${files.length - 20} more` : ''}`);
   }
-  if (keptDir) lines.push(`note: keeping the rebuilt outputs in '${keptDir}/store'`);
+  if (keptDir) lines.push(`note: keeping the rebuilt outputs in '${path.dirname(results[0].location)}'`);
   throw new StoreError('NOT_DETERMINISTIC', lines.join('\n'), { hint: 'compare the two builds (e.g. with diffoscope) to find the source of nondeterminism' });
 }
 

@@ -1,16 +1,18 @@
 /**
  * `builtin:fetchurl`: get one file, trying its URLs in order: http, https and file URLs;
- * `mirror://NAME/PATH`, resolved through the store's configured mirrors; and `apt:NAME=VERSION`,
+ * `mirror://NAME/PATH`, resolved through the store's configured mirrors; `apt:NAME=VERSION`,
  * one exact Debian package fetched by the host's `apt-get download` from the host's configured
- * archive (skipped where apt-get is missing, or HEPSTORE_APT_GET is set empty). The caller checks the content hash, so how the
+ * archive; and `apt-source:SOURCE=VERSION/FILE`, one file of a Debian source package through the
+ * host's apt (both skipped where apt-get is missing, or HEPSTORE_APT_GET is set empty). The caller checks the content hash, so how the
  * file was fetched never changes what lands in the store.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { StoreError } from '../errors.js';
+import { getFollowing, type Timeouts } from '../net/http.js';
 
 export type Mirrors = Record<string, string[]>;
 
@@ -19,6 +21,8 @@ export interface FetchOptions {
   mirrors?: Mirrors;
   /** Printed when every URL failed (e.g. how to pin something the archive still serves). */
   hint?: string;
+  /** Connect and stall timeouts of http(s) downloads. */
+  timeouts?: Timeouts;
 }
 
 class Skip extends Error {}
@@ -44,25 +48,16 @@ function findProgram(name: string, searchPath: string): string | undefined {
   return undefined;
 }
 
-async function fetchHttp(url: string, dest: string, log: (line: string) => void): Promise<void> {
-  let res: Response;
-  try {
-    res = await fetch(url, { redirect: 'follow' });
-  } catch (e) {
-    throw new Error((e as Error & { cause?: Error }).cause?.message ?? (e as Error).message);
+async function fetchHttp(url: string, dest: string, o: FetchOptions): Promise<void> {
+  const res = await getFollowing(url, o.timeouts);
+  if (res.statusCode !== 200) {
+    res.resume();
+    throw new Error(`HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim());
   }
-  if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
-  const fd = fs.openSync(dest, 'w', 0o644);
   let bytes = 0;
-  try {
-    for await (const chunk of Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>)) {
-      fs.writeSync(fd, chunk as Buffer);
-      bytes += (chunk as Buffer).length;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  log(`fetched ${bytes} bytes`);
+  res.on('data', (c: Buffer) => (bytes += c.length));
+  await pipeline(res, fs.createWriteStream(dest, { mode: 0o644, highWaterMark: 1 << 20 }));
+  o.log(`fetched ${bytes} bytes`);
 }
 
 /** `apt:NAME=VERSION` (or NAME:ARCH=VERSION): apt-get download into a private directory. */
@@ -97,8 +92,82 @@ async function fetchApt(spec: string, dest: string, o: FetchOptions): Promise<vo
   }
 }
 
+function run(cmd: string, args: string[], opts: { cwd?: string; log?: (line: string) => void } = {}): Promise<{ code: number; out: string }> {
+  return new Promise((resolve, reject) => {
+    const out: string[] = [];
+    const p = spawn(cmd, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    p.stdout.on('data', (d) => out.push(String(d)));
+    p.stderr.on('data', (d) => out.push(String(d)));
+    p.on('error', reject);
+    p.on('close', (c) => resolve({ code: c ?? 1, out: out.join('') }));
+  });
+}
+
+/**
+ * `apt-source:SOURCE=VERSION/FILE`: one file of a Debian source package (an upstream tarball,
+ * `zlib=1:1.2.13.dfsg-1/zlib_1.2.13.dfsg.orig.tar.bz2`) through the host's apt: source indices
+ * of the archives the host's apt already uses (its `deb` entries, as `deb-src`) are read into a
+ * private apt state directory — the host's own apt state is not touched — and the file is
+ * downloaded by apt from the first archive that has it, checked against the index's SHA256.
+ */
+async function fetchAptSource(spec: string, dest: string, o: FetchOptions): Promise<void> {
+  const m = /^([a-z0-9][a-z0-9+.-]*)=([^/]+)\/([^/]+)$/.exec(spec);
+  if (!m) throw new Error(`malformed apt-source URL (want apt-source:SOURCE=VERSION/FILE): ${spec}`);
+  const [, source, version, file] = m;
+  const chosen = process.env.HEPSTORE_APT_GET;
+  if (chosen === '') throw new Skip('apt is turned off (HEPSTORE_APT_GET is empty)');
+  const aptGet = chosen ?? findProgram('apt-get', process.env.PATH ?? '/usr/bin:/bin');
+  if (!aptGet) throw new Skip('apt-get is not installed');
+  const bin = path.dirname(aptGet);
+  const aptCache = path.join(bin, 'apt-cache');
+  const helper = ['/usr/lib/apt/apt-helper', path.join(bin, '..', 'lib', 'apt', 'apt-helper')].find((p) => fs.existsSync(p));
+  if (!helper) throw new Skip('apt-helper is not installed');
+  const targets = await run(aptGet, ['indextargets', '--format', '$(REPO_URI) $(RELEASE) $(COMPONENT)', 'Created-By: Packages']);
+  const repos = [...new Set(targets.out.split('\n').filter((l) => /^\S+ \S+ \S+$/.test(l)))].sort();
+  if (targets.code !== 0 || repos.length === 0) throw new Skip('the host\'s apt has no archive configured');
+  const dir = fs.mkdtempSync(`${dest}.apt-`);
+  try {
+    fs.chmodSync(dir, 0o755);
+    for (const d of ['state/lists/partial', 'cache/archives/partial', 'parts', 'download']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
+    fs.writeFileSync(path.join(dir, 'sources.list'), repos.map((r) => `deb-src ${r}\n`).join(''));
+    const aptOpts = ['-o', `Dir::State=${dir}/state`, '-o', `Dir::Cache=${dir}/cache`, '-o', `Dir::Etc::SourceList=${dir}/sources.list`, '-o', `Dir::Etc::SourceParts=${dir}/parts`, '-o', 'Debug::NoLocking=1'];
+    o.log(`apt: reading the source indices of ${repos.length} archives`);
+    const update = await run(aptGet, [...aptOpts, '-q', 'update']);
+    if (update.code !== 0) throw new Error(`apt-get update failed: ${update.out.split('\n').find((l) => l.startsWith('E:')) ?? update.code}`);
+    const show = await run(aptCache, [...aptOpts, 'showsrc', '--only-source', source]);
+    // Each archive that lists the version has a stanza; its Directory is below that archive.
+    const stanzas = show.out.split(/\n\n+/).filter((st) => new RegExp(`^Version: ${version.replace(/[.+]/g, '\\$&')}$`, 'm').test(st));
+    if (stanzas.length === 0) throw new Error(`the archives have no source package ${source} ${version}`);
+    const found = stanzas.flatMap((st) => {
+      const directory = (/^Directory: (\S+)$/m.exec(st) ?? [])[1];
+      const sums = (/^Checksums-Sha256:\n((?: .*\n?)*)/m.exec(st) ?? [])[1] ?? '';
+      const sha = sums.split('\n').map((l) => l.trim().split(/\s+/)).find((f) => f[2] === file)?.[0];
+      return directory && sha ? [{ directory, sha }] : [];
+    });
+    if (found.length === 0) throw new Error(`source package ${source} ${version} has no file ${file}`);
+    const bases = [...new Set(repos.map((r) => r.split(' ')[0].replace(/\/+$/, '')))];
+    const tries = [...new Set(found.flatMap(({ directory, sha }) => bases.map((b) => `${b}/${directory}/${file} ${sha}`)))];
+    const errors: string[] = [];
+    for (const t of tries) {
+      const [url, sha] = t.split(' ');
+      const target = path.join(dir, 'download', file);
+      const r = await run(helper, ['-q', 'download-file', url, target, `SHA256:${sha}`]);
+      if (r.code === 0 && fs.existsSync(target)) {
+        o.log(`apt: fetched ${file} of ${source} ${version}`);
+        fs.renameSync(target, dest);
+        return;
+      }
+      errors.push(r.out.split('\n').find((l) => l.startsWith('E:'))?.replace(/^E:\s*/, '') ?? `apt-helper exited with ${r.code}`);
+    }
+    throw new Error(errors.join('; '));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function fetchOne(url: string, dest: string, o: FetchOptions): Promise<void> {
   if (url.startsWith('apt:')) return fetchApt(url.slice(4), dest, o);
+  if (url.startsWith('apt-source:')) return fetchAptSource(url.slice('apt-source:'.length), dest, o);
   if (url.startsWith('mirror://')) {
     const urls = mirrorUrls(url, o.mirrors);
     const name = /^mirror:\/\/([^/]+)/.exec(url)![1];
@@ -125,7 +194,7 @@ async function fetchOne(url: string, dest: string, o: FetchOptions): Promise<voi
     return;
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('unsupported scheme');
-  return fetchHttp(url, dest, o.log);
+  return fetchHttp(url, dest, o);
 }
 
 export async function fetchToFile(urls: string | string[], dest: string, o: FetchOptions): Promise<void> {

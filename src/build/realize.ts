@@ -14,9 +14,11 @@ import { derivationReferences } from '../derivation/paths.js';
 import { topoOrder, type BuildGraph, type BuildNode } from '../derivation/graph.js';
 import type { LocalStore, NewPathInfo } from '../store/local-store.js';
 import { PathLocks } from '../store/locks.js';
-import { readStoreConfig } from '../store/config.js';
+import { toStorePath } from '../store/path.js';
+import { ownedName } from '../store/process.js';
+import { networkTimeouts, readStoreConfig } from '../store/config.js';
 import { runBuild, type BuilderSettings } from './builder.js';
-import { defaultSandboxPaths, findBwrap, withLibraries, writeSandboxEtc } from './sandbox.js';
+import { defaultSandboxPaths, findBwrap, findSandboxInit, parseSandboxPath, withLibraries, writeSandboxEtc, type SandboxPath } from './sandbox.js';
 import { Launcher } from './launcher.js';
 import { Semaphore } from './semaphore.js';
 
@@ -100,9 +102,14 @@ async function addSources(store: LocalStore, graph: BuildGraph): Promise<void> {
   }
 }
 
-/** Write and register the .drv files that are not valid yet, in one transaction. */
+/**
+ * Write and register the .drv files that are not valid yet, in one transaction. Those already
+ * valid (perhaps imported) are what this evaluation wrote (a .drv's path follows from its
+ * contents), so the store marks them as its own: `verify --repair` builds only from those.
+ */
 function writeDerivations(store: LocalStore, nodes: readonly BuildNode[]): void {
   const valid = store.validPaths(nodes.map((n) => n.drvPath));
+  store.markUltimate([...valid]);
   const infos: Array<NewPathInfo & { derivationOutputs: Record<string, string> }> = [];
   const temps: Array<[string, string]> = [];
   try {
@@ -131,15 +138,19 @@ function writeDerivations(store: LocalStore, nodes: readonly BuildNode[]): void 
 function settingsFor(store: LocalStore, opts: RealizeOptions, launcher: Launcher): BuilderSettings {
   const bwrap = opts.sandbox === false ? undefined : findBwrap();
   const jobs = opts.jobs ?? os.availableParallelism();
-  const buildsDir = path.join(store.layout.varDir, 'builds');
+  const buildsDir = store.layout.buildsDir;
   fs.mkdirSync(buildsDir, { recursive: true });
   fs.mkdirSync(store.layout.logDir, { recursive: true });
   let sandbox: BuilderSettings['sandbox'];
   if (bwrap) {
-    const etcDir = fs.mkdtempSync(path.join(buildsDir, '.etc-'));
+    const etcDir = fs.mkdtempSync(path.join(buildsDir, ownedName('.etc')));
     writeSandboxEtc(etcDir);
-    sandbox = { bwrap, hostPaths: opts.sandboxPaths ? withLibraries(opts.sandboxPaths) : defaultSandboxPaths(), etcDir };
+    const paths = opts.sandboxPaths?.map(parseSandboxPath);
+    const inStore = (p: SandboxPath) => p.source.startsWith(store.storeDir + '/');
+    const mapped = resolveStorePaths(store, paths?.filter(inStore) ?? []);
+    sandbox = { bwrap, hostPaths: paths ? withLibraries(paths.filter((p) => !inStore(p))) : defaultSandboxPaths(), ...mapped, etcDir, init: findSandboxInit(bwrap) };
   }
+  const config = readStoreConfig(store.layout.configFile);
   return {
     storeDir: store.storeDir,
     buildsDir,
@@ -150,8 +161,39 @@ function settingsFor(store: LocalStore, opts: RealizeOptions, launcher: Launcher
     launcher,
     slots: new Semaphore(jobs),
     fetchSlots: new Semaphore(FETCHES),
-    mirrors: readStoreConfig(store.layout.configFile).mirrors,
+    mirrors: config.mirrors,
+    timeouts: networkTimeouts(config, store.layout.configFile),
   };
+}
+
+/**
+ * `sandboxPaths` entries whose source is in the store (`/bin/sh=/…/store/…-busybox/bin/sh`):
+ * each source, symlinks resolved, must lie in a valid store path, and the closure of those
+ * paths (the store's references, as `store path-info -r` lists them) becomes visible to every
+ * build beside its inputs, so that what is mapped can run.
+ */
+function resolveStorePaths(store: LocalStore, paths: readonly SandboxPath[]): { storePaths: SandboxPath[]; storeClosure: string[] } {
+  const storePaths: SandboxPath[] = [];
+  const roots = new Set<string>();
+  for (const p of paths) {
+    let real: string;
+    try {
+      real = fs.realpathSync(p.source);
+    } catch {
+      throw new StoreError('USAGE', `sandboxPaths: '${p.source}' (for ${p.inside}) does not exist`, { hint: 'build or add the store path first, or change the store configuration' });
+    }
+    for (const q of [p.source, real]) {
+      const sp = toStorePath(q, store.storeDir);
+      if (!q.startsWith(store.storeDir + '/') || !store.isValid(sp)) {
+        throw new StoreError('USAGE', `sandboxPaths: '${p.source}' (for ${p.inside}) is not in a valid store path${q === real && q !== p.source ? ` (it leads to ${real})` : ''}`, {
+          hint: 'map only paths of valid store paths (store add, or realize the package first)',
+        });
+      }
+      roots.add(sp);
+    }
+    storePaths.push({ inside: p.inside, source: real });
+  }
+  return { storePaths, storeClosure: roots.size ? store.queryClosure([...roots]) : [] };
 }
 
 export function sandboxAvailable(opts: RealizeOptions = {}): boolean {
@@ -360,7 +402,18 @@ async function schedule(
       result.repaired.push(...repair);
     } else {
       const built = await runBuild({ node: n, inputClosure }, settings);
-      store.registerValidPaths(built.map(({ location: _l, ...info }) => (opts.sign ? { ...info, sigs: opts.sign(info) } : info)));
+      try {
+        store.registerValidPaths(built.map(({ location: _l, ...info }) => (opts.sign ? { ...info, sigs: opts.sign(info) } : info)));
+      } catch (e) {
+        // Not registered (a full disk refuses the rows): the outputs are not valid, so they
+        // must not stay at their final names, taking the space.
+        try {
+          store.removeUnregistered(built.map((b) => b.location));
+        } catch {
+          /* the registration error is the one to report */
+        }
+        throw e;
+      }
       result.built.push(n.drvPath);
     }
     emit({ type: 'done', drvPath: n.drvPath, name: n.drv.name, built: true });

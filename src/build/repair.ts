@@ -3,6 +3,11 @@
  * derivations that made the damaged paths are read back from their .drv files in the store,
  * rebuilt beside the valid outputs (building missing inputs first), and a rebuilt output
  * replaces the damaged one only if its narHash equals the registered one.
+ *
+ * Rebuilding runs the .drv's builder, so only a .drv this store trusts is used: one it wrote
+ * itself (registered `ultimate`), or one signed by a trusted key. A .drv is content-addressed,
+ * so one imported from a bundle or a cache is intact — but anyone could have written it, and a
+ * path's recorded Deriver is only a claim of whoever made the bundle.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,21 +15,31 @@ import { StoreError } from '../errors.js';
 import { parseDerivation } from '../derivation/derivation.js';
 import { derivationPath } from '../derivation/paths.js';
 import type { BuildGraph, BuildNode } from '../derivation/graph.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { LocalStore, PathInfo } from '../store/local-store.js';
 import { realize, type RealizeOptions } from './realize.js';
+
+/** Whether a .drv (its row) may be built from: see the top of this file. */
+export type DerivationTrust = (info: PathInfo) => boolean;
 
 /**
  * The derivation at `drvPath` and everything it is built from, read from the store. Each
- * .drv file must be valid and be exactly what its path says (the path of a .drv follows from
- * its contents), so a damaged one is refused rather than built.
+ * .drv file must be valid, trusted (`ultimate`, or `signed` says so), and be exactly what its
+ * path says (the path of a .drv follows from its contents), so a damaged or foreign one is
+ * refused rather than built.
  */
-export function graphFromStore(store: LocalStore, drvPath: string, graph: BuildGraph = { nodes: new Map(), sources: new Map(), roots: [] }): BuildGraph {
+export function graphFromStore(store: LocalStore, drvPath: string, graph: BuildGraph = { nodes: new Map(), sources: new Map(), roots: [] }, signed?: DerivationTrust): BuildGraph {
   const stack = [drvPath];
   const found = new Map<string, BuildNode>();
   while (stack.length) {
     const p = stack.pop()!;
     if (found.has(p) || graph.nodes.has(p)) continue;
-    if (!store.isValid(p)) throw new StoreError('NOT_VALID', `derivation '${p}' is not valid in the store`, { hint: 'it was garbage-collected; realize the expression file again' });
+    const info = store.queryPathInfo(p);
+    if (!info) throw new StoreError('NOT_VALID', `derivation '${p}' is not valid in the store`, { hint: 'it was garbage-collected; realize the expression file again' });
+    if (!info.ultimate && !signed?.(info)) {
+      throw new StoreError('UNTRUSTED', `derivation '${p}' was not made by this store and carries no signature by a trusted key, so its builder is not run`, {
+        hint: `if you trust whoever wrote it, sign it with a key listed in "trustedPublicKeys" ('store sign ${p}'); a realize that builds from it also makes it this store's own`,
+      });
+    }
     let text: string;
     try {
       text = fs.readFileSync(p, 'utf8');
@@ -47,7 +62,12 @@ export interface RebuildRepairResult {
 }
 
 /** Rebuild the derivations of damaged valid paths and put verified copies in their place. */
-export async function repairByRebuilding(store: LocalStore, damaged: readonly string[], opts: Pick<RealizeOptions, 'jobs' | 'sandbox' | 'sandboxPaths'> = {}): Promise<RebuildRepairResult> {
+export async function repairByRebuilding(
+  store: LocalStore,
+  damaged: readonly string[],
+  opts: Pick<RealizeOptions, 'jobs' | 'sandbox' | 'sandboxPaths'> & { signed?: DerivationTrust } = {},
+): Promise<RebuildRepairResult> {
+  const { signed, ...realizeOpts } = opts;
   const failed = new Map<string, string>();
   const graph: BuildGraph = { nodes: new Map(), sources: new Map(), roots: [] };
   const byDrv = new Map<string, string[]>();
@@ -62,7 +82,7 @@ export async function repairByRebuilding(store: LocalStore, damaged: readonly st
   }
   for (const [drvPath, paths] of byDrv) {
     try {
-      graphFromStore(store, drvPath, graph);
+      graphFromStore(store, drvPath, graph, signed);
       const outs = graph.nodes.get(drvPath)!.drv.outputs;
       const names = Object.keys(outs).filter((o) => paths.includes(outs[o].path));
       for (const p of paths) if (!names.some((o) => outs[o].path === p)) failed.set(p, `its deriver '${drvPath}' has no output at this path`);
@@ -79,7 +99,7 @@ export async function repairByRebuilding(store: LocalStore, damaged: readonly st
   const done = new Set<string>();
   try {
     await realize(store, graph, {
-      ...opts,
+      ...realizeOpts,
       repair: wanted,
       keepGoing: true,
       onEvent: (e) => {

@@ -10,17 +10,25 @@
  * WebDAV module accepts with `dav_methods PUT; create_full_put_path on;`).
  */
 import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { StoreError } from '../errors.js';
+import { contentLength, keepAliveAgent, readLimited, request, type Timeouts } from '../net/http.js';
+
+/** The most a metadata file (narinfo, cache-info) may hold: real ones are a few hundred bytes. */
+export const MAX_METADATA_BYTES = 1 << 20;
+
+export interface CacheOptions {
+  /** Connect and stall timeouts of HTTP requests (net/http.ts has the defaults). */
+  timeouts?: Timeouts;
+}
 
 export interface BinaryCache {
   readonly url: string;
-  /** A small file, or undefined if the cache does not have it. */
+  /** A small file (at most MAX_METADATA_BYTES, else an error), or undefined if the cache does not have it. */
   read(rel: string): Promise<Buffer | undefined>;
   /** A file as a stream, or undefined if the cache does not have it. */
   open(rel: string): Promise<Readable | undefined>;
@@ -42,10 +50,11 @@ class FileCache implements BinaryCache {
   }
 
   async read(rel: string): Promise<Buffer | undefined> {
+    const stream = await this.open(rel);
+    if (!stream) return undefined;
     try {
-      return await fs.promises.readFile(this.file(rel));
+      return await readLimited(stream, MAX_METADATA_BYTES, rel);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw cacheError(this.url, `reading ${rel}`, (e as Error).message);
     }
   }
@@ -103,41 +112,27 @@ class FileCache implements BinaryCache {
       throw cacheError(this.url, `writing ${rel}`, (e as Error).message);
     }
   }
-
-  /** Where a push may stage files so that writeFile can rename them into place. */
-  stagingDir(): string {
-    fs.mkdirSync(this.dir, { recursive: true });
-    return this.dir;
-  }
 }
 
 class HttpCache implements BinaryCache {
   private readonly agent: http.Agent;
-  private readonly mod: typeof http | typeof https;
 
-  constructor(readonly url: string) {
-    const secure = url.startsWith('https:');
-    this.mod = secure ? https : http;
-    this.agent = new this.mod.Agent({ keepAlive: true, maxSockets: 16 });
+  constructor(readonly url: string, private readonly timeouts?: Timeouts) {
+    this.agent = keepAliveAgent(url);
   }
 
   private target(rel: string): URL {
     return new URL(rel.split('/').map(encodeURIComponent).join('/'), this.url.endsWith('/') ? this.url : this.url + '/');
   }
 
-  private request(method: string, rel: string, body?: Buffer | Readable, length?: number): Promise<http.IncomingMessage> {
-    return new Promise((resolve, reject) => {
-      const headers: http.OutgoingHttpHeaders = {};
-      if (length !== undefined) headers['content-length'] = length;
-      const req = this.mod.request(this.target(rel), { method, agent: this.agent, headers }, resolve);
-      req.on('error', (e) => reject(cacheError(this.url, `${method} ${rel}`, e.message)));
-      if (body === undefined) req.end();
-      else if (Buffer.isBuffer(body)) req.end(body);
-      else {
-        body.on('error', (e) => req.destroy(e));
-        body.pipe(req);
-      }
-    });
+  private async request(method: string, rel: string, body?: Buffer | Readable, length?: number): Promise<http.IncomingMessage> {
+    const headers: http.OutgoingHttpHeaders = {};
+    if (length !== undefined) headers['content-length'] = length;
+    try {
+      return await request(this.target(rel), { method, agent: this.agent, headers, body, timeouts: this.timeouts });
+    } catch (e) {
+      throw cacheError(this.url, `${method} ${rel}`, (e as Error).message);
+    }
   }
 
   async open(rel: string): Promise<Readable | undefined> {
@@ -154,11 +149,16 @@ class HttpCache implements BinaryCache {
   }
 
   async read(rel: string): Promise<Buffer | undefined> {
-    const res = await this.open(rel);
+    const res = (await this.open(rel)) as http.IncomingMessage | undefined;
     if (!res) return undefined;
-    const chunks: Buffer[] = [];
-    for await (const c of res) chunks.push(c as Buffer);
-    return Buffer.concat(chunks);
+    const length = contentLength(res);
+    try {
+      if (length !== undefined && length > MAX_METADATA_BYTES) throw new Error(`${rel} is larger than the limit of ${MAX_METADATA_BYTES} bytes (Content-Length ${length})`);
+      return await readLimited(res, MAX_METADATA_BYTES, rel);
+    } catch (e) {
+      res.destroy();
+      throw cacheError(this.url, `GET ${rel}`, (e as Error).message);
+    }
   }
 
   async exists(rel: string): Promise<boolean> {
@@ -187,7 +187,7 @@ class HttpCache implements BinaryCache {
   }
 }
 
-export function openBinaryCache(url: string): BinaryCache {
+export function openBinaryCache(url: string, opts: CacheOptions = {}): BinaryCache {
   if (url.startsWith('file://')) {
     let dir: string;
     try {
@@ -197,12 +197,7 @@ export function openBinaryCache(url: string): BinaryCache {
     }
     return new FileCache(url, dir);
   }
-  if (url.startsWith('http://') || url.startsWith('https://')) return new HttpCache(url);
+  if (url.startsWith('http://') || url.startsWith('https://')) return new HttpCache(url, opts.timeouts);
   if (url.startsWith('/')) return new FileCache(`file://${url}`, url);
   throw new StoreError('USAGE', `unsupported binary cache URL '${url}'`, { hint: 'use file:///path/to/dir or http(s)://host/prefix' });
-}
-
-/** A local staging directory for files about to be uploaded (for file:// caches, inside the cache so that a rename suffices). */
-export function stagingDirFor(cache: BinaryCache, fallback: string): string {
-  return cache instanceof FileCache ? cache.stagingDir() : fallback;
 }

@@ -170,10 +170,27 @@ async function readExact(fh: fs.promises.FileHandle, pos: number, len: number, f
   return b;
 }
 
+/** Control characters (newlines included) and Unicode line separators: no field may hold one. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+function describeChar(c: string): string {
+  return `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
 function checkMeta(v: unknown, store: LocalStore, file: string): PathMeta {
   const m = v as PathMeta;
-  const bad = (why: string): never => corrupt(file, `metadata of '${(m as { path?: unknown })?.path ?? '?'}': ${why}`);
+  const shown = (x: unknown) => (typeof x === 'string' ? JSON.stringify(x).slice(1, -1) : '?');
+  const bad = (why: string): never => corrupt(file, `metadata of '${shown((m as { path?: unknown })?.path)}': ${why}`);
   if (!m || typeof m !== 'object') bad('not an object');
+  // Every string field is checked before anything is done with it: a newline in a signature
+  // or a reference would be written as it is into the database, narinfo files and messages.
+  const fields: Array<[string, unknown]> = [['path', m.path], ['narHash', m.narHash], ['deriver', m.deriver], ['ca', m.ca]];
+  if (Array.isArray(m.references)) m.references.forEach((r, i) => fields.push([`references[${i}]`, r]));
+  if (Array.isArray(m.sigs)) m.sigs.forEach((x, i) => fields.push([`sigs[${i}]`, x]));
+  for (const [field, value] of fields) {
+    const c = typeof value === 'string' ? CONTROL.exec(value) : null;
+    if (c) bad(`${field} holds a control character (${describeChar(c[0])})`);
+  }
   if (typeof m.path !== 'string') bad('no path');
   store.parse(m.path);
   if (typeof m.narHash !== 'string') bad('no narHash');
@@ -189,6 +206,8 @@ function checkMeta(v: unknown, store: LocalStore, file: string): PathMeta {
   if (m.ca !== undefined && typeof m.ca !== 'string') bad('bad ca');
   if (m.sigs === undefined) m.sigs = [];
   if (!Array.isArray(m.sigs) || m.sigs.some((s) => typeof s !== 'string')) bad('bad sigs');
+  // Signatures are stored separated by spaces.
+  m.sigs.forEach((x, i) => /\s/.test(x) && bad(`sigs[${i}] holds white space`));
   return { path: m.path, narHash: m.narHash, narSize: m.narSize, references: [...m.references].sort(), deriver: m.deriver, ca: m.ca, sigs: m.sigs };
 }
 
@@ -214,6 +233,7 @@ export async function readBundleIndex(file: string, store: LocalStore): Promise<
     pos += hlen;
     if (header.format !== FORMAT || header.version !== VERSION) corrupt(file, `unknown format ${header.format} version ${header.version}`);
     if (typeof header.storeDir !== 'string') corrupt(file, 'no store directory in the header');
+    if (CONTROL.test(header.storeDir)) corrupt(file, 'the store directory in its header holds a control character');
     const entries: Entry[] = [];
     for (;;) {
       const tag = (await readExact(fh, pos, 1, file))[0];

@@ -24,7 +24,29 @@ export interface NarInfo {
   ca?: string;
 }
 
+/** Control characters (a newline among them) would let a value add lines of its own. */
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+function printable(v: string): string {
+  return JSON.stringify(v).slice(1, -1);
+}
+
 export function serialiseNarInfo(n: NarInfo): string {
+  const values: Array<[string, string | undefined]> = [
+    ['StorePath', n.storePath],
+    ['URL', n.url],
+    ['Deriver', n.deriver],
+    ['CA', n.ca],
+    ...n.references.map((r): [string, string] => ['References', r]),
+    ...n.sigs.map((s): [string, string] => ['Sig', s]),
+  ];
+  for (const [k, v] of values) {
+    if (v !== undefined && CONTROL.test(v)) {
+      throw new StoreError('VERIFY_FAILED', `the narinfo of ${printable(n.storePath)} cannot be written: its ${k} '${printable(v)}' holds a control character`, {
+        hint: k === 'Sig' ? 'remove the bad signature (re-sign the path with `store sign`)' : 'the database holds a value no narinfo may carry; run `store verify`',
+      });
+    }
+  }
   const lines = [
     `StorePath: ${n.storePath}`,
     `URL: ${n.url}`,
@@ -50,6 +72,7 @@ export function parseNarInfo(text: string, storeDir: string, where: string): Nar
   };
   for (const line of text.split('\n')) {
     if (line === '') continue;
+    if (CONTROL.test(line)) bad(`the line '${printable(line.slice(0, 100))}' holds a control character`);
     const i = line.indexOf(': ');
     const key = i < 0 ? line.replace(/:$/, '') : line.slice(0, i);
     const value = i < 0 ? '' : line.slice(i + 2);
@@ -60,7 +83,7 @@ export function parseNarInfo(text: string, storeDir: string, where: string): Nar
   const need = (k: string) => fields.get(k) ?? bad(`no '${k}' field`);
   const int = (k: string) => {
     const v = need(k);
-    if (!/^\d+$/.test(v)) bad(`${k} '${v}' is not a whole number`);
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) bad(`${k} '${v.slice(0, 40)}' is not a whole number`);
     return Number(v);
   };
   const sri = (k: string) => {
@@ -121,6 +144,7 @@ export function serialiseCacheInfo(c: CacheInfo): string {
 }
 
 export function parseCacheInfo(text: string, where: string): CacheInfo {
+  if (/[\x00-\x09\x0b-\x1f\x7f]/.test(text)) throw new StoreError('VERIFY_FAILED', `${where} is malformed: it holds a control character`);
   const m = new Map(text.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()] as [string, string]));
   const storeDir = m.get('StoreDir');
   if (!storeDir) throw new StoreError('VERIFY_FAILED', `${where} has no StoreDir`);

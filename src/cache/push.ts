@@ -4,7 +4,6 @@
  * archive and its references' narinfos in place. Paths whose narinfo exists are skipped.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
@@ -16,7 +15,8 @@ import { toSRI } from '../hash/sri.js';
 import { nix32Encode } from '../hash/nix32.js';
 import { hashPartOf } from '../store/path.js';
 import type { LocalStore } from '../store/local-store.js';
-import { stagingDirFor, type BinaryCache } from './binary-cache.js';
+import { ownedName } from '../store/process.js';
+import type { BinaryCache } from './binary-cache.js';
 import { CACHE_INFO_FILE, parseCacheInfo, serialiseCacheInfo, serialiseNarInfo, type Compression, type NarInfo } from './narinfo.js';
 import { addSignatures, type SecretKey } from './signing.js';
 import { EXTENSIONS, compressor, hashTap, mapLimit } from './transfer.js';
@@ -70,11 +70,14 @@ export async function pushClosure(store: LocalStore, cache: BinaryCache, paths: 
   let doneBytes = 0;
   let donePaths = 0;
   let fileBytes = 0;
-  const staging = stagingDirFor(cache, os.tmpdir());
+  // Archives are staged in the store's var/tmp, named after this process, so that `store gc`
+  // removes those of a killed push (a file:// cache on the same file system takes them by rename).
+  const staging = store.layout.tmpDir;
+  await fs.promises.mkdir(staging, { recursive: true });
   const narinfos = new Map<string, NarInfo>();
   await mapLimit(todo, Math.max(1, opts.jobs ?? 4), async (p) => {
     const info = infos.get(p)!;
-    const temp = path.join(staging, `.push-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const temp = path.join(staging, `${ownedName('push')}${randomBytes(6).toString('hex')}`);
     try {
       const nar = new HashSink();
       const file = new HashSink();

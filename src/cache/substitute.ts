@@ -21,7 +21,8 @@ import { CACHE_INFO_FILE, parseCacheInfo, parseNarInfo, type NarInfo } from './n
 import { narInfoFile } from './push.js';
 import { hasTrustedSignature, type TrustedKeys } from './signing.js';
 import { checkContentAddress } from './content-address.js';
-import { decompressor, hashTap, mapLimit } from './transfer.js';
+import { decompressor, hashTap, mapLimit, maxFileSize } from './transfer.js';
+import { byteLimit, type Timeouts } from '../net/http.js';
 
 export interface SubstituteProgress {
   donePaths: number;
@@ -41,6 +42,8 @@ export interface SubstituteOptions {
   onWarning?: (message: string) => void;
   /** Fetch `wanted` even if valid, and put the fetched copy in place of the one on disk (`store verify --repair`). */
   repair?: boolean;
+  /** Connect and stall timeouts of HTTP caches. */
+  timeouts?: Timeouts;
 }
 
 export interface SubstituteResult {
@@ -55,24 +58,27 @@ interface Source {
   cache: BinaryCache;
   priority: number;
   usable: boolean;
+  /** Why the cache stopped answering (a timeout, a refused connection): it is not asked again. */
+  down?: string;
 }
 
-async function openSources(urls: readonly string[], storeDir: string, warn: (m: string) => void): Promise<Source[]> {
+async function openSources(urls: readonly string[], storeDir: string, warn: (m: string) => void, timeouts?: Timeouts): Promise<Source[]> {
   const sources = await Promise.all(
     urls.map(async (url): Promise<Source> => {
-      const cache = openBinaryCache(url);
-      let text: Buffer | undefined;
+      const cache = openBinaryCache(url, { timeouts });
+      let info;
       try {
-        text = await cache.read(CACHE_INFO_FILE);
+        const text = await cache.read(CACHE_INFO_FILE);
+        if (text === undefined) {
+          warn(`binary cache ${url} is not usable: it has no ${CACHE_INFO_FILE}`);
+          return { cache, priority: 0, usable: false };
+        }
+        info = parseCacheInfo(text.toString('utf8'), `${url}/${CACHE_INFO_FILE}`);
       } catch (e) {
-        warn(`binary cache ${url} is not usable: ${(e as Error).message}`);
+        const msg = (e as Error).message;
+        warn(msg.startsWith(`binary cache ${url}`) ? `${msg} (not using this cache)` : `binary cache ${url} is not usable: ${msg}`);
         return { cache, priority: 0, usable: false };
       }
-      if (text === undefined) {
-        warn(`binary cache ${url} is not usable: it has no ${CACHE_INFO_FILE}`);
-        return { cache, priority: 0, usable: false };
-      }
-      const info = parseCacheInfo(text.toString('utf8'), `${url}/${CACHE_INFO_FILE}`);
       if (info.storeDir !== storeDir) {
         throw new StoreError('STORE_MISMATCH', `binary cache ${url} holds paths for the store directory ${info.storeDir}, not ${storeDir}`, {
           hint: 'store paths include their store directory: use a cache made from a store at the same directory, or remove it from --substituters / "substituters"',
@@ -93,7 +99,7 @@ export async function substitutePaths(store: LocalStore, wanted: readonly string
   const missing = wanted.filter((p) => !isValid(p));
   if (missing.length === 0) return result;
   const warn = opts.onWarning ?? (() => {});
-  const sources = await openSources(opts.substituters, store.storeDir, warn);
+  const sources = await openSources(opts.substituters, store.storeDir, warn, opts.timeouts);
   if (sources.length === 0) {
     for (const p of missing) result.failed.set(p, 'no usable binary cache');
     return result;
@@ -106,11 +112,18 @@ export async function substitutePaths(store: LocalStore, wanted: readonly string
   const lookup = async (p: string): Promise<void> => {
     const reasons: string[] = [];
     for (const s of sources) {
+      if (s.down) {
+        reasons.push(s.down);
+        continue;
+      }
       let text: Buffer | undefined;
       try {
         text = await s.cache.read(narInfoFile(p));
       } catch (e) {
-        reasons.push((e as Error).message);
+        const msg = (e as Error).message;
+        // A cache that does not answer in time (or at all) would cost the same wait for every path.
+        if (/connectTimeout|stalledTimeout|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN/.test(msg)) s.down = msg;
+        reasons.push(msg);
         continue;
       }
       if (text === undefined) continue;
@@ -198,12 +211,18 @@ export async function substitutePaths(store: LocalStore, wanted: readonly string
     let restored = false;
     await acquire();
     try {
+      const largest = maxFileSize(info.narSize, info.compression);
+      if (info.fileSize > largest) throw new Error(`its narinfo in ${cache.url} gives FileSize ${info.fileSize}, more than a ${info.compression} archive of NarSize ${info.narSize} can be (${largest})`);
       const stream = await cache.open(info.url);
       if (!stream) throw new Error(`its archive ${info.url} is missing from ${cache.url}`);
       const file = new HashSink();
-      const stages: Transform[] = [hashTap(file, (n) => ((progress.doneBytes += n), report()))];
+      // Cut the download one byte past what the narinfo says: the FileSize (compressed), and
+      // the signed NarSize (decompressed, so that a compression bomb stops early).
+      const tooBig = (what: string, n: number) => () => new Error(`${cache.url}/${info.url} is larger than its narinfo's ${what} of ${n} bytes`);
+      const stages: Transform[] = [byteLimit(info.fileSize, tooBig('FileSize', info.fileSize)), hashTap(file, (n) => ((progress.doneBytes += n), report()))];
       const z = decompressor(info.compression);
       if (z) stages.push(z);
+      stages.push(byteLimit(info.narSize, tooBig('signed NarSize', info.narSize)));
       const out = new PassThrough({ highWaterMark: 1 << 20 });
       const feeding = pipeline(stream, ...(stages as [Transform]), out);
       let got;
@@ -211,8 +230,9 @@ export async function substitutePaths(store: LocalStore, wanted: readonly string
         got = await restoreArchive(out, temp);
       } catch (e) {
         stream.destroy();
-        await feeding.catch(() => {});
-        throw e;
+        // The download's own error (a timeout, a size limit) says more than the restore's.
+        const fed = await feeding.then(() => undefined, (f: Error) => f);
+        throw fed && !(fed as NodeJS.ErrnoException).code?.startsWith('ERR_STREAM_PREMATURE') ? fed : e;
       }
       await feeding;
       restored = true;

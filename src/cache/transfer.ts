@@ -48,3 +48,11 @@ export function decompressor(c: Compression): Transform | undefined {
   if (c === 'br') return zlib.createBrotliDecompress({ chunkSize: 1 << 20 });
   return undefined;
 }
+
+/**
+ * The largest a compressed archive of `narSize` bytes can be: incompressible data grows by a
+ * few bytes per block (zlib's deflateBound and brotli's bound are well inside this).
+ */
+export function maxFileSize(narSize: number, c: Compression): number {
+  return c === 'none' ? narSize : narSize + Math.ceil(narSize / 256) + 4096;
+}

@@ -1,11 +1,14 @@
 /** What every command module exports, and the context main.ts hands it. */
 import type { FlagSpec, Parsed } from './args.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { LocalStore, OpenOptions } from '../store/local-store.js';
 
 export interface Context {
   storeRoot: string;
-  /** Opens the store on first use (commands that need no store never pay for it). */
-  store(): Promise<LocalStore>;
+  /**
+   * Opens the store on first use (commands that need no store never pay for it). `gc`: to
+   * collect garbage, possibly on a full disk (see LocalStore).
+   */
+  store(opts?: OpenOptions): Promise<LocalStore>;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
   cwd: string;

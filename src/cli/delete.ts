@@ -15,7 +15,7 @@ const del: Command = {
   },
   async run(args, ctx) {
     if (args.positionals.length === 0) throw new StoreError('USAGE', 'store delete needs at least one PATH');
-    const store = await ctx.store();
+    const store = await ctx.store({ gc: !args.flags['dry-run'] });
     const paths = args.positionals.map((a) => resolveInstallable(store, a, ctx.cwd));
     const r = await deletePaths(store, paths, {
       alsoReferrers: Boolean(args.flags['also-referrers']),

@@ -17,9 +17,10 @@ const gc: Command = {
   },
   async run(args, ctx) {
     if (args.positionals.length) throw new StoreError('USAGE', 'store gc takes no arguments', { hint: "to delete particular paths use 'store delete PATH'" });
-    const store = await ctx.store();
     const maxFreed = args.flags['max-freed'] !== undefined ? parseBytes(args.flags['max-freed'] as string) : undefined;
     const dryRun = Boolean(args.flags['dry-run']);
+    // On a full disk even opening the database may need space: the reserve goes first.
+    const store = await ctx.store({ gc: !dryRun });
     const tty = Boolean(ctx.stderr.isTTY) && !args.flags.json;
     const r = await collectGarbage(store, {
       dryRun,
@@ -38,11 +39,14 @@ const gc: Command = {
     if (dryRun) {
       for (const d of r.deleted) out.push(d.path);
       for (const j of r.junk) out.push(j.path);
+      for (const l of r.leftovers) out.push(l.path);
       out.push(`would delete ${r.deleted.length} paths, freeing ${formatBytes(r.bytesFreed)} (${r.bytesFreed} bytes)`);
       if (r.junk.length) out.push(`would remove ${r.junk.length} stray entries in the store directory (${formatBytes(r.junkBytes)})`);
+      if (r.leftovers.length) out.push(`would remove ${r.leftovers.length} build directories and staging files of finished processes (${formatBytes(r.leftoverBytes)})`);
     } else {
       out.push(`deleted ${r.deleted.length} paths, freed ${formatBytes(r.bytesFreed)} (${r.bytesFreed} bytes)`);
       if (r.junk.length) out.push(`removed ${r.junk.length} stray entries in the store directory (${formatBytes(r.junkBytes)})`);
+      if (r.leftovers.length) out.push(`removed ${r.leftovers.length} build directories and staging files of finished processes (${formatBytes(r.leftoverBytes)})`);
       if (r.kept.length) out.push(`kept ${r.kept.length} paths that became alive during the collection`);
       if (r.staleLocks || r.staleTempRoots) out.push(`cleaned ${r.staleLocks} stale locks and ${r.staleTempRoots} temporary roots of finished processes`);
     }

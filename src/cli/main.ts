@@ -75,9 +75,13 @@ export async function main(argv: string[]): Promise<number> {
   let opened: LocalStore | undefined;
   const ctx: Context = {
     storeRoot,
-    async store() {
+    async store(opts) {
       // Loaded lazily: commands that need no store never open SQLite.
-      if (!opened) opened = new (await import('../store/local-store.js')).LocalStore(storeRoot);
+      if (!opened) {
+        opened = new (await import('../store/local-store.js')).LocalStore(storeRoot, opts);
+        const lost = opts?.recover ? undefined : opened.databaseLoss();
+        if (lost) process.stderr.write(`warning: ${lost}; run \`store verify --recover\` (nothing is deleted until then)\n`);
+      }
       return opened;
     },
     // Each stream is set up on first use (a pipe loads the networking code).
@@ -91,9 +95,34 @@ export async function main(argv: string[]): Promise<number> {
   };
   try {
     return await cmd.run(args, ctx);
+  } catch (err) {
+    // The one place where a full file system (ENOSPC, SQLITE_FULL, however wrapped) becomes a
+    // message naming it and what to free; other SQLite errors are said in terms of the store.
+    throw explainSqliteError((await import('../store/disk-full.js')).diskFullError(err, storeRoot), storeRoot);
   } finally {
     opened?.close();
   }
+}
+
+/** An error from SQLite itself, said in terms of the store (which file, what to do). */
+function explainSqliteError(err: unknown, storeRoot: string): unknown {
+  const code = (err as { code?: unknown })?.code;
+  if (err instanceof StoreError || typeof code !== 'string' || !code.startsWith('SQLITE_')) return err;
+  const dbFile = `${storeRoot}/var/db/store.sqlite`;
+  const why = (err as Error).message;
+  if (code.startsWith('SQLITE_READONLY')) {
+    return new StoreError('DATABASE', `cannot change the store database ${dbFile}: it is read-only here (${why})`, {
+      cause: err,
+      hint: 'this command writes to the store: run it where the store is writable (path-info, verify, gc --dry-run, roots and why only read)',
+    });
+  }
+  if (code.startsWith('SQLITE_NOTADB') || code.startsWith('SQLITE_CORRUPT')) {
+    return new StoreError('DATABASE', `the store database ${dbFile} is damaged (${why})`, {
+      cause: err,
+      hint: 'run `store verify --recover`: it moves the file aside and rebuilds the database from the objects in the store directory',
+    });
+  }
+  return new StoreError('DATABASE', `the store database ${dbFile}: ${why} (${code})`, { cause: err });
 }
 
 export function reportError(err: unknown): number {
@@ -102,7 +131,14 @@ export function reportError(err: unknown): number {
     if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
     return err.exitCode;
   }
-  const e = err as Error;
+  const e = err as NodeJS.ErrnoException;
+  // A system call that failed (a read-only file system, a permission) says what and where in
+  // its message; a stack trace is only for what the code did not expect.
+  if (typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code) && typeof e.syscall === 'string') {
+    process.stderr.write(`error: ${e.message}\n`);
+    if (e.code === 'EROFS' || e.code === 'EACCES' || e.code === 'EPERM') process.stderr.write('hint: this command writes to the store or its var/ directory; run it where they are writable\n');
+    return 1;
+  }
   process.stderr.write(`error: ${e?.stack ?? String(err)}\n`);
   return 1;
 }

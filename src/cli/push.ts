@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Command } from './command.js';
 import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
-import { readStoreConfig } from '../store/config.js';
+import { networkTimeouts, readStoreConfig } from '../store/config.js';
 import { openBinaryCache } from '../cache/binary-cache.js';
 import { pushClosure } from '../cache/push.js';
 import { configuredSecretKeys } from '../cache/keys.js';
@@ -31,7 +31,7 @@ const push: Command = {
     const config = readStoreConfig(store.layout.configFile);
     const keys = configuredSecretKeys(config, store.layout.configFile, (args.flags['key-file'] as string[] | undefined)?.map((f) => path.resolve(ctx.cwd, f)));
     const paths = args.positionals.map((a) => resolveInstallable(store, a, ctx.cwd));
-    const r = await pushClosure(store, openBinaryCache(to), paths, { keys, compression, jobs: parseJobs(args.flags.jobs) });
+    const r = await pushClosure(store, openBinaryCache(to, { timeouts: networkTimeouts(config, store.layout.configFile) }), paths, { keys, compression, jobs: parseJobs(args.flags.jobs) });
     if (args.flags.json) printJson(ctx, r);
     else {
       for (const p of r.pushed) ctx.stdout.write(p + '\n');

@@ -5,7 +5,7 @@ import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { lookupEvaluation, saveEvaluation, type CachedRoot, type EvalCacheKey } from '../eval/eval-cache.js';
 import { defaultSystem } from '../expr/context.js';
-import { readStoreConfig } from '../store/config.js';
+import { evalTimeoutMs, networkTimeouts, readStoreConfig } from '../store/config.js';
 import { addOutLink } from '../gc/roots.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { StoreConfig } from '../store/config.js';
@@ -30,7 +30,7 @@ export function outLinkNames(base: string, roots: Array<{ outputs: Record<string
 }
 
 const realizeCmd: Command = {
-  usage: 'store realize FILE [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--substituters URL...] [--no-require-sigs] [--no-fallback] [--lock FILE] [--pure] [--json]',
+  usage: 'store realize FILE [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--substituters URL...] [--no-require-sigs] [--no-fallback] [--lock FILE] [--pure] [--eval-timeout SECONDS] [--json]',
   summary:
     'Evaluate an expression file and build (or find) every output it names, in parallel and sandboxed. Prints the output paths; makes ./result a GC root.',
   flags: {
@@ -48,6 +48,7 @@ const realizeCmd: Command = {
     'no-require-sigs': { kind: 'boolean', description: 'accept substitutes without a signature by a trusted key' },
     'no-fallback': { kind: 'boolean', description: 'fail, rather than build, when a missing output cannot be substituted' },
     pure: { kind: 'boolean', description: 'refuse (exit 1, building nothing) if anything in the closure uses a host tool or a host program as builder (default: "pure" of etc/hepstore.json)' },
+    'eval-timeout': { kind: 'string', description: 'seconds the evaluation may take (default: "evalTimeout" of etc/hepstore.json, else 300)' },
     lock: { kind: 'string', description: 'fail if any derivation, output path or narHash differs from this lock file (`store lock`)' },
     'no-eval-cache': { kind: 'boolean', description: 'evaluate FILE even if nothing it read has changed since an earlier realize (and keep no result)' },
   },
@@ -63,6 +64,7 @@ const realizeCmd: Command = {
     const file = path.resolve(ctx.cwd, args.positionals[0]);
     const pure = Boolean(args.flags.pure || config.pure === true);
     const cacheDir = path.join(store.layout.varDir, 'cache');
+    const timeoutMs = evalTimeoutMs(config, store.layout.configFile, args.flags['eval-timeout']);
     const lockFile = args.flags.lock === undefined ? undefined : path.resolve(ctx.cwd, args.flags.lock as string);
     // --check and --lock need the derivations themselves; the cache holds only their paths.
     const cacheKey: EvalCacheKey | undefined =
@@ -74,7 +76,7 @@ const realizeCmd: Command = {
       store.addTempRoots(cached.outPaths);
       if (store.allValid(cached.outPaths)) result = { get roots() { return cached.roots; }, checked: [], built: [], outPaths: cached.outPaths };
     }
-    if (!result) result = await evaluateAndRealize(store, config, file, cacheDir, cacheKey, pure, lockFile, args, ctx);
+    if (!result) result = await evaluateAndRealize(store, config, file, cacheDir, cacheKey, pure, timeoutMs, lockFile, args, ctx);
     const links = args.flags['no-out-link'] ? [] : outLinkNames(path.resolve(ctx.cwd, (args.flags['out-link'] as string | undefined) ?? 'result'), result.roots);
     for (const [link, p] of links) addOutLink(store.layout, link, p);
     if (args.flags.json) {
@@ -106,6 +108,7 @@ async function evaluateAndRealize(
   cacheDir: string,
   cacheKey: EvalCacheKey | undefined,
   pure: boolean,
+  timeoutMs: number,
   lockFile: string | undefined,
   args: Parsed,
   ctx: Context,
@@ -116,7 +119,7 @@ async function evaluateAndRealize(
     import('../eval/graph.js'),
     import('../eval/host-deps.js'),
   ]);
-  const evaluation = await evaluateFileRecorded(file, { storeDir: store.storeDir, attr: args.flags.attr as string | undefined, cacheDir });
+  const evaluation = await evaluateFileRecorded(file, { storeDir: store.storeDir, attr: args.flags.attr as string | undefined, cacheDir, timeoutMs });
   const roots = evaluation.roots;
   if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
   if (pure) refuseHostDependencies(roots, file);
@@ -196,6 +199,7 @@ async function substituter(store: LocalStore, config: StoreConfig, urls: string[
   const { substitutePaths } = await import('../cache/substitute.js');
   const { configuredTrustedKeys } = await import('../cache/keys.js');
   const trusted = configuredTrustedKeys(config);
+  const timeouts = networkTimeouts(config, store.layout.configFile);
   const tty = Boolean(stderr.isTTY);
   const mib = (n: number) => (n / 1048576).toFixed(1);
   return async (paths: string[]) => {
@@ -204,6 +208,7 @@ async function substituter(store: LocalStore, config: StoreConfig, urls: string[
       substituters: urls,
       trusted,
       requireSigs,
+      timeouts,
       onWarning: (m) => stderr.write(`warning: ${m}\n`),
       onProgress: (p) => {
         if (!tty || Date.now() - last < 100) return;

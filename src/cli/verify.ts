@@ -1,25 +1,28 @@
-import type { Command } from './command.js';
+import type { Command, Context } from './command.js';
 import { printJson } from './command.js';
 import { resolveInstallable } from './resolve.js';
-import { readStoreConfig } from '../store/config.js';
+import { networkTimeouts, readStoreConfig } from '../store/config.js';
 
 const verify: Command = {
-  usage: 'store verify [PATH...] [--check-contents] [--repair [--substituters URL...] [--no-require-sigs]] [--json]',
+  usage: 'store verify [PATH...] [--check-contents] [--repair [--substituters URL...] [--no-require-sigs]] [--recover] [--json]',
   summary:
-    'Check that every valid path (or the closure of the given PATHs) exists on disk; with --check-contents, re-hash each one against its recorded narHash. With --repair, fetch a good copy of each missing or modified path from the binary caches, or else rebuild it from its derivation (in the sandbox) and put it back if it comes out with the registered narHash. Exits 1 if anything is (still) missing or modified.',
+    'Check that every valid path (or the closure of the given PATHs) exists on disk; with --check-contents, re-hash each one against its recorded narHash. With --repair, fetch a good copy of each missing or modified path from the binary caches, or else rebuild it from its derivation (in the sandbox) and put it back if it comes out with the registered narHash. Exits 1 if anything is (still) missing or modified. With --recover, register every object of the store directory that the database does not list (after a lost, truncated or damaged database), in one transaction.',
   flags: {
     'check-contents': { kind: 'boolean', description: 're-hash every path and compare with its narHash' },
     repair: { kind: 'boolean', description: 'replace missing or modified paths with verified copies from the binary caches, or by rebuilding them' },
     jobs: { kind: 'string', short: 'j', description: 'rebuilds at once when repairing (default: "maxJobs", else the number of cores)' },
     substituters: { kind: 'strings', description: 'binary caches to repair from (default: "substituters" of etc/hepstore.json)' },
     'no-require-sigs': { kind: 'boolean', description: 'accept copies without a signature by a trusted key' },
+    recover: { kind: 'boolean', description: 'rebuild a lost or damaged database from the objects in the store directory (re-hashed, references re-scanned, derivers from the .drv files)' },
     json: { kind: 'boolean', description: 'print the report as JSON' },
   },
   async run(args, ctx) {
+    if (args.flags.recover) return recover(args.flags.json === true, ctx);
     const store = await ctx.store();
     const paths = args.positionals.length ? store.queryClosure(args.positionals.map((a) => resolveInstallable(store, a, ctx.cwd))) : undefined;
     const report = await store.verify({ checkContents: Boolean(args.flags['check-contents']), paths });
-    const bad = [...report.missing, ...report.modified.map((m) => m.path)];
+    const unreadable = report.unreadable ?? [];
+    const bad = [...report.missing, ...report.modified.map((m) => m.path), ...unreadable.map((u) => u.path)];
     const repaired: string[] = [];
     const unrepaired: Array<{ path: string; reason: string }> = [];
     if (args.flags.repair && bad.length) {
@@ -30,7 +33,7 @@ const verify: Command = {
       if (urls.length) {
         const { substitutePaths } = await import('../cache/substitute.js');
         const { configuredTrustedKeys } = await import('../cache/keys.js');
-        const r = await substitutePaths(store, bad, { substituters: urls, trusted: configuredTrustedKeys(config), requireSigs: !args.flags['no-require-sigs'], repair: true, onWarning: (m) => ctx.stderr.write(`warning: ${m}\n`) });
+        const r = await substitutePaths(store, bad, { substituters: urls, trusted: configuredTrustedKeys(config), requireSigs: !args.flags['no-require-sigs'], repair: true, timeouts: networkTimeouts(config, store.layout.configFile), onWarning: (m) => ctx.stderr.write(`warning: ${m}\n`) });
         for (const p of bad) {
           const why = r.failed.get(p);
           if (why === undefined) {
@@ -41,10 +44,14 @@ const verify: Command = {
       }
       if (notFetched.size) {
         const [{ repairByRebuilding }, { parseJobs }] = await Promise.all([import('../build/repair.js'), import('./realize.js')]);
+        const [{ configuredTrustedKeys }, { hasTrustedSignature }] = await Promise.all([import('../cache/keys.js'), import('../cache/signing.js')]);
+        const keys = configuredTrustedKeys(config);
         const r = await repairByRebuilding(store, [...notFetched.keys()], {
           jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
           sandbox: config.sandbox,
           sandboxPaths: config.sandboxPaths,
+          // A .drv this store did not write is built from only if a trusted key signed it.
+          signed: (info) => hasTrustedSignature(info, info.sigs, keys),
         });
         repaired.push(...r.repaired);
         for (const [p, fetchWhy] of notFetched) {
@@ -62,12 +69,28 @@ const verify: Command = {
       for (const m of report.modified) {
         ctx.stderr.write(`path '${m.path}' was modified!\n  expected: ${m.expected} (${m.expectedSize} bytes)\n  got:      ${m.actual} (${m.actualSize} bytes)\n`);
       }
+      for (const u of unreadable) ctx.stderr.write(`path '${u.path}' cannot be read: ${u.error}\n`);
       for (const p of repaired) ctx.stderr.write(`repaired '${p}'\n`);
       for (const u of unrepaired) ctx.stderr.write(`cannot repair '${u.path}': ${u.reason}\n`);
       const what = args.flags['check-contents'] ? 'checked the contents of' : 'checked';
-      ctx.stderr.write(`${what} ${report.checked} paths: ${report.missing.length} missing, ${report.modified.length} modified${args.flags.repair ? `, ${repaired.length} repaired` : ''}\n`);
+      ctx.stderr.write(`${what} ${report.checked} paths: ${report.missing.length} missing, ${report.modified.length} modified${unreadable.length ? `, ${unreadable.length} unreadable` : ''}${args.flags.repair ? `, ${repaired.length} repaired` : ''}\n`);
     }
     return ok ? 0 : 1;
   },
 };
 export default verify;
+
+/** `store verify --recover`: rebuild the database from the objects on disk. */
+async function recover(json: boolean, ctx: Context): Promise<number> {
+  const store = await ctx.store({ recover: true });
+  const [{ recoverDatabase }, { withGcLock }] = await Promise.all([import('../build/recover.js'), import('../gc/lock.js')]);
+  const r = await withGcLock(store, () => recoverDatabase(store), (holder) => ctx.stderr.write(`waiting for a garbage collection (pid ${holder}) to finish\n`));
+  if (json) {
+    printJson(ctx, { ok: r.skipped.length === 0, present: r.present, alreadyValid: r.alreadyValid, registered: r.registered.map((i) => i.path), skipped: r.skipped, movedAside: r.movedAside });
+  } else {
+    if (r.movedAside) ctx.stderr.write(`moved the unreadable database to ${r.movedAside}\n`);
+    for (const s of r.skipped) ctx.stderr.write(`not registered: '${s.path}': ${s.why}\n`);
+    ctx.stderr.write(`recovered ${r.registered.length} paths of ${r.present} in the store directory (${r.alreadyValid} were already valid${r.skipped.length ? `, ${r.skipped.length} not registered` : ''}); signatures are not recovered\n`);
+  }
+  return r.skipped.length ? 1 : 0;
+}

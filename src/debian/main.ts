@@ -2,17 +2,17 @@
  * `npm run exprs:debian -- [-o FILE] [--without NAME,...] [--arch ARCH] [--packages FILE] [--types-from MODULE] NAME...`
  *
  * Resolves the dependency closure of the named Debian packages from apt's metadata (the
- * host's `apt-cache dumpavail`, or a Packages file given with --packages) and writes a pinned,
- * hashed package set for exprs/debian/lib.ts. --without leaves packages out that a root
- * depends on but does not need at run time (e.g. a compiler pulled in for building
- * extensions); what only they needed goes too. Every set also holds SET_TOOLS (patchelf), with
- * which the others are relocated.
+ * host's apt lists, or a Packages file given with --packages) and writes a pinned, hashed
+ * package set for debianPackages (src/expr/debian.ts). --without leaves packages out that a
+ * root depends on but does not need at run time (e.g. a compiler pulled in for building
+ * extensions); what only they needed goes too. The bootstrap's tools relocate the packages
+ * (src/expr/bootstrap.ts), so a set holds nothing but its roots' closure.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parseStanzas } from './control.js';
-import { Index, resolveClosure, cycles, SKIPPED, SET_TOOLS, ResolveError } from './resolve.js';
+import { Index, resolveClosure, cycles, SKIPPED, ResolveError } from './resolve.js';
 import { renderPinnedSet } from './render.js';
 
 function usage(msg?: string): never {
@@ -32,8 +32,8 @@ function aptPackageLists(): string {
   try {
     files = execFileSync('apt-get', ['indextargets', '--format', '$(FILENAME)', 'Created-By: Packages'], { encoding: 'utf8', env })
       .split('\n')
-      .filter((f) => f && fs.existsSync(f))
-      .sort();
+      // In apt's order (that of its sources): of two lists with the same version, the first wins.
+      .filter((f) => f && fs.existsSync(f));
   } catch {
     /* an apt without indextargets */
   }
@@ -69,8 +69,7 @@ function main(argv: string[]): void {
   const sortedWithout = [...new Set(without)].sort();
   let pkgs;
   try {
-    // Every set carries the patchelf that relocates its packages into the store.
-    pkgs = resolveClosure(index, [...new Set([...sortedRoots, ...SET_TOOLS])], new Set([...SKIPPED, ...sortedWithout]));
+    pkgs = resolveClosure(index, sortedRoots, new Set([...SKIPPED, ...sortedWithout]));
   } catch (e) {
     if (e instanceof ResolveError) {
       process.stderr.write(`error: ${e.message}\n`);

@@ -1,4 +1,4 @@
-/** A resolved closure as a pinned TypeScript package set (read by exprs/debian/lib.ts). */
+/** A resolved closure as a pinned TypeScript package set (read by debianPackages, src/expr/debian.ts). */
 import type { DebianPackage } from './resolve.js';
 
 export interface RenderInput {

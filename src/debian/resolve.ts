@@ -7,17 +7,11 @@
  * be unpacked as a single store path.
  */
 import { parseRelations, compareVersions, satisfies, type Relation, type Stanza } from './control.js';
+import type { Pin } from '../expr/debian.js';
 
-export interface DebianPackage {
+/** A resolved package: the pin a generated set records for it (depends resolved within the closure, sorted), and its name. */
+export interface DebianPackage extends Pin {
   name: string;
-  version: string;
-  arch: string;
-  /** Path of the .deb below the archive's root, e.g. pool/main/n/numpy/python3-numpy_….deb. */
-  filename: string;
-  sha256: string;
-  size: number;
-  /** Names of the packages it depends on (resolved, within the closure, sorted). */
-  depends: string[];
 }
 
 /**
@@ -28,9 +22,6 @@ export const SKIPPED = new Set([
   'debconf', 'debconf-2.0', 'cdebconf', 'dpkg', 'install-info', 'init-system-helpers', 'lsb-base', 'sysvinit-utils',
   'sensible-utils', 'ucf', 'adduser', 'passwd', 'perl-base', 'dpkg-dev', 'python3-distutils',
 ]);
-
-/** Packages every set holds besides its roots: patchelf, which relocates the others into the store. */
-export const SET_TOOLS = ['patchelf'];
 
 export class Index {
   readonly byName = new Map<string, Stanza>();

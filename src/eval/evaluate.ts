@@ -11,6 +11,10 @@ import { beginEvaluation } from '../expr/context.js';
 import { Drv } from '../expr/drv.js';
 import { bundleExpression } from './bundle.js';
 import type { EvalInputs } from './record-inputs.js';
+import { startWatchdog } from './watchdog.js';
+
+/** How long an evaluation may take unless the caller says otherwise. */
+export const DEFAULT_EVAL_TIMEOUT_MS = 300_000;
 
 export interface EvalOptions {
   storeDir: string;
@@ -18,6 +22,8 @@ export interface EvalOptions {
   system?: string;
   /** Where transformed files and host-tool identities are cached. */
   cacheDir?: string;
+  /** Milliseconds the evaluation may take (DEFAULT_EVAL_TIMEOUT_MS by default). */
+  timeoutMs?: number;
 }
 
 export interface EvalRoot {
@@ -64,11 +70,24 @@ async function force(v: unknown): Promise<unknown> {
   return x instanceof Promise ? await x : x;
 }
 
-async function collect(value: unknown, attr: string[], out: EvalRoot[], file: string): Promise<void> {
+/** What the evaluation is waiting on, for the errors of an export that never settles or takes too long. */
+interface Progress {
+  /** An attribute path ('default.b'), or undefined while the module itself loads. */
+  attr?: string;
+  /** The path given to collect() is relative to this ('default' unless --attr). */
+  base: string[];
+}
+
+function waitingOn(p: Progress): string {
+  return p.attr === undefined ? 'the module itself' : `attribute '${p.attr}'`;
+}
+
+async function collect(value: unknown, attr: string[], out: EvalRoot[], file: string, at: Progress): Promise<void> {
   if (value instanceof Drv) {
     out.push({ attr: attr.join('.'), drv: value });
     return;
   }
+  at.attr = [...at.base, ...attr].join('.');
   const v = await force(value);
   if (v instanceof Drv) {
     out.push({ attr: attr.join('.'), drv: v });
@@ -81,7 +100,7 @@ async function collect(value: unknown, attr: string[], out: EvalRoot[], file: st
     for (let i = 0; i < v.length; i++) {
       const x: unknown = v[i];
       if (x instanceof Drv) out.push({ attr: prefix + i, drv: x });
-      else await collect(x, [...attr, String(i)], out, file);
+      else await collect(x, [...attr, String(i)], out, file, at);
     }
     return;
   }
@@ -91,7 +110,7 @@ async function collect(value: unknown, attr: string[], out: EvalRoot[], file: st
       try {
         child = (v as Record<string, unknown>)[k];
         if (child instanceof Drv) out.push({ attr: prefix + k, drv: child });
-        else await collect(child, [...attr, k], out, file);
+        else await collect(child, [...attr, k], out, file, at);
       } catch (e) {
         if (e instanceof StoreError && e.message.includes('while evaluating attribute')) throw e;
         throw evalError(e, file, [...attr, k]);
@@ -104,8 +123,58 @@ async function collect(value: unknown, attr: string[], out: EvalRoot[], file: st
   });
 }
 
+/**
+ * Run `work` (the evaluation of `file`) to its end, or fail: when nothing is left that could
+ * settle what it awaits (the event loop is empty: a promise nobody resolves), or when it takes
+ * longer than `timeoutMs`. The work itself cannot be cancelled: after a timeout the caller is
+ * expected to exit (the watchdog stays armed, so that work stuck in a loop is stopped).
+ */
+function settled<T>(file: string, timeoutMs: number, at: Progress, work: Promise<T>): Promise<T> {
+  const limit = `${+(timeoutMs / 1000).toFixed(3)} s`;
+  const tooLong = () => `${file}: evaluation took longer than ${limit} (while evaluating ${waitingOn(at)})`;
+  const hint = 'look for a loop or a wait that never ends; or raise "evalTimeout" (seconds) in etc/hepstore.json or pass --eval-timeout SECONDS';
+  let over = false;
+  const dog = startWatchdog(timeoutMs, () => (over ? undefined : `${tooLong()}\nhint: ${hint}`));
+  return new Promise<T>((resolve, reject) => {
+    const end = (err?: StoreError) => {
+      over = true;
+      clearTimeout(timer);
+      process.off('beforeExit', never);
+      if (err) reject(err);
+    };
+    const timedOut = () => end(new StoreError('EVAL', tooLong(), { hint }));
+    const never = () => {
+      if (dog.fired()) return timedOut();
+      dog.stop();
+      end(
+        new StoreError('EVAL', `${file}: ${at.attr === undefined ? 'the module never finishes loading: a top-level await' : `attribute '${at.attr}' never settles: it`} waits on a promise that nothing is left to resolve`, {
+          hint: 'export derivations, or promises (and async functions) that resolve to them',
+        }),
+      );
+    };
+    const timer = setTimeout(timedOut, timeoutMs);
+    // Neither keeps the process alive: an evaluation with nothing left to wait on is caught by 'beforeExit'.
+    timer.unref();
+    process.on('beforeExit', never);
+    work.then(
+      (v) => {
+        if (over) return;
+        dog.stop();
+        end();
+        resolve(v);
+      },
+      (e) => {
+        if (over) return;
+        dog.stop();
+        end();
+        reject(e);
+      },
+    );
+  });
+}
+
 export async function evaluateFile(file: string, opts: EvalOptions): Promise<EvalRoot[]> {
-  return (await evaluate(file, opts, false)).roots;
+  return (await evaluateWithin(file, opts, false)).roots;
 }
 
 export interface RecordedEvaluation {
@@ -118,12 +187,17 @@ export interface RecordedEvaluation {
 
 /** evaluateFile(), recording everything the evaluation read (for the evaluation cache). */
 export function evaluateFileRecorded(file: string, opts: EvalOptions): Promise<RecordedEvaluation> {
-  return evaluate(file, opts, true);
+  return evaluateWithin(file, opts, true);
 }
 
-async function evaluate(file: string, opts: EvalOptions, record: boolean): Promise<RecordedEvaluation> {
+async function evaluateWithin(file: string, opts: EvalOptions, record: boolean): Promise<RecordedEvaluation> {
   const abs = path.resolve(file);
   if (!fs.existsSync(abs)) throw new StoreError('EVAL', `expression file '${file}' does not exist`);
+  const at: Progress = { base: opts.attr ? [] : ['default'] };
+  return settled(abs, opts.timeoutMs ?? DEFAULT_EVAL_TIMEOUT_MS, at, evaluate(abs, opts, record, at));
+}
+
+async function evaluate(abs: string, opts: EvalOptions, record: boolean, at: Progress): Promise<RecordedEvaluation> {
   process.setSourceMapsEnabled(true);
   const bundle = await bundleExpression(abs, opts.cacheDir);
   beginEvaluation({ storeDir: opts.storeDir, ...(opts.system ? { system: opts.system } : {}), cacheDir: opts.cacheDir });
@@ -131,7 +205,7 @@ async function evaluate(file: string, opts: EvalOptions, record: boolean): Promi
   const recording = record ? (await import('./record-inputs.js')).startRecording([fileURLToPath(bundle.url)]) : undefined;
   let roots: EvalRoot[];
   try {
-    roots = await run(bundle.url, abs, opts);
+    roots = await run(bundle.url, abs, opts, at);
   } catch (e) {
     recording?.stop();
     throw e;
@@ -141,7 +215,7 @@ async function evaluate(file: string, opts: EvalOptions, record: boolean): Promi
   return { roots, modules: bundle.inputs, inputs: inputs ?? { reads: [], env: {}, untracked: 'not recorded' } };
 }
 
-async function run(url: string, abs: string, opts: EvalOptions): Promise<EvalRoot[]> {
+async function run(url: string, abs: string, opts: EvalOptions, at: Progress): Promise<EvalRoot[]> {
   let mod: Record<string, unknown>;
   try {
     mod = (await import(url)) as Record<string, unknown>;
@@ -153,6 +227,7 @@ async function run(url: string, abs: string, opts: EvalOptions): Promise<EvalRoo
   const walked: string[] = [];
   for (const k of chain) {
     try {
+      if (walked.length) at.attr = walked.join('.');
       value = await force(value);
       if (value === null || typeof value !== 'object' || !(k in (value as object))) {
         const have = value && typeof value === 'object' ? Object.keys(value).filter((x) => x !== 'default') : [];
@@ -169,7 +244,7 @@ async function run(url: string, abs: string, opts: EvalOptions): Promise<EvalRoo
   }
   const roots: EvalRoot[] = [];
   try {
-    await collect(value, opts.attr ? walked : [], roots, abs);
+    await collect(value, opts.attr ? walked : [], roots, abs, at);
   } catch (e) {
     if (e instanceof StoreError) throw e;
     throw evalError(e, abs, walked);

@@ -6,12 +6,12 @@
  */
 import path from 'node:path';
 import { StoreError } from '../errors.js';
+import { BUILDENV, builtinEnv } from '../derivation/builtins.js';
 import { derivation, isDrv, type Drv, type Stringish } from './drv.js';
 import { SourcePath } from './path.js';
 import { tool, type HostTool } from './host.js';
 import { stdenvOf, type Stdenv } from './stdenv.js';
 
-export const BUILDENV_BUILDER = 'builtin:buildenv';
 /** The priority of a package that names none (as Nix's meta.priority). */
 export const DEFAULT_PRIORITY = 5;
 
@@ -110,7 +110,7 @@ export function buildEnv(a: BuildEnvArgs): Drv {
   const tools = [...(sd?.hostTools ?? []), ...(a.hostTools ?? []).map((t) => (typeof t === 'string' ? tool(t) : t))];
   const drv = derivation({
     name: a.name,
-    builder: BUILDENV_BUILDER,
+    builder: BUILDENV.builder,
     args: sd ? [sd.shell, '-c', PHASES] : [],
     env: {
       ...a.env,
@@ -119,6 +119,7 @@ export function buildEnv(a: BuildEnvArgs): Drv {
       ...(a.postBuild ? { postBuild: a.postBuild } : {}),
       ...(a.doCheck ? { doCheck: true, checkPhase: a.checkPhase } : {}),
       ...(tools.length ? { hostToolDirs: [...new Set(tools.map((t) => path.dirname(t.path)))].join(':'), hostTools: tools.map((t) => t.path) } : {}),
+      ...builtinEnv(BUILDENV),
     },
   });
   if (a.meta) drv.meta = { ...a.meta };

@@ -60,6 +60,36 @@ export function fetchDeb(name: string, pin: Pin, command: string): Drv {
   });
 }
 
+export interface DebianSourceFile {
+  /** The source package, e.g. `zlib`. */
+  source: string;
+  /** Its version, epoch included, e.g. `1:1.2.13.dfsg-1`. */
+  version: string;
+  /** A file of it, e.g. the upstream tarball `zlib_1.2.13.dfsg.orig.tar.bz2`. */
+  file: string;
+  /** Its SHA256 (hex), as the archive's Sources index lists it. */
+  sha256: string;
+}
+
+/** The pool directory of a source package: pool/main/z/zlib, pool/main/libx/libxml2. */
+export function sourcePoolDir(source: string): string {
+  return `pool/main/${source.startsWith('lib') ? source.slice(0, 4) : source[0]}/${source}`;
+}
+
+/**
+ * One file of a Debian source package (an upstream `*.orig.tar.*`), fixed-output by its SHA256:
+ * through the host's apt (`apt-source:`: the source indices of the archives it uses, read into a
+ * private apt state) or below the `debian` mirror the store's configuration names.
+ */
+export function fetchDebianSource(f: DebianSourceFile): Drv {
+  return fetchurl({
+    name: f.file,
+    urls: [`apt-source:${f.source}=${f.version}/${f.file}`, `mirror://debian/${sourcePoolDir(f.source)}/${f.file}`],
+    integrity: `sha256-${Buffer.from(f.sha256, 'hex').toString('base64')}`,
+    hint: `${f.file} of ${f.source} ${f.version} may be gone from the archive: pin a version it serves (apt-cache showsrc ${f.source})`,
+  });
+}
+
 /** The names of `roots` and of every package of the set they need, sorted. */
 export function closureNames(set: PinnedSet, roots: readonly string[]): string[] {
   const seen = new Set<string>();

@@ -1,10 +1,12 @@
 /**
  * `fetchurl`: a fixed-output derivation built in-process, verified with ssri. URLs are tried in
  * order: http, https, file, `mirror://NAME/PATH` (the store's configured mirrors) and
- * `apt:NAME=VERSION` (the host's apt-get, where installed). Only the content hash decides the
+ * `apt:NAME=VERSION` (the host's apt-get, where installed) and `apt-source:SOURCE=VERSION/FILE` (a
+ * file of a Debian source package, through the host's apt). Only the content hash decides the
  * output path, so the same file fetched any of these ways is the same store path.
  */
 import { StoreError } from '../errors.js';
+import { builtinEnv, FETCHURL } from '../derivation/builtins.js';
 import { derivation, type Drv } from './drv.js';
 
 export interface FetchurlArgs {
@@ -20,8 +22,6 @@ export interface FetchurlArgs {
   hint?: string;
 }
 
-export const FETCHURL_BUILDER = 'builtin:fetchurl';
-
 export function urlName(url: string): string {
   let base = url;
   try {
@@ -35,6 +35,7 @@ export function urlName(url: string): string {
 
 function checkUrl(url: string): void {
   if (/^apt:[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?=[A-Za-z0-9.+~:-]+$/.test(url)) return;
+  if (/^apt-source:[a-z0-9][a-z0-9+.-]*=[A-Za-z0-9.+~:-]+\/[A-Za-z0-9.+~_-]+$/.test(url)) return;
   if (/^mirror:\/\/[A-Za-z0-9_-]+\/[^\s]+$/.test(url)) return;
   let parsed: URL;
   try {
@@ -43,7 +44,7 @@ function checkUrl(url: string): void {
     throw new StoreError('EVAL', `fetchurl: '${url}' is not a URL`);
   }
   if (!['http:', 'https:', 'file:'].includes(parsed.protocol) || /\s/.test(url)) {
-    throw new StoreError('EVAL', `fetchurl: unsupported URL scheme '${parsed.protocol}' in '${url}'`, { hint: 'use http://, https://, file://, mirror://NAME/PATH or apt:NAME=VERSION' });
+    throw new StoreError('EVAL', `fetchurl: unsupported URL scheme '${parsed.protocol}' in '${url}'`, { hint: 'use http://, https://, file://, mirror://NAME/PATH, apt:NAME=VERSION or apt-source:SOURCE=VERSION/FILE' });
   }
 }
 
@@ -56,8 +57,8 @@ export function fetchurl(a: FetchurlArgs): Drv {
   const where = a.urls === undefined ? { url: urls[0] } : { urls: urls.join(' ') };
   return derivation({
     name: a.name ?? urlName(urls[urls.length - 1]),
-    builder: FETCHURL_BUILDER,
-    env: { ...where, executable: a.executable ?? false, ...(a.hint ? { hint: a.hint } : {}) },
+    builder: FETCHURL.builder,
+    env: { ...where, executable: a.executable ?? false, ...(a.hint ? { hint: a.hint } : {}), ...builtinEnv(FETCHURL) },
     outputHash: a.integrity,
     outputHashMode: a.executable ? 'recursive' : 'flat',
   });

@@ -8,7 +8,7 @@ import { StoreError } from '../errors.js';
 import { derivation, type Drv, type Stringish } from './drv.js';
 import { sourcePath, type SourcePath } from './path.js';
 import { tool, type HostTool } from './host.js';
-import { stdenvOf, type Stdenv } from './stdenv.js';
+import { makeStdenv, type Stdenv } from './stdenv.js';
 
 const SETUP_SCRIPT = fileURLToPath(new URL('../../../src/expr/setup.sh', import.meta.url));
 
@@ -30,7 +30,11 @@ export interface MkDerivationArgs {
   doCheck?: boolean;
   outputs?: string[];
   env?: Record<string, Stringish | Stringish[]>;
-  /** The shell and utilities of the build (default: the store's `stdenv`; `hostStdenv()` for the host's). */
+  /**
+   * The shell, utilities and compiler of the build: default the store's `stdenv`, with the
+   * C/C++ toolchain (`cc`, `c++` on PATH); `stdenvNoCC` for a package that compiles nothing
+   * (smaller closure, no toolchain to build); `hostStdenv()` for the host's programs.
+   */
   stdenv?: Stdenv;
   /** Host programs put on PATH before the stdenv's: an explicit choice, refused by --pure. */
   hostTools?: Array<string | HostTool>;
@@ -44,7 +48,8 @@ export function mkDerivation(a: MkDerivationArgs): Drv {
   if (!name) throw new StoreError('EVAL', 'mkDerivation needs a name (or pname and version)');
   const setup = sourcePath(SETUP_SCRIPT, { name: 'hepstore-setup.sh' });
   if (setupSource?.store !== setup.storePath) setupSource = { store: setup.storePath, src: setup };
-  const sd = stdenvOf(a.stdenv);
+  // The C/C++ toolchain by default, as a package that compiles expects; stdenvNoCC opts out.
+  const sd = a.stdenv ?? makeStdenv();
   const tools = [...sd.hostTools, ...(a.hostTools ?? []).map((t) => (typeof t === 'string' ? tool(t) : t))];
   const byName = new Map<string, HostTool>();
   for (const t of tools) byName.set(t.id.name, t);

@@ -20,6 +20,18 @@ for p in $nativeBuildInputs $buildInputs; do
 done
 export PATH
 
+# The inputs' headers and libraries, for the compiler wrapper (stdenv.cc): include/ directories
+# become -isystem, lib/ directories -L and, for the libraries a program links, its run path.
+HEPSTORE_CC_INCLUDE=
+HEPSTORE_CC_LIBDIRS=
+for p in $buildInputs $nativeBuildInputs; do
+  if [ -d "$p/include" ]; then HEPSTORE_CC_INCLUDE="$HEPSTORE_CC_INCLUDE $p/include"; fi
+  for l in "$p/lib" "$p/lib/x86_64-linux-gnu"; do
+    if [ -d "$l" ]; then HEPSTORE_CC_LIBDIRS="$HEPSTORE_CC_LIBDIRS $l"; fi
+  done
+done
+export HEPSTORE_CC_INCLUDE HEPSTORE_CC_LIBDIRS
+
 defaultUnpackPhase() {
   [ -n "$src" ] || return 0
   if [ -d "$src" ]; then
@@ -42,11 +54,44 @@ defaultBuildPhase() { if [ -f Makefile ] || [ -f makefile ]; then make; fi; }
 defaultCheckPhase() { if [ -f Makefile ]; then make check; fi; }
 defaultInstallPhase() { if [ -f Makefile ]; then make install; else mkdir -p "$out"; fi; }
 
+# A hermetic build has no /bin/sh, /bin/bash or /usr/bin/env: the #! lines of a source tree's
+# scripts (./configure) are pointed at the programs of that name on PATH, as patchShebangs does.
+patchShebangs() {
+  local f line prog rest
+  find "$@" -type f -perm -u+x -print0 | while IFS= read -r -d '' f; do
+    IFS= read -r line < "$f" 2>/dev/null || continue
+    case "$line" in '#!'*/*) ;; *) continue ;; esac
+    line=${line#'#!'}
+    line=${line# }
+    prog=${line%% *}
+    [ "$prog" = "$line" ] && rest= || rest=" ${line#* }"
+    case "$prog" in /*) ;; *) continue ;; esac
+    case "$prog" in "${out%/*}"/*) continue ;; esac
+    if [ "${prog##*/}" = env ] && [ -n "$rest" ]; then
+      set -- $rest
+      prog=$1
+      shift
+      rest=${*:+ $*}
+    fi
+    prog=$(command -v "${prog##*/}") || continue
+    sed -i "1s|^.*\$|#!$prog$rest|" "$f"
+  done
+}
+
+# GNU make runs recipes with /bin/sh unless told otherwise; sub-makes inherit SHELL from here.
+_stdenvSh=$(command -v sh || true)
+if [ -n "$_stdenvSh" ] && [ "$_stdenvSh" != /bin/sh ]; then
+  make() { command make SHELL="$_stdenvSh" "$@"; }
+  export -f make
+  export _stdenvSh
+fi
+
 runPhase() {
   _name=$1
   eval "_code=\${${_name}Phase-}"
   echo "hepstore: running ${_name} phase"
   if [ -n "$_code" ]; then eval "$_code"; else "default$(echo "$_name" | sed 's/./\U&/')Phase"; fi
+  if [ "$_name" = unpack ] && [ -n "$src" ] && [ -z "$dontPatchShebangs" ]; then patchShebangs .; fi
 }
 
 for _phase in ${phases:-unpack configure build check install}; do

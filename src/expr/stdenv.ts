@@ -5,6 +5,10 @@
  * (bootstrap.ts), so a package's store path depends only on its expression and pinned inputs,
  * never on the machine that evaluates or builds it.
  *
+ * `stdenv` has a C/C++ toolchain too (`stdenv.cc`, cc.ts: cc, c++, ld first on PATH);
+ * `stdenvNoCC` is the same without it, for packages that compile nothing: neither the
+ * toolchain nor its 38 Debian packages are then in their closure or their hash.
+ *
  * `hostStdenv()` is the other choice, made explicit: the host's /bin/sh and programs, for a site
  * that wants them (their identities go into every hash; `--pure` refuses them).
  */
@@ -13,6 +17,7 @@ import { derivation, type Drv } from './drv.js';
 import { debianPackages } from './debian.js';
 import { BOOTSTRAP_SET } from './bootstrap.js';
 import { tool, type HostTool } from './host.js';
+import { ccWrapper } from './cc.js';
 
 /** The Debian packages of the stdenv, in PATH order. */
 export const STDENV_PACKAGES = ['coreutils', 'findutils', 'diffutils', 'sed', 'grep', 'gawk', 'tar', 'gzip', 'bzip2', 'xz-utils', 'patch', 'make', 'bash'] as const;
@@ -33,11 +38,20 @@ export interface Stdenv {
   readonly packages: Readonly<Record<string, Drv>>;
   /** Host programs it brings (hostStdenv only). */
   readonly hostTools: readonly HostTool[];
+  /** The C/C++ toolchain (cc.ts) whose bin/ leads PATH, or null (stdenvNoCC, hostStdenv). */
+  readonly cc: Drv | null;
 }
 
-function storeStdenv(): Stdenv {
-  return once('stdenv', () => {
-    const debs = debianPackages(BOOTSTRAP_SET);
+export interface MakeStdenvOptions {
+  /** With the C/C++ toolchain (default true). */
+  cc?: boolean;
+  /** The bootstrap tools that relocate its Debian packages (default: the store's). */
+  tools?: Drv;
+}
+
+function baseStdenv(tools?: Drv): Stdenv {
+  return once(`stdenv-nocc:${tools?.outPath ?? ''}`, () => {
+    const debs = debianPackages(BOOTSTRAP_SET, tools ? { tools } : {});
     const packages: Record<string, Drv> = {};
     for (const n of STDENV_PACKAGES) packages[n] = debs[n];
     // The names scripts call that Debian leaves to its alternatives system: awk and sh.
@@ -49,36 +63,58 @@ function storeStdenv(): Stdenv {
       env: { coreutils: packages.coreutils, gawk: packages.gawk, bash: packages.bash },
     });
     return {
-      name: 'stdenv',
+      name: 'stdenv-nocc',
       shell,
       path: [`${links}/bin`, ...STDENV_PACKAGES.map((n) => `${packages[n]}/bin`)].join(':'),
       packages,
       hostTools: [],
+      cc: null,
     };
   });
 }
 
+/** A stdenv of the store: its shell and utilities, with the C/C++ toolchain unless `cc: false`. */
+export function makeStdenv(opts: MakeStdenvOptions = {}): Stdenv {
+  const base = baseStdenv(opts.tools);
+  if (opts.cc === false) return base;
+  return once(`stdenv:${opts.tools?.outPath ?? ''}`, () => {
+    const cc = ccWrapper({ shell: base.shell, path: base.path, tools: opts.tools });
+    return { ...base, name: 'stdenv', path: `${cc}/bin:${base.path}`, cc };
+  });
+}
+
+function lazy(make: () => Stdenv): Stdenv {
+  return {
+    get name() {
+      return make().name;
+    },
+    get shell() {
+      return make().shell;
+    },
+    get path() {
+      return make().path;
+    },
+    get packages() {
+      return make().packages;
+    },
+    get hostTools() {
+      return make().hostTools;
+    },
+    get cc() {
+      return make().cc;
+    },
+  };
+}
+
 /**
- * The store's stdenv. Its members are made on first use, during an evaluation (so the store
- * directory is known): `stdenv.shell`, `stdenv.path`, `stdenv.packages.coreutils`.
+ * The store's stdenv, with the C/C++ toolchain. Its members are made on first use, during an
+ * evaluation (so the store directory is known): `stdenv.shell`, `stdenv.path`, `stdenv.cc`,
+ * `stdenv.packages.coreutils`.
  */
-export const stdenv: Stdenv = {
-  get name() {
-    return storeStdenv().name;
-  },
-  get shell() {
-    return storeStdenv().shell;
-  },
-  get path() {
-    return storeStdenv().path;
-  },
-  get packages() {
-    return storeStdenv().packages;
-  },
-  get hostTools() {
-    return storeStdenv().hostTools;
-  },
-};
+export const stdenv: Stdenv = lazy(() => makeStdenv());
+
+/** The store's stdenv without the C/C++ toolchain: for packages that compile nothing. */
+export const stdenvNoCC: Stdenv = lazy(() => makeStdenv({ cc: false }));
 
 /** A stdenv of host programs: /bin/sh and `tools` (default DEFAULT_HOST_TOOLS) from the host's PATH. */
 export function hostStdenv(tools: ReadonlyArray<string | HostTool> = DEFAULT_HOST_TOOLS): Stdenv {
@@ -88,10 +124,11 @@ export function hostStdenv(tools: ReadonlyArray<string | HostTool> = DEFAULT_HOS
     path: '',
     packages: {},
     hostTools: [tool('/bin/sh'), ...tools.map((t) => (typeof t === 'string' ? tool(t) : t))],
+    cc: null,
   };
 }
 
-/** `a` itself, or the store's stdenv. */
+/** `a` itself, or the store's stdenv without the toolchain (buildEnv's and zx's phases compile nothing). */
 export function stdenvOf(a: Stdenv | undefined): Stdenv {
-  return a ?? storeStdenv();
+  return a ?? makeStdenv({ cc: false });
 }

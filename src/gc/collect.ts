@@ -36,7 +36,7 @@ import { StoreError } from '../errors.js';
 import { removeTree } from '../archive/canonical.js';
 import { writeTx } from '../store/db.js';
 import type { LocalStore } from '../store/local-store.js';
-import { isAlive, processStart } from '../store/process.js';
+import { isAlive, ownerOf, processStart } from '../store/process.js';
 import { deletionOrder, loadGraph, markReachable, type GraphOptions, type StoreGraph } from './graph.js';
 import { findRoots, tempRootBatches, tempRootOwners, tempRootPaths } from './roots.js';
 import { withGcLock, GC_LOCK_KEY } from './lock.js';
@@ -80,6 +80,9 @@ export interface GcResult {
   /** Stray entries of the store directory (not valid paths): leftovers of killed processes. */
   junk: Junk[];
   junkBytes: number;
+  /** Build directories and staging files of processes that are gone (var/builds, var/tmp). */
+  leftovers: Junk[];
+  leftoverBytes: number;
   staleLocks: number;
   staleTempRoots: number;
 }
@@ -295,7 +298,7 @@ function cleanStaleRows(store: LocalStore): { staleLocks: number; staleTempRoots
 }
 
 function emptyResult(dryRun: boolean): GcResult {
-  return { dryRun, valid: 0, alive: 0, deleted: [], bytesFreed: 0, kept: [], junk: [], junkBytes: 0, staleLocks: 0, staleTempRoots: 0 };
+  return { dryRun, valid: 0, alive: 0, deleted: [], bytesFreed: 0, kept: [], junk: [], junkBytes: 0, leftovers: [], leftoverBytes: 0, staleLocks: 0, staleTempRoots: 0 };
 }
 
 /** Delete components in order, in batches, until done or `maxFreed` is reached. */
@@ -344,12 +347,42 @@ function removeJunk(c: Collector, deleted: ReadonlySet<string>, result: GcResult
   result.junkBytes = result.junk.reduce((n, j) => n + j.bytes, 0);
 }
 
+/**
+ * Build directories and staging files whose owner (named in them, src/store/process.ts) is
+ * gone: a killed build's or push's. They are not store paths, so they go first, with no
+ * database write (on a full disk they may be what fills it). Directories kept by --keep-failed
+ * carry no owner and stay.
+ */
+function removeLeftovers(store: LocalStore, result: GcResult, dryRun: boolean): void {
+  for (const dir of [store.layout.buildsDir, store.layout.tmpDir]) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const owner = ownerOf(name);
+      if (!owner || isAlive(owner)) continue;
+      const p = path.join(dir, name);
+      const bytes = treeBytes(p);
+      if (!dryRun) removeTree(p);
+      result.leftovers.push({ path: p, bytes });
+      result.leftoverBytes += bytes;
+    }
+  }
+}
+
 /** `store gc`: delete every valid path that no root keeps alive, and the junk. */
 export async function collectGarbage(store: LocalStore, opts: GcOptions = {}): Promise<GcResult> {
+  // A lost database would make every object look dead (Invariant 6).
+  store.assertDatabaseIntact(opts.dryRun ? 'plan a garbage collection' : 'collect garbage');
   return withGcLock(
     store,
     () => {
+      store.assertDatabaseIntact(opts.dryRun ? 'plan a garbage collection' : 'collect garbage');
       const result = emptyResult(Boolean(opts.dryRun));
+      removeLeftovers(store, result, Boolean(opts.dryRun));
       if (!opts.dryRun) Object.assign(result, cleanStaleRows(store));
       const c = new Collector(store, opts);
       result.valid = c.g.size;
@@ -372,6 +405,7 @@ export async function collectGarbage(store: LocalStore, opts: GcOptions = {}): P
       return result;
     },
     opts.onWait,
+    !opts.dryRun,
   );
 }
 
@@ -388,9 +422,11 @@ export interface DeleteOptions extends GraphOptions {
  * is refused unless `alsoReferrers`.
  */
 export async function deletePaths(store: LocalStore, paths: readonly string[], opts: DeleteOptions = {}): Promise<GcResult> {
+  store.assertDatabaseIntact('delete store paths');
   return withGcLock(
     store,
     () => {
+      store.assertDatabaseIntact('delete store paths');
       const c = new Collector(store, opts);
       const g = c.g;
       const want = new Uint8Array(g.size);
@@ -447,5 +483,6 @@ export async function deletePaths(store: LocalStore, paths: readonly string[], o
       return result;
     },
     opts.onWait,
+    !opts.dryRun,
   );
 }

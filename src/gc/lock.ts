@@ -5,11 +5,29 @@
  */
 import { PathLocks } from '../store/locks.js';
 import type { LocalStore } from '../store/local-store.js';
+import { ensureGcReserve, releaseGcReserve } from '../store/reserve.js';
 
 export const GC_LOCK_KEY = 'gc';
 const POLL_MS = [20, 50, 100, 200, 250];
 
-export async function withGcLock<T>(store: LocalStore, fn: () => Promise<T> | T, onWait?: (holder: number) => void): Promise<T> {
+/**
+ * Run `fn` holding the collector's lock. `freeing` (a collection that deletes): the space
+ * reserved for the collector (var/gc-reserve) is released before the lock is taken — taking it
+ * writes to the database, which a full disk refuses — and made again afterwards.
+ */
+export async function withGcLock<T>(store: LocalStore, fn: () => Promise<T> | T, onWait?: (holder: number) => void, freeing = false): Promise<T> {
+  if (!freeing) return lockedGc(store, fn, onWait);
+  releaseGcReserve(store.layout);
+  try {
+    return await lockedGc(store, fn, onWait);
+  } finally {
+    ensureGcReserve(store.layout);
+  }
+}
+
+async function lockedGc<T>(store: LocalStore, fn: () => Promise<T> | T, onWait?: (holder: number) => void): Promise<T> {
+  // A store opened read-only can delete nothing (a dry run only reads), and could not take it.
+  if (store.readOnly) return fn();
   const locks = new PathLocks(store.db);
   let announced = false;
   for (let tries = 0; ; tries++) {
@@ -22,6 +40,6 @@ export async function withGcLock<T>(store: LocalStore, fn: () => Promise<T> | T,
   try {
     return await fn();
   } finally {
-    locks.unlock([GC_LOCK_KEY]);
+    locks.unlock([GC_LOCK_KEY]); // never throws: the first error stays the one reported
   }
 }

@@ -5,7 +5,12 @@ import { StoreError } from '../errors.js';
 export interface StoreConfig {
   /** Build in a bubblewrap sandbox when bwrap is installed (default true). */
   sandbox?: boolean;
-  /** Host paths visible in the sandbox (as Nix's sandbox-paths); /bin/sh and its libraries by default. */
+  /**
+   * Paths visible in the sandbox (as Nix's sandbox-paths): "PATH" is the host's PATH (with the
+   * shared libraries of a binary), for builds whose builder is not a store path or that use
+   * host tools; "PATH=SOURCE" shows SOURCE at PATH, and when SOURCE lies in a valid store path
+   * it is shown to every build, with that store path's closure. Default: ["/bin/sh"].
+   */
   sandboxPaths?: string[];
   /** Binary caches to substitute from, in order. */
   substituters?: string[];
@@ -18,6 +23,11 @@ export interface StoreConfig {
    * builder, as `--pure` does (default false).
    */
   pure?: boolean;
+  /**
+   * Bytes kept in var/gc-reserve for `store gc` to free on a full disk (as Nix's
+   * gc-reserved-space; default 8 MiB, 0 for none).
+   */
+  gcReservedSpace?: number;
   /** Default for -j. */
   maxJobs?: number;
   /**
@@ -25,6 +35,41 @@ export interface StoreConfig {
    * { "debian": ["https://…/debian"] }. HEPSTORE_MIRROR_<NAME> (space-separated) adds to them.
    */
   mirrors?: Record<string, string[]>;
+  /** Seconds to open a connection to a binary cache or a download's server (default 20). */
+  connectTimeout?: number;
+  /** Seconds without a byte on a connection before the request is given up (default 60). */
+  stalledTimeout?: number;
+  /** Seconds an evaluation may take before it is an error (default 300). */
+  evalTimeout?: number;
+}
+
+export const DEFAULT_CONNECT_TIMEOUT = 20;
+export const DEFAULT_STALLED_TIMEOUT = 60;
+export const DEFAULT_EVAL_TIMEOUT = 300;
+
+/** A duration in seconds from the configuration (or a flag): a positive number, else a usage error naming where it came from. */
+export function seconds(value: unknown, fallback: number, where: string): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) {
+    throw new StoreError('USAGE', `${where} must be a positive number of seconds (got ${JSON.stringify(value)})`);
+  }
+  // Timers hold at most 2^31 - 1 ms (about 24 days).
+  return Math.min(n, 2_000_000);
+}
+
+/** The network timeouts of a store's configuration, in milliseconds. */
+export function networkTimeouts(config: StoreConfig, file: string): { connectMs: number; stalledMs: number } {
+  return {
+    connectMs: seconds(config.connectTimeout, DEFAULT_CONNECT_TIMEOUT, `"connectTimeout" in ${file}`) * 1000,
+    stalledMs: seconds(config.stalledTimeout, DEFAULT_STALLED_TIMEOUT, `"stalledTimeout" in ${file}`) * 1000,
+  };
+}
+
+/** The evaluation time limit in milliseconds: the flag's value, else the configuration's. */
+export function evalTimeoutMs(config: StoreConfig, file: string, flag?: unknown): number {
+  if (flag !== undefined) return seconds(flag, DEFAULT_EVAL_TIMEOUT, '--eval-timeout') * 1000;
+  return seconds(config.evalTimeout, DEFAULT_EVAL_TIMEOUT, `"evalTimeout" in ${file}`) * 1000;
 }
 
 export function readStoreConfig(file: string): StoreConfig {

@@ -11,10 +11,12 @@ import { pathExists, removeTree } from '../archive/canonical.js';
 import { sha256, sha256Hex } from '../hash/sha256.js';
 import { toSRI } from '../hash/sri.js';
 import { makeStorePath, parseStorePath, typeWithReferences, validateName } from './path.js';
-import { openDatabase, writeTx, type DB, retryWhileBusy } from './db.js';
+import { isDamagedDatabaseError, openDatabase, writeTx, type DB, retryWhileBusy } from './db.js';
+import { isNix32Char } from '../hash/nix32.js';
 import type { Statement } from 'better-sqlite3';
 import { storeLayout, type StoreLayout } from './root.js';
 import { thisProcess } from './process.js';
+import { ensureGcReserve, releaseGcReserve } from './reserve.js';
 
 export interface PathInfo {
   path: string;
@@ -46,6 +48,25 @@ interface Row {
 }
 
 const TEMP_PREFIX = '.tmp-';
+/** Set in Meta when a database was created (or recreated) beside a store directory holding objects. */
+const NEEDS_RECOVERY = 'needsRecovery';
+
+/** Whether a store directory entry is named like a store path (`<32 nix32 characters>-<name>`). */
+function looksLikeStorePath(name: string): boolean {
+  if (name.length < 34 || name.charCodeAt(32) !== 0x2d) return false;
+  for (let i = 0; i < 32; i++) if (!isNix32Char(name.charCodeAt(i))) return false;
+  return true;
+}
+
+export interface OpenOptions {
+  /**
+   * `store verify --recover`: a database file that is not a database (or is damaged) is moved
+   * aside and a new one made, instead of refusing to open.
+   */
+  recover?: boolean;
+  /** Opened to collect garbage, possibly on a full disk: the collector's reserve is freed first. */
+  gc?: boolean;
+}
 /** Paths per validity query (one JSON array parameter each). */
 const VALID_CHUNK = 10000;
 
@@ -72,14 +93,39 @@ export class LocalStore {
   readonly layout: StoreLayout;
   readonly storeDir: string;
   readonly db: DB;
+  /** The database could not be opened for writing (a read-only file system or permissions). */
+  readonly readOnly: boolean;
+  /** Where `recover` moved a database file that could not be read. */
+  readonly movedAside?: string;
   private readonly stmts;
 
-  constructor(root: string) {
+  /**
+   * `opts.gc`: opened to collect garbage, which may be on a full disk: the space reserved for it
+   * (src/store/reserve.ts) is freed before the database is opened. Otherwise the reserve is
+   * made (if missing) once the database is open.
+   */
+  constructor(root: string, opts: OpenOptions = {}) {
     this.layout = storeLayout(path.resolve(root));
     this.storeDir = this.layout.storeDir;
-    fs.mkdirSync(this.storeDir, { recursive: true });
-    this.db = openDatabase(this.layout.dbFile);
-    const db = this.db;
+    if (!fs.existsSync(this.storeDir)) {
+      try {
+        fs.mkdirSync(this.storeDir, { recursive: true });
+      } catch (err) {
+        throw new StoreError('IO', `cannot create the store directory ${this.storeDir}: ${(err as Error).message}`, { cause: err, hint: 'check the store root (--store or STORE_ROOT) and its permissions' });
+      }
+    }
+    if (opts.gc) releaseGcReserve(this.layout);
+    let db: DB;
+    try {
+      db = openDatabase(this.layout.dbFile);
+    } catch (err) {
+      if (!opts.recover || !isDamagedDatabaseError((err as Error).cause)) throw err;
+      this.movedAside = `${this.layout.dbFile}.unreadable-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      for (const ext of ['', '-wal', '-shm']) if (fs.existsSync(this.layout.dbFile + ext)) fs.renameSync(this.layout.dbFile + ext, this.movedAside + ext);
+      db = openDatabase(this.layout.dbFile);
+    }
+    this.db = db;
+    this.readOnly = db.readonly;
     this.stmts = {
       byPath: db.prepare<[string], Row>('SELECT * FROM ValidPaths WHERE path = ?'),
       idOf: db.prepare<[string], { id: number }>('SELECT id FROM ValidPaths WHERE path = ?'),
@@ -93,6 +139,7 @@ export class LocalStore {
       allPaths: db.prepare<[], { path: string }>('SELECT path FROM ValidPaths ORDER BY path'),
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM Meta WHERE key = ?'),
       setMeta: db.prepare('INSERT OR IGNORE INTO Meta (key, value) VALUES (?, ?)'),
+      deleteMeta: db.prepare('DELETE FROM Meta WHERE key = ?'),
       deleteById: db.prepare('DELETE FROM ValidPaths WHERE id = ?'),
     };
     try {
@@ -101,13 +148,25 @@ export class LocalStore {
       db.close();
       throw err;
     }
+    if (!opts.gc && !this.readOnly) ensureGcReserve(this.layout);
   }
 
   /** A database belongs to one store directory; its paths' hashes depend on it. */
   private checkStoreDir(): void {
     const recorded = this.stmts.getMeta.get('storeDir')?.value;
     if (recorded === undefined) {
-      retryWhileBusy(() => writeTx(this.db, () => this.stmts.setMeta.run('storeDir', this.storeDir)));
+      if (this.readOnly) return;
+      // A new database. If the store directory already holds objects, the database was lost
+      // (deleted, truncated): they are not garbage, and nothing may be deleted until
+      // `store verify --recover` has registered them (Invariant 6).
+      retryWhileBusy(() =>
+        writeTx(this.db, () => {
+          if (this.stmts.getMeta.get('storeDir') !== undefined) return;
+          this.stmts.setMeta.run('storeDir', this.storeDir);
+          const objects = this.storeObjects().length;
+          if (objects) this.stmts.setMeta.run(NEEDS_RECOVERY, `the database ${this.layout.dbFile} was created when the store directory already held ${objects} objects`);
+        }),
+      );
       return;
     }
     if (recorded !== this.storeDir) {
@@ -117,8 +176,59 @@ export class LocalStore {
     }
   }
 
+  /** Entries of the store directory named like store paths, valid or not. */
+  storeObjects(): string[] {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.storeDir);
+    } catch {
+      return [];
+    }
+    return names.filter(looksLikeStorePath).sort().map((n) => `${this.storeDir}/${n}`);
+  }
+
+  /**
+   * Why the database cannot be trusted to list every path of the store, or undefined: it was
+   * created (empty) beside a store directory that already held objects, and
+   * `store verify --recover` has not registered them yet. (An empty database beside objects
+   * is not enough to tell: a store whose paths were all collected may hold an unregistered
+   * object that a running build is about to replace.)
+   */
+  databaseLoss(): string | undefined {
+    return this.stmts.getMeta.get(NEEDS_RECOVERY)?.value;
+  }
+
+  /** Refuse `action` (anything that deletes objects) while the database may have been lost. */
+  assertDatabaseIntact(action: string): void {
+    const why = this.databaseLoss();
+    if (why === undefined) return;
+    throw new StoreError('DATABASE', `refusing to ${action}: ${why}, so it cannot tell what is alive`, {
+      hint: 'run `store verify --recover` to register the objects on disk again; nothing is deleted until then',
+    });
+  }
+
+  /**
+   * `store verify --recover`: register objects found on disk, all in one transaction, and
+   * clear the mark of a lost database.
+   */
+  registerRecovered(infos: readonly NewPathInfo[]): void {
+    writeTx(this.db, () => {
+      this.registerInTx(infos);
+      this.stmts.deleteMeta.run(NEEDS_RECOVERY);
+    });
+  }
+
+  /**
+   * Never throws for the temporary roots: it runs in cleanup, where it must not hide the error
+   * being reported (on a full disk even a DELETE can fail), and the rows of a process that has
+   * exited are ignored by every reader and removed by `store gc`.
+   */
   close(): void {
-    if (this.db.open) this.releaseTempRoots();
+    try {
+      if (this.db.open) this.releaseTempRoots();
+    } catch {
+      /* see above */
+    }
     this.db.close();
   }
 
@@ -316,6 +426,17 @@ export class LocalStore {
   }
 
   /**
+   * Remove whatever of `paths` is not valid, under the write lock (so that nothing another
+   * process moves into place and registers meanwhile is lost): the outputs of a build that
+   * could not be registered. Needs no free space: the transaction writes nothing.
+   */
+  removeUnregistered(paths: readonly string[]): void {
+    writeTx(this.db, () => {
+      for (const p of paths) if (!this.isValid(p) && pathExists(p)) removeTree(p);
+    });
+  }
+
+  /**
    * Put a verified copy (`temp`, already canonical, with the recorded narHash) in place of a
    * valid path's damaged contents (`store verify --repair`). Under the write lock, so no
    * other process sees the path half replaced while it could change its row.
@@ -331,6 +452,16 @@ export class LocalStore {
     } finally {
       removeTree(temp);
     }
+  }
+
+  /**
+   * Record valid paths as made by this store (`ultimate`): a text object (a .drv) that its own
+   * evaluation wrote out byte for byte, after a copy came in by import or substitution.
+   */
+  markUltimate(paths: readonly string[]): void {
+    if (paths.length === 0) return;
+    const stmt = this.db.prepare<[string]>('UPDATE ValidPaths SET ultimate = 1 WHERE ultimate = 0 AND path IN (SELECT value FROM json_each(?))');
+    for (let i = 0; i < paths.length; i += VALID_CHUNK) stmt.run(JSON.stringify(paths.slice(i, i + VALID_CHUNK)));
   }
 
   /** Replace the signatures recorded for a valid path (`store sign`). */
@@ -439,8 +570,10 @@ export class LocalStore {
       if (!pathExists(p)) {
         if (this.isValid(p)) report.missing.push(p);
       } else if (opts.checkContents) {
-        const actual = await hashPath(p).catch((e) => {
-          if (this.isValid(p)) throw e;
+        // A path that cannot be archived (a name that is not valid UTF-8, a device file, no
+        // permission) is reported, and the others are still checked.
+        const actual = await hashPath(p).catch((e: unknown) => {
+          if (this.isValid(p)) (report.unreadable ??= []).push({ path: p, error: (e as Error)?.message ?? String(e) });
           return undefined;
         });
         if (actual && (actual.narHash !== info.narHash || actual.narSize !== info.narSize) && this.isValid(p)) {
@@ -465,6 +598,8 @@ export interface VerifyReport {
   checked: number;
   missing: string[];
   modified: Array<{ path: string; expected: string; actual: string; expectedSize: number; actualSize: number }>;
+  /** Paths whose contents could not be read back as an archive, and why (only when there are any). */
+  unreadable?: Array<{ path: string; error: string }>;
 }
 
 /** Stores holding temporary roots, released when the process exits (a dead owner's rows are ignored anyway). */

@@ -38,15 +38,25 @@ export class PathLocks {
     });
   }
 
+  /**
+   * Release `paths`. Never throws: unlocking runs in cleanup (`finally`), where an error of its
+   * own (SQLITE_FULL on a full disk) would hide the one being handled. A row it could not
+   * delete stays in `held` for releaseAll to try again, and is stale, so ignored by everyone,
+   * once this process exits (`store gc` removes it).
+   */
   unlock(paths: readonly string[]): void {
     const me = thisProcess();
-    writeTx(this.db, () => {
-      for (const p of paths) this.del.run(p, me.pid, me.start);
-    });
+    try {
+      writeTx(this.db, () => {
+        for (const p of paths) this.del.run(p, me.pid, me.start);
+      });
+    } catch {
+      return;
+    }
     for (const p of paths) this.held.delete(p);
   }
 
-  /** Release everything this process holds (on exit or error). */
+  /** Release everything this process holds (on exit or error); never throws, as unlock. */
   releaseAll(): void {
     if (this.held.size) this.unlock([...this.held]);
   }

@@ -29,3 +29,21 @@ export function isAlive(p: ProcessId): boolean {
   if (p.pid === process.pid) return p.start === thisProcess().start;
   return processStart(p.pid) === p.start;
 }
+
+/**
+ * Work files that a process leaves in the store's var/ while it runs (build directories, push
+ * staging files) carry its identity in their names: `<label>@<pid>.<start>.<random>`. A
+ * killed process cannot remove them; `store gc` removes those whose owner is gone.
+ */
+export function ownedName(label: string): string {
+  const me = thisProcess();
+  return `${label}@${me.pid}.${me.start}.`;
+}
+
+const OWNED = /@(\d+)\.(\d+)\.[A-Za-z0-9]+$/;
+
+/** The process that made a name of ownedName() (with its random tail), if it is one. */
+export function ownerOf(name: string): ProcessId | undefined {
+  const m = OWNED.exec(name);
+  return m ? { pid: Number(m[1]), start: m[2] } : undefined;
+}

@@ -18,6 +18,10 @@ export interface StoreLayout {
   varDir: string;
   dbFile: string;
   logDir: string;
+  /** Build directories of running builds (and those kept by --keep-failed). */
+  buildsDir: string;
+  /** Staging files of running commands (`store push`). */
+  tmpDir: string;
   gcRootsDir: string;
   profilesDir: string;
   configFile: string;
@@ -31,6 +35,8 @@ export function storeLayout(root: string): StoreLayout {
     varDir,
     dbFile: path.join(varDir, 'db', 'store.sqlite'),
     logDir: path.join(varDir, 'log'),
+    buildsDir: path.join(varDir, 'builds'),
+    tmpDir: path.join(varDir, 'tmp'),
     gcRootsDir: path.join(varDir, 'gcroots'),
     profilesDir: path.join(varDir, 'profiles'),
     configFile: path.join(root, 'etc', 'hepstore.json'),

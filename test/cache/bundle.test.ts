@@ -10,6 +10,7 @@ import { removeTree } from '../../src/archive/canonical.js';
 import { sha256 } from '../../src/hash/sha256.js';
 import { toSRI } from '../../src/hash/sri.js';
 import { makeStorePath } from '../../src/store/path.js';
+import { packPath } from '../../src/archive/dump.js';
 import { collect, pseudoRandomBytes, rejectsStoreError, runCli, tmpDir, writeTree } from '../helpers.js';
 import { makeClosure, makeKeys, sharedRoot, snapshot, writeConfig } from './helpers.js';
 
@@ -230,36 +231,97 @@ test('CLI: keygen, sign, export, import; a store with another store directory is
   assert.is(v.status, 0, v.stderr);
 });
 
-test('an archive with a ../ entry is refused even when its hash and signature are right', async () => {
-  const keys = makeKeys();
-  const root = sharedRoot();
+/** A one-path bundle holding `archive` as it is, for a store at `root`, signed with `keys`; `edit` may change its metadata after signing. */
+function craftBundle(root: string, archive: Buffer, keys: ReturnType<typeof makeKeys>, name: string, edit?: (meta: Record<string, unknown>) => void): { file: string; path: string } {
   const s0 = new LocalStore(root);
   const storeDir = s0.storeDir;
   s0.close();
+  const narHash = toSRI(sha256(archive));
+  const p = makeStorePath('source', sha256(archive).toString('hex'), storeDir, name);
+  const meta = { path: p, narHash, narSize: archive.length, references: [] as string[], sigs: [] as string[] };
+  meta.sigs = addSignatures(meta, [], [keys.secret]);
+  edit?.(meta);
+  const header = Buffer.from(JSON.stringify({ format: 'hepstore-bundle', version: 1, storeDir }));
+  const m = Buffer.from(JSON.stringify(meta));
+  const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
+  const u64 = (n: number) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(n)); return b; };
+  const file = path.join(tmpDir('crafted'), `${name}.bundle`);
+  fs.writeFileSync(file, Buffer.concat([BUNDLE_MAGIC, u32(header.length), header, Buffer.from([1]), u32(m.length), m, u64(archive.length), archive, Buffer.from([0])]));
+  return { file, path: p };
+}
+
+test('an archive with a ../ entry is refused even when its hash and signature are right', async () => {
+  const keys = makeKeys();
+  const root = sharedRoot();
   const pack = tar.pack();
   const hdr = { mtime: new Date(0), uid: 0, gid: 0, uname: '', gname: '' };
   pack.entry({ ...hdr, name: '.', type: 'directory', mode: 0o555 });
   pack.entry({ ...hdr, name: './../evil', type: 'file', mode: 0o444 }, 'pwned\n');
   pack.finalize();
   const archive = await collect(pack);
-  const narHash = toSRI(sha256(archive));
-  const p = makeStorePath('source', sha256(archive).toString('hex'), storeDir, 'evil');
-  const meta = { path: p, narHash, narSize: archive.length, references: [] as string[], sigs: [] as string[] };
-  meta.sigs = addSignatures(meta, [], [keys.secret]);
   void fingerprint;
-  const header = Buffer.from(JSON.stringify({ format: 'hepstore-bundle', version: 1, storeDir }));
-  const m = Buffer.from(JSON.stringify(meta));
-  const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
-  const u64 = (n: number) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(n)); return b; };
-  const file = path.join(tmpDir('evil'), 'evil.bundle');
-  fs.writeFileSync(file, Buffer.concat([BUNDLE_MAGIC, u32(header.length), header, Buffer.from([1]), u32(m.length), m, u64(archive.length), archive, Buffer.from([0])]));
+  const { file } = craftBundle(root, archive, keys, 'evil');
   const before = snapshot(root);
   const b = new LocalStore(root);
+  const storeDir = b.storeDir;
   const e = await rejectsStoreError(importBundle(b, file, { trusted: trustedKeys([keys.publicKey]) }), 'HOSTILE_ARCHIVE');
   assert.match(e.message, /'\.\.'/);
   b.close();
   assert.equal(snapshot(root), before);
   assert.not.ok(fs.existsSync(path.join(storeDir, 'evil')));
+});
+
+test('an archive that is not byte-canonical is refused even when its hash and signature are right', async () => {
+  const keys = makeKeys();
+  const root = sharedRoot();
+  const src = writeTree(path.join(tmpDir('nc'), 'pkg'), { lib: { 'a.so': 'abc' } });
+  const good = await collect(packPath(src));
+  // Non-zero padding after './lib/a.so' (its data is at 3 * 512, three bytes long).
+  const archive = Buffer.from(good);
+  archive[3 * 512 + 3] = 0x21;
+  const { file, path: p } = craftBundle(root, archive, keys, 'padded');
+  const before = snapshot(root);
+  const b = new LocalStore(root);
+  const e = await rejectsStoreError(importBundle(b, file, { trusted: trustedKeys([keys.publicKey]) }), 'HOSTILE_ARCHIVE');
+  assert.ok(e.message.includes(p) && e.message.includes("'./lib/a.so'") && /padding/.test(e.message), e.message);
+  b.close();
+  assert.equal(snapshot(root), before);
+  // The canonical bytes import, and dump again to the same archive.
+  const ok = craftBundle(root, good, keys, 'padded');
+  const c = new LocalStore(root);
+  assert.equal((await importBundle(c, ok.file, { trusted: trustedKeys([keys.publicKey]) })).imported, [ok.path]);
+  assert.ok((await collect(packPath(ok.path))).equals(good));
+  c.close();
+});
+
+test('a newline or other control character in any metadata field is refused before anything is imported', async () => {
+  const keys = makeKeys();
+  const root = sharedRoot();
+  const archive = await collect(packPath(writeTree(path.join(tmpDir('ctl'), 'pkg'), { f: 'x' })));
+  const before = snapshot(root);
+  const edits: Array<[string, (m: Record<string, unknown>) => void, RegExp]> = [
+    ['sigs', (m) => ((m.sigs as string[])[0] += '\nStorePath: /evil'), /sigs\[0\] holds a control character \(U\+000A\)/],
+    ['sigs (space)', (m) => ((m.sigs as string[])[0] += ' other:c2ln'), /sigs\[0\] holds white space/],
+    ['ca', (m) => (m.ca = 'nar:sha256-x\r'), /ca holds a control character \(U\+000D\)/],
+    ['deriver', (m) => (m.deriver = `${m.path}.drv\u0000`), /deriver holds a control character/],
+    ['references', (m) => (m.references = [`${m.path}\n`]), /references\[0\] holds a control character/],
+    ['path', (m) => (m.path = `${m.path}\u001b[2J`), /path holds a control character \(U\+001B\)/],
+    ['narHash', (m) => (m.narHash = `${m.narHash}\u2028`), /narHash holds a control character/],
+  ];
+  for (const [what, edit, why] of edits) {
+    const { file } = craftBundle(root, archive, keys, 'ctl', edit);
+    const b = new LocalStore(root);
+    const e = await rejectsStoreError(importBundle(b, file, { trusted: trustedKeys([keys.publicKey]), requireSigs: false }), 'HOSTILE_ARCHIVE');
+    assert.match(e.message, why, `${what}: ${e.message}`);
+    assert.not.ok(/[\n\r]/.test(e.message), `${what}: the message shows the character escaped: ${JSON.stringify(e.message)}`);
+    b.close();
+    assert.equal(snapshot(root), before, what);
+  }
+  // Through the CLI: a clear one-line error, exit 1.
+  const { file } = craftBundle(root, archive, keys, 'ctl', edits[0][1]);
+  const r = runCli(['import', file, '--no-require-sigs'], { storeRoot: root });
+  assert.is(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^error: bundle .* is corrupt: metadata of '.*': sigs\[0\] holds a control character \(U\+000A\)\n/);
 });
 
 test.run();

@@ -11,7 +11,10 @@ import { LocalStore } from '../../src/store/local-store.js';
 import { makeWritable, removeTree } from '../../src/archive/canonical.js';
 import { hashPath } from '../../src/archive/dump.js';
 import { findBwrap } from '../../src/build/sandbox.js';
-import { exists, runCli, tmpDir, writeTree } from '../helpers.js';
+import { exists, placeWithReferences, runCli, tmpDir, writeTree } from '../helpers.js';
+import { unparseDerivation, type Derivation } from '../../src/derivation/derivation.js';
+import { derivationPath } from '../../src/derivation/paths.js';
+import { makeKeys, writeConfig } from '../cache/helpers.js';
 
 const ENV = `import { derivation } from 'hepstore';
 export const tool = derivation({ name: 'tool-1.0', builder: '/bin/sh', args: ['-c', 'echo "generated table" > $out'] });
@@ -111,6 +114,65 @@ test('a damaged path with no derivation (store add) is reported, not rebuilt', (
   const fix = run(['verify', '--check-contents', '--repair']);
   assert.is(fix.status, 1);
   assert.match(fix.stderr, /cannot repair .*records no derivation to rebuild it from/);
+});
+
+sandboxTest('a .drv that came in a bundle, unsigned, with a forged Deriver is not built from; once signed by a trusted key it is', async () => {
+  const { dir, root, run } = setup();
+  // Whoever made the bundle (a store at the same directory, gone after the export): a data
+  // path whose Deriver claims a .drv that lists it as its output and runs any builder.
+  const maker = new LocalStore(root);
+  const data = await placeWithReferences(maker, 'calib-1.0', { 'table.txt': 'calibration\n' }, [], { register: false });
+  const forged: Derivation = {
+    name: 'calib-1.0',
+    outputs: { out: { path: data.path, hashAlgo: '', hash: '' } },
+    inputDrvs: {},
+    inputSrcs: [],
+    system: 'x86_64-linux',
+    builder: '/bin/sh',
+    args: ['-c', 'echo "the forged builder ran" > $out'],
+    env: { out: data.path },
+  };
+  const drvPath = await maker.addTextToStore('calib-1.0.drv', unparseDerivation(forged), []);
+  assert.is(drvPath, derivationPath(forged, maker.storeDir), 'a content-addressed .drv, intact');
+  maker.registerValidPaths([{ ...data, deriver: drvPath }]);
+  maker.close();
+  const bundle = path.join(dir, 'calib.bundle');
+  const exp = run(['export', data.path, drvPath, '-o', bundle]);
+  assert.is(exp.status, 0, exp.stderr);
+  removeTree(root);
+
+  const imp = run(['import', bundle, '--no-require-sigs']);
+  assert.is(imp.status, 0, imp.stderr);
+  const store = new LocalStore(root);
+  assert.is(store.pathInfo(data.path).deriver, drvPath);
+  assert.is(store.pathInfo(drvPath).ultimate, false);
+  store.close();
+  overwrite(path.join(data.path, 'table.txt'), 'damaged\n');
+  const checkLog = path.join(root, 'var', 'log', `${path.basename(drvPath)}.check.log`);
+
+  const fix = run(['verify', '--check-contents', '--repair', '--json']);
+  assert.is(fix.status, 1, fix.stderr);
+  const out = JSON.parse(fix.stdout);
+  assert.equal(out.repaired, []);
+  assert.equal(out.unrepaired.map((u: { path: string }) => u.path), [data.path]);
+  assert.match(out.unrepaired[0].reason, `derivation '${drvPath}' was not made by this store and carries no signature by a trusted key, so its builder is not run`);
+  assert.not.ok(exists(checkLog), 'its builder never ran');
+  assert.is(fs.readFileSync(path.join(data.path, 'table.txt'), 'utf8'), 'damaged\n');
+  const text = run(['verify', '--check-contents', '--repair']);
+  assert.match(text.stderr, `cannot repair '${data.path}': not fetched (no binary cache configured), not rebuilt: cannot rebuild from '${drvPath}': derivation '${drvPath}' was not made by this store`);
+
+  // Signed by a key the store trusts, it is built from (the forged builder makes something
+  // else, so nothing is replaced).
+  const keys = makeKeys('calib-maker');
+  const keyFile = path.join(dir, 'calib-maker.sec');
+  fs.writeFileSync(keyFile, keys.secretText);
+  const sign = run(['sign', drvPath, '--key-file', keyFile]);
+  assert.is(sign.status, 0, sign.stderr);
+  writeConfig(root, { trustedPublicKeys: [keys.publicKey] });
+  const signed = run(['verify', '--check-contents', '--repair', '--json']);
+  assert.is(signed.status, 1, signed.stderr);
+  assert.match(JSON.parse(signed.stdout).unrepaired[0].reason, /may not be deterministic/);
+  assert.ok(exists(checkLog), 'the trusted .drv was built from');
 });
 
 test.run();

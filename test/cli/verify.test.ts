@@ -96,4 +96,30 @@ test('verify PATH checks the closure of PATH only', async () => {
   assert.equal(JSON.parse(bad.stdout).modified.map((m: { path: string }) => m.path), [a]);
 });
 
+test('a path that cannot be read back (a name that is not valid UTF-8) is reported, and the paths after it are still checked', async () => {
+  const root = path.join(tmpDir('verify'), 'root');
+  const store = new LocalStore(root);
+  const made: string[] = [];
+  try {
+    for (const n of ['one', 'two', 'three']) made.push(await store.addToStore(writeTree(path.join(tmpDir('v-n'), n), { f: n })));
+  } finally {
+    store.close();
+  }
+  const sorted = [...made].sort();
+  const [, middle, last] = sorted;
+  makeWritable(middle);
+  fs.writeFileSync(Buffer.from(`${middle}/bad-\xff-name`, 'latin1') as unknown as string, 'x');
+  makeWritable(last);
+  fs.writeFileSync(path.join(last, 'f'), 'changed');
+  const res = runCli(['verify', '--check-contents'], { storeRoot: root });
+  assert.is(res.status, 1);
+  assert.ok(res.stderr.includes(`path '${middle}' cannot be read`), res.stderr);
+  assert.match(res.stderr, /not valid UTF-8/);
+  assert.ok(res.stderr.includes(`path '${last}' was modified`), `the path after it is still checked: ${res.stderr}`);
+  assert.match(res.stderr, /checked the contents of 3 paths: 0 missing, 1 modified, 1 unreadable/);
+  const json = JSON.parse(runCli(['verify', '--check-contents', '--json'], { storeRoot: root }).stdout);
+  assert.equal(json.unreadable.map((u: { path: string }) => u.path), [middle]);
+  assert.equal(json.modified.map((m: { path: string }) => m.path), [last]);
+});
+
 test.run();

@@ -119,8 +119,8 @@ test('npm run exprs:debian writes the same file twice from the same metadata, an
   assert.is(r2.status, 0, r2.stderr);
   assert.is(fs.readFileSync(path.join(dir, 'a.ts'), 'utf8'), a);
   assert.match(a, /npm run exprs:debian -- -o \S*a\.ts python3-numpy tzdata/);
-  assert.match(a, /"patchelf": \{ version: "0\.14\.3-1\+b1"/, 'every set carries the patchelf that relocates it');
-  assert.match(a, /"libstdc\+\+6": /);
+  assert.not.match(a, /"patchelf": /, 'a set holds its roots\' closure only (the bootstrap relocates it)');
+  assert.not.match(a, /"libstdc\+\+6": /, 'nor what only patchelf needed');
   const bad = gen(path.join(dir, 'c.ts'), 'python3-broken');
   assert.is(bad.status, 1);
   assert.match(bad.stderr, /cannot resolve:\n\s+libmissing1/);

@@ -32,7 +32,7 @@ function fixture(order: 'forward' | 'reverse' = 'forward') {
     system: 'x86_64-linux',
     builder: 'builtin:fetchurl',
     args: [],
-    env: rev({ url: 'https://example.org/hello-2.12.tar.gz', executable: '' }),
+    env: rev({ url: 'https://example.org/hello-2.12.tar.gz', executable: '', builtinVersion: '1' }),
   };
   const fetchPath = finish(fetch);
   const lib: Derivation = {

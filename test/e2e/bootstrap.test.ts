@@ -45,7 +45,9 @@ test('bootstrap, stdenv and a package built with it, from nothing; rebuilt bit f
   assert.is(pkg.status, 0, pkg.stderr);
   const report = pkg.stdout.trim();
   assert.is(fs.readFileSync(path.join(report, 'share', 'report.txt'), 'utf8'), 'peak: 90-92 GeV with 283 events\n');
-  const drv = await runCliAsync(['show-derivation', report], { storeRoot: root });
+  const evaluated = await runCliAsync(['eval', '--json', PKG], { storeRoot: root });
+  assert.is(evaluated.status, 0, evaluated.stderr);
+  const drv = await runCliAsync(['show-derivation', (JSON.parse(evaluated.stdout) as Array<{ drvPath: string }>)[0].drvPath], { storeRoot: root });
   assert.is(drv.status, 0, drv.stderr);
   const d = Object.values(JSON.parse(drv.stdout) as Record<string, { builder: string }>)[0];
   assert.ok(d.builder.startsWith(path.join(root, 'store') + '/') && d.builder.endsWith('/bin/bash'), `the builder is the stdenv's bash: ${d.builder}`);

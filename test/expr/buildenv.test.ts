@@ -184,7 +184,7 @@ test('postBuild runs after linking with $out; doCheck runs the check; a failing 
   const pkgs = { tools: { bin: { hello: exec('echo "hello from the env"') } } };
   const env = (check: string, name: string) =>
     `export const ${name} = buildEnv({ name: '${name}', paths: [path('./tools')], postBuild: 'echo made-by-postBuild > $out/marker', doCheck: true, checkPhase: ${JSON.stringify(check)} });`;
-  const dir = project(pkgs, [env('hello | { read l; test "$l" = "hello from the env"; }; read m < $out/marker; test "$m" = made-by-postBuild; echo check-ran', 'good'), env('echo "import numpy failed: no module named numpy" >&2; exit 3', 'bad')].join('\n'));
+  const dir = project(pkgs, [env('sh "$out/bin/hello" | { read l; test "$l" = "hello from the env"; }; read m < $out/marker; test "$m" = made-by-postBuild; echo check-ran', 'good'), env('echo "import numpy failed: no module named numpy" >&2; exit 3', 'bad')].join('\n'));
   const good = built(dir, 'good');
   assert.is(fs.readFileSync(path.join(good, 'marker'), 'utf8'), 'made-by-postBuild\n');
   const log = runCli(['log', good], { storeRoot: root });
@@ -207,7 +207,7 @@ sandboxTest('the check runs in the sandbox: only the closure of the environment 
   fs.writeFileSync(path.join(outside, 'secret'), 'host file\n');
   const dir = project(
     { tools: { bin: { hello: exec('echo hi') } } },
-    `export default buildEnv({ name: 'sandboxed', paths: [path('./tools')], doCheck: true, checkPhase: 'test ! -e ${outside}/secret; test ! -e /usr/bin; hello' });`,
+    `export default buildEnv({ name: 'sandboxed', paths: [path('./tools')], doCheck: true, checkPhase: 'test ! -e ${outside}/secret; test ! -e /usr/bin; test ! -e /bin/sh; sh "$out/bin/hello"' });`,
   );
   built(dir);
 });

@@ -124,7 +124,8 @@ export default derivation({ name: 'uses-src', builder: '/bin/sh', args: ['-c', \
 function evalJson(file: string, cwd: string, storeRoot: string): Array<{ attr: string; drvPath: string; outputs: Record<string, string> }> {
   const r = runCli(['eval', file, '--json'], { cwd, storeRoot });
   assert.is(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout);
+  // Paths only: where host tools were asked for names the file, which is elsewhere for a copy.
+  return (JSON.parse(r.stdout) as Array<{ attr: string; drvPath: string; outputs: Record<string, string> }>).map(({ attr, drvPath, outputs }) => ({ attr, drvPath, outputs }));
 }
 
 test('the same expression gives the same paths from any working directory, and from a copy elsewhere', () => {

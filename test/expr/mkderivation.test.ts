@@ -8,8 +8,9 @@ import { REPO, runCli, tmpDir, writeTree } from '../helpers.js';
 // One store for the whole file: host tools are probed once and cached in it.
 const root = path.join(tmpDir('mkdrv-store'), 'root');
 
-const PKG = (opts: { doCheck: boolean; check: string; tag?: string; meta?: string }) => `import { mkDerivation, path } from 'hepstore';
+const PKG = (opts: { doCheck: boolean; check: string; tag?: string; meta?: string }) => `import { mkDerivation, path, stdenvNoCC } from 'hepstore';
 export default mkDerivation({
+  stdenv: stdenvNoCC,
   pname: 'greeter',
   version: '1.0',
   src: path('./src'),

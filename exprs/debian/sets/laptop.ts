@@ -1,6 +1,6 @@
 // Generated from apt's metadata by:
 //   npm run exprs:debian -- -o exprs/debian/sets/laptop.ts --without python3-pythran python3-h5py python3-iminuit python3-joblib python3-matplotlib python3-numpy python3-pandas python3-scipy python3-sklearn python3-tqdm python3-uncertainties python3-xgboost python3.11
-// Do not edit: regenerate. 177 packages, 119.8 MB of .deb files.
+// Do not edit: regenerate. 176 packages, 119.8 MB of .deb files.
 import type { PinnedSet } from '../lib.ts';
 
 export default {
@@ -123,11 +123,10 @@ export default {
     "libxrender1": { version: "1:0.9.10-1.1", arch: "amd64", filename: "pool/main/libx/libxrender/libxrender1_0.9.10-1.1_amd64.deb", sha256: "b2a6d160578f359220101947c8d67059b44704a251e688de1d0b744fefedfd1a", size: 33228, depends: ["libc6", "libx11-6"] },
     "libxslt1.1": { version: "1.1.35-1+deb12u4", arch: "amd64", filename: "pool/main/libx/libxslt/libxslt1.1_1.1.35-1+deb12u4_amd64.deb", sha256: "5bf795dc6374f744906d39a786024d98b2cb6b885c7776f5dc64eb4092b550a6", size: 231508, depends: ["libc6", "libgcrypt20", "libxml2"] },
     "libxss1": { version: "1:1.2.3-1", arch: "amd64", filename: "pool/main/libx/libxss/libxss1_1.2.3-1_amd64.deb", sha256: "85cce16368f08a878fa892fbc54520fc654d00769cde6d300b8b802734a993c0", size: 17812, depends: ["libc6", "libx11-6", "libxext6", "x11-common"] },
-    "libzstd1": { version: "1.5.4+dfsg2-5", arch: "amd64", filename: "pool/main/libz/libzstd/libzstd1_1.5.4+dfsg2-5_amd64.deb", sha256: "6315b5ac38b724a710fb96bf1042019398cb656718b1522279a5185ed39318fa", size: 290036, depends: ["libc6"] },
+    "libzstd1": { version: "1.5.4+dfsg2-5+deb12u1", arch: "amd64", filename: "pool/updates/main/libz/libzstd/libzstd1_1.5.4+dfsg2-5+deb12u1_amd64.deb", sha256: "67dc1ee693e5c22b1a2be2bb70d8244b040836ce3f5dd79e006f7806bc3d9f1c", size: 290236, depends: ["libc6"] },
     "mailcap": { version: "3.70+nmu1", arch: "all", filename: "pool/main/m/mailcap/mailcap_3.70+nmu1_all.deb", sha256: "d6c1e3c60a4b6feb107bd2d4134ea01694e9e8c9fd513639d58b649705a18fcf", size: 31968, depends: ["media-types", "perl"] },
     "media-types": { version: "10.0.0", arch: "all", filename: "pool/main/m/media-types/media-types_10.0.0_all.deb", sha256: "aaa46dcb3b39948ae2e0fdb72cfcb2f48c0b59f19785a3da8045c05eb19955dd", size: 26136, depends: [] },
     "mime-support": { version: "3.66", arch: "all", filename: "pool/main/m/mime-support/mime-support_3.66_all.deb", sha256: "b964e671e6c47674879a3e54130b6737e8760fbd3da6afcc015faa174af98ba0", size: 10916, depends: ["mailcap", "media-types"] },
-    "patchelf": { version: "0.14.3-1+b1", arch: "amd64", filename: "pool/main/p/patchelf/patchelf_0.14.3-1+b1_amd64.deb", sha256: "0364b90e81faabbb9569076063952c7bcbf07f83d954a2f2602a163d65be60e6", size: 65480, depends: ["libc6", "libgcc-s1", "libstdc++6"] },
     "perl": { version: "5.36.0-7+deb12u4", arch: "amd64", filename: "pool/updates/main/p/perl/perl_5.36.0-7+deb12u4_amd64.deb", sha256: "67e7a883c5d835939638f89a750799282df243ac1446281aa92ef9e19300940b", size: 239392, depends: ["libperl5.36", "perl-modules-5.36"] },
     "perl-modules-5.36": { version: "5.36.0-7+deb12u4", arch: "all", filename: "pool/updates/main/p/perl/perl-modules-5.36_5.36.0-7+deb12u4_all.deb", sha256: "3ed38ffa8320e9bf7597cefa01b6a6ace4a08ccc77cdfd15ef7d8b711dea7166", size: 2817356, depends: [] },
     "procps": { version: "2:4.0.2-3", arch: "amd64", filename: "pool/main/p/procps/procps_4.0.2-3_amd64.deb", sha256: "d9d0e75779cb79af869181f17b93c5c263a2b89cac6a0193c436160a4483ddc1", size: 708712, depends: ["libc6", "libncursesw6", "libproc2-0", "libtinfo6"] },
@@ -186,6 +185,6 @@ export default {
     "tzdata": { version: "2026f-0+deb12u1", arch: "all", filename: "pool/updates/main/t/tzdata/tzdata_2026f-0+deb12u1_all.deb", sha256: "3254eb870c8a949518214805aee5e4276af7699988ea8b9a3a583cd0f1eab31c", size: 307832, depends: [] },
     "unicode-data": { version: "15.0.0-1", arch: "all", filename: "pool/main/u/unicode-data/unicode-data_15.0.0-1_all.deb", sha256: "5efef23bbb1c6a133ecbdd63a2cfa07159ccacf5466a49e2426101c5ecd691fc", size: 7983784, depends: [] },
     "x11-common": { version: "1:7.7+23", arch: "all", filename: "pool/main/x/xorg/x11-common_7.7+23_all.deb", sha256: "fc97c2f4495eb33a77501c7960928c0d2001e5c4b2aa438f1713e2082c23bacd", size: 252272, depends: [] },
-    "zlib1g": { version: "1:1.2.13.dfsg-1", arch: "amd64", filename: "pool/main/z/zlib/zlib1g_1.2.13.dfsg-1_amd64.deb", sha256: "d7dd1d1411fedf27f5e27650a6eff20ef294077b568f4c8c5e51466dc7c08ce4", size: 86684, depends: ["libc6"] },
+    "zlib1g": { version: "1:1.2.13.dfsg-1+deb12u1", arch: "amd64", filename: "pool/updates/main/z/zlib/zlib1g_1.2.13.dfsg-1+deb12u1_amd64.deb", sha256: "ad9f1ea0537a32c9eaecc619563a9db596a5dee33afce8393b1083f22d301e1d", size: 86880, depends: ["libc6"] },
   },
 } satisfies PinnedSet & { without: string[] };

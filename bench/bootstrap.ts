@@ -1,0 +1,117 @@
+/**
+ * bench/bootstrap: what the store's own tools cost on a cold store — the bootstrap (seed
+ * unpacked by builtin:unpack-deb, bootstrap tools made by busybox) and the stdenv relocated by
+ * them — in time and bytes; and, with --laptop, the laptop environment's cold realize split
+ * into download, building (unpack, relocation, bytecode) and the rest.
+ *
+ * The .deb files come from a local mirror made once with the host's apt (as the tests do), so
+ * that the build figures do not include the network; the download is timed on its own.
+ *
+ *   node bench/run.mjs bootstrap [--runs 3] [--laptop] [-j 2] [--json]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { LocalStore } from '../src/store/local-store.js';
+import { CLI, REPO, median, rm, timed } from './lib.js';
+// @ts-expect-error a plain ES module without types
+import { ensureMirror, pins } from '../../test/debian-mirror.mjs';
+
+interface Options {
+  runs: number;
+  laptop: boolean;
+  jobs: number;
+  json: boolean;
+}
+
+function parse(argv: string[]): Options {
+  const o: Options = { runs: 3, laptop: false, jobs: 2, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--runs') o.runs = Number(argv[++i]);
+    else if (a === '--laptop') o.laptop = true;
+    else if (a === '-j' || a === '--jobs') o.jobs = Number(argv[++i]);
+    else if (a === '--json') o.json = true;
+    else throw new Error(`bench/bootstrap: unknown option ${a}`);
+  }
+  if (!(o.runs >= 1)) throw new Error('--runs needs a number >= 1');
+  return o;
+}
+
+const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+
+/** narSize of the closure of `paths`, and the number of paths. */
+function closureBytes(root: string, paths: string[]): { paths: number; bytes: number } {
+  const store = new LocalStore(root);
+  try {
+    const closure = store.queryClosure(paths);
+    return { paths: closure.length, bytes: closure.reduce((s, p) => s + store.pathInfo(p).narSize, 0) };
+  } finally {
+    store.close();
+  }
+}
+
+function main(): void {
+  const o = parse(process.argv.slice(2));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hepstore-bench-bootstrap-'));
+  const expr = path.join(dir, 'tools.ts');
+  fs.writeFileSync(expr, `import { bootstrapTools, stdenv } from 'hepstore';\nexport const tools = bootstrapTools();\nexport const std = Object.values(stdenv.packages);\n`);
+  const mirrorDir = path.join(dir, 'mirror');
+  const t0 = process.hrtime.bigint();
+  const mirror = ensureMirror(mirrorDir) as string | undefined;
+  const download = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (!mirror) throw new Error('bench/bootstrap: could not make a mirror of the bootstrap packages with apt-get');
+  const debBytes = (pins() as Array<{ filename: string }>).reduce((s, p) => s + fs.statSync(path.join(mirrorDir, p.filename)).size, 0);
+  const env = { ...process.env, HEPSTORE_APT_GET: '', HEPSTORE_MIRROR_DEBIAN: mirror };
+  const toolsRuns: number[] = [];
+  const stdRuns: number[] = [];
+  let sizes: { tools: { paths: number; bytes: number }; stdenv: { paths: number; bytes: number } } | undefined;
+  try {
+    for (let i = 0; i < o.runs; i++) {
+      const root = path.join(dir, `root-${i}`);
+      const a = timed(process.execPath, [CLI, 'realize', '-j', String(o.jobs), '--no-out-link', '-A', 'tools', expr], { env: { ...env, STORE_ROOT: root } });
+      const b = timed(process.execPath, [CLI, 'realize', '-j', String(o.jobs), '--no-out-link', '-A', 'std', expr], { env: { ...env, STORE_ROOT: root } });
+      toolsRuns.push(a.s);
+      stdRuns.push(b.s);
+      sizes ??= { tools: closureBytes(root, a.stdout.trim().split('\n')), stdenv: closureBytes(root, b.stdout.trim().split('\n')) };
+      rm(root);
+    }
+    const result: Record<string, unknown> = {
+      debs: { count: pins().length, bytes: debBytes, downloadSeconds: download },
+      bootstrapTools: { medianSeconds: median(toolsRuns), runs: toolsRuns, ...sizes!.tools },
+      stdenv: { medianSeconds: median(stdRuns), runs: stdRuns, ...sizes!.stdenv },
+    };
+    if (o.laptop) result.laptop = laptop(dir, o, env);
+    if (o.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    else {
+      const d = result.debs as { count: number; bytes: number; downloadSeconds: number };
+      console.log(`bootstrap set: ${d.count} .deb files, ${mib(d.bytes)} (${d.downloadSeconds.toFixed(1)} s to fetch what the mirror lacked)`);
+      console.log(`bootstrap tools, cold: ${median(toolsRuns).toFixed(1)} s median of ${o.runs} (${toolsRuns.map((s) => s.toFixed(1)).join(', ')}); closure ${sizes!.tools.paths} paths, ${mib(sizes!.tools.bytes)}`);
+      console.log(`stdenv after them:     ${median(stdRuns).toFixed(1)} s median of ${o.runs} (${stdRuns.map((s) => s.toFixed(1)).join(', ')}); closure ${sizes!.stdenv.paths} paths, ${mib(sizes!.stdenv.bytes)}`);
+      if (result.laptop) {
+        const l = result.laptop as Record<string, number>;
+        console.log(`laptop environment, cold (-j ${o.jobs}): download ${l.downloadSeconds.toFixed(1)} s, then realize ${l.realizeSeconds.toFixed(1)} s (of which the bootstrap and stdenv ${(median(toolsRuns)).toFixed(1)} s)`);
+      }
+    }
+  } finally {
+    rm(dir);
+  }
+}
+
+/** The laptop environment cold: its .deb files fetched first (timed), then the realize from a mirror. */
+function laptop(dir: string, o: Options, env: NodeJS.ProcessEnv): Record<string, number> {
+  const root = path.join(dir, 'laptop-root');
+  const file = path.join(REPO, 'exprs', 'examples', 'laptop-analysis.ts');
+  // Download: realize only the fixed-output fetches, with apt, by asking for each .deb.
+  const t0 = process.hrtime.bigint();
+  const setFile = path.join(REPO, 'exprs', 'debian', 'sets', 'laptop.ts');
+  const laptopMirror = path.join(dir, 'laptop-mirror');
+  const got = ensureMirror(laptopMirror, [setFile]) as string | undefined;
+  if (!got) throw new Error('bench/bootstrap: could not fetch the laptop set with apt-get');
+  const downloadSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const r = timed(process.execPath, [CLI, 'realize', '-j', String(o.jobs), '--no-out-link', file], { env: { ...env, STORE_ROOT: root, HEPSTORE_MIRROR_DEBIAN: `${env.HEPSTORE_MIRROR_DEBIAN} ${got}` } });
+  rm(root);
+  return { downloadSeconds, realizeSeconds: r.s };
+}
+
+main();
