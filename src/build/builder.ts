@@ -26,6 +26,7 @@ import { linkEnvironment, parseEnvSpec } from './buildenv.js';
 import { unpackDebs } from './unpack-deb.js';
 import { Launcher, type RunResult } from './launcher.js';
 import type { Semaphore } from './semaphore.js';
+import { dependencyOrder, GraphCycle } from '../graph.js';
 
 const LOG_TAIL_LINES = 25;
 
@@ -313,15 +314,12 @@ function checkFixedOutput(node: BuildNode, location: string, narDigest: Buffer, 
 function checkOutputCycles(node: BuildNode, results: BuiltOutput[]): void {
   const own = new Set(results.map((r) => r.path));
   const refs = new Map(results.map((r) => [r.path, r.references.filter((x) => own.has(x) && x !== r.path)]));
-  const state = new Map<string, number>();
-  const visit = (p: string, chain: string[]) => {
-    if (state.get(p) === 2) return;
-    if (state.get(p) === 1) throw new StoreError('BUILD_FAILED', `outputs of '${node.drvPath}' refer to each other in a cycle: ${[...chain, p].join(' -> ')}`);
-    state.set(p, 1);
-    for (const r of refs.get(p)!) visit(r, [...chain, p]);
-    state.set(p, 2);
-  };
-  for (const p of own) visit(p, []);
+  try {
+    dependencyOrder(own, (p) => refs.get(p)!);
+  } catch (e) {
+    if (e instanceof GraphCycle) throw new StoreError('BUILD_FAILED', `outputs of '${node.drvPath}' refer to each other in a cycle: ${e.cycle.join(' -> ')}`);
+    throw e;
+  }
 }
 
 function compareWithValid(node: BuildNode, results: BuiltOutput[], expected: Record<string, string>, keptDir: string | undefined): void {

@@ -1,5 +1,6 @@
 /** What evaluation hands to building: derivations by .drv path, and local sources to add. */
 import type { Derivation } from './derivation.js';
+import { dependencyOrder } from '../graph.js';
 
 export interface BuildNode {
   drvPath: string;
@@ -26,16 +27,10 @@ export interface BuildGraph {
 
 /** Nodes in dependency order (inputs first). The graph is acyclic by construction. */
 export function topoOrder(graph: BuildGraph, from?: Iterable<string>): BuildNode[] {
-  const out: BuildNode[] = [];
-  const done = new Set<string>();
-  const visit = (p: string) => {
-    if (done.has(p)) return;
-    done.add(p);
+  const node = (p: string) => {
     const n = graph.nodes.get(p);
     if (!n) throw new Error(`derivation ${p} is not in the graph`);
-    for (const i of Object.keys(n.drv.inputDrvs).sort()) visit(i);
-    out.push(n);
+    return n;
   };
-  for (const p of from ?? [...graph.nodes.keys()].sort()) visit(p);
-  return out;
+  return dependencyOrder(from ?? [...graph.nodes.keys()].sort(), (p) => Object.keys(node(p).drv.inputDrvs).sort()).map(node);
 }

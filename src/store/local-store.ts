@@ -17,6 +17,7 @@ import type { Statement } from 'better-sqlite3';
 import { storeLayout, type StoreLayout } from './root.js';
 import { thisProcess } from './process.js';
 import { ensureGcReserve, releaseGcReserve } from './reserve.js';
+import { dependencyOrder, GraphCycle } from '../graph.js';
 
 export interface PathInfo {
   path: string;
@@ -309,19 +310,12 @@ export class LocalStore {
   topoSortClosure(paths: readonly string[]): string[] {
     const closure = this.queryClosure(paths);
     const refs = new Map(closure.map((p) => [p, this.pathInfo(p).references.filter((r) => r !== p)]));
-    const out: string[] = [];
-    const state = new Map<string, 1 | 2>();
-    const visit = (p: string, chain: string[]) => {
-      const s = state.get(p);
-      if (s === 2) return;
-      if (s === 1) throw new StoreError('CYCLE', `cycle in the references: ${[...chain, p].join(' -> ')}`);
-      state.set(p, 1);
-      for (const r of refs.get(p)!) visit(r, [...chain, p]);
-      state.set(p, 2);
-      out.push(p);
-    };
-    for (const p of closure) visit(p, []);
-    return out;
+    try {
+      return dependencyOrder(closure, (p) => refs.get(p)!);
+    } catch (e) {
+      if (e instanceof GraphCycle) throw new StoreError('CYCLE', `cycle in the references: ${e.cycle.join(' -> ')}`);
+      throw e;
+    }
   }
 
   // ---- registration --------------------------------------------------------------------
