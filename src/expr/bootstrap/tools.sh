@@ -16,13 +16,16 @@ seedlib="$seed/lib/x86_64-linux-gnu:$seed/usr/lib/x86_64-linux-gnu"
 seedrun() { "$seed/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" --library-path "$seedlib" "$@"; }
 patchelf() { seedrun "$seed/usr/bin/patchelf" "$@"; }
 
+# /usr merged into the top: usr/bin and bin are both $out/bin (each file copied once; /usr's
+# copy wins where both have one).
 "$bb" mkdir -p "$out"
-"$bb" cp -a "$seed/." "$out/"
+for e in "$seed"/*; do
+  [ "${e##*/}" = usr ] || "$bb" cp -a "$e" "$out/"
+done
 "$bb" chmod -R u+w "$out"
-# /usr merged into the top: usr/bin and bin are both $out/bin.
-if [ -d "$out/usr" ]; then
-  "$bb" cp -a "$out/usr/." "$out/"
-  "$bb" rm -rf "$out/usr"
+if [ -d "$seed/usr" ]; then
+  "$bb" cp -a "$seed/usr/." "$out/"
+  "$bb" chmod -R u+w "$out"
 fi
 
 # Absolute symlinks point into $out (/usr/x and /x are both $out/x).
@@ -35,12 +38,19 @@ fi
 done
 
 # Programs and libraries: $out's loader, and $out's library directory as their run path (each
-# object's own: a run path does not carry over to the libraries a program loads).
+# object's own: a run path does not carry over to the libraries a program loads). The C
+# library's gconv modules are left as they are: only a process whose C library is loaded
+# already opens them, so they look nothing up. A dynamic program gets both in one patchelf run.
 "$bb" find "$out/bin" "$out/sbin" "$out/lib" -type f \( -path "$out/bin/*" -o -path "$out/sbin/*" -o -name '*.so' -o -name '*.so.*' \) 2>/dev/null | "$bb" sort | while read -r f; do
+  case "$f" in */ld-linux-x86-64.so.2 | */gconv/*) continue ;; esac
   [ "$("$bb" hexdump -n 4 -e '4/1 "%02x"' "$f")" = 7f454c46 ] || continue
-  case "$f" in */ld-linux-x86-64.so.2) continue ;; esac
-  if patchelf --print-interpreter "$f" >/dev/null 2>&1; then patchelf --set-interpreter "$lib/ld-linux-x86-64.so.2" "$f"; fi
-  if [ -n "$(patchelf --print-needed "$f" 2>/dev/null)" ]; then patchelf --set-rpath "$lib" "$f"; fi
+  if patchelf --print-interpreter "$f" >/dev/null 2>&1; then
+    patchelf --set-interpreter "$lib/ld-linux-x86-64.so.2" --set-rpath "$lib" "$f"
+  elif [ -n "$(patchelf --print-needed "$f" 2>/dev/null)" ]; then
+    patchelf --set-rpath "$lib" "$f"
+  else
+    continue
+  fi
   echo "relocated ${f#$out/}"
 done
 
