@@ -19,6 +19,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   gc: { summary: 'delete the store paths no root keeps alive (--dry-run: show what and how much)', load: async () => (await import('./gc.js')).default },
   roots: { summary: 'list GC roots with their age and the bytes only they keep alive', load: async () => (await import('./roots.js')).default },
   why: { summary: 'show the chains of references from roots to a store path', load: async () => (await import('./why.js')).default },
+  'why-depends': { summary: 'show the chain of references from one path to another, and the files holding each', load: async () => (await import('./why-depends.js')).default },
   delete: { summary: 'delete particular store paths if nothing live needs them', load: async () => (await import('./delete.js')).default },
   profile: { summary: 'profiles: install, remove, list, rollback, switch, delete-older-than, keep-last', load: async () => (await import('./profile.js')).default },
   release: { summary: 'named releases kept as GC roots: add, deprecate, rm, list', load: async () => (await import('./release.js')).default },
