@@ -19,6 +19,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   dump: { summary: 'write the canonical archive of a path to stdout', load: async () => (await import('./dump.js')).default },
   restore: { summary: 'restore a canonical archive from stdin into a new directory', load: async () => (await import('./restore.js')).default },
   gc: { summary: 'delete the store paths no root keeps alive (--dry-run: show what and how much)', load: async () => (await import('./gc.js')).default },
+  optimise: { summary: 'hard-link identical files across store paths, and print the space saved', load: async () => (await import('./optimise.js')).default },
   roots: { summary: 'list GC roots with their age and the bytes only they keep alive', load: async () => (await import('./roots.js')).default },
   why: { summary: 'show the chains of references from roots to a store path', load: async () => (await import('./why.js')).default },
   'why-depends': { summary: 'show the chain of references from one path to another, and the files holding each', load: async () => (await import('./why-depends.js')).default },
