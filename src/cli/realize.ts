@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Command } from './command.js';
+import type { Command, Context } from './command.js';
 import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { evaluateFile } from '../eval/evaluate.js';
@@ -30,7 +30,7 @@ export function outLinkNames(base: string, roots: Array<{ outputs: Record<string
 }
 
 const realizeCmd: Command = {
-  usage: 'store realize FILE [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--substituters URL...] [--no-require-sigs] [--no-fallback] [--lock FILE] [--pure] [--eval-timeout SECONDS] [--json]',
+  usage: 'store realize FILE [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--substituters URL...] [--no-require-sigs] [--no-fallback] [--lock FILE] [--dry-run] [--pure] [--eval-timeout SECONDS] [--json]',
   summary:
     'Evaluate an expression file and build (or find) every output it names, in parallel and sandboxed. Prints the output paths; makes ./result a GC root.',
   flags: {
@@ -50,6 +50,7 @@ const realizeCmd: Command = {
     pure: { kind: 'boolean', description: 'refuse (exit 1, building nothing) if anything in the closure uses a host tool or a host program as builder (default: "pure" of etc/hepstore.json)' },
     'eval-timeout': { kind: 'string', description: 'seconds the evaluation may take (default: "evalTimeout" of etc/hepstore.json, else 300)' },
     lock: { kind: 'string', description: 'fail if any derivation, output path or narHash differs from this lock file (`store lock`)' },
+    'dry-run': { kind: 'boolean', description: 'print what would be built and what fetched (with download sizes), changing nothing' },
   },
   async run(args, ctx) {
     // `--substituters URL... FILE`: the list takes the words after it; FILE is not a URL.
@@ -58,6 +59,7 @@ const realizeCmd: Command = {
     args.flags.substituters = urls.filter(isCacheUrl);
     if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store realize takes exactly one FILE', { hint: 'e.g. store realize env.ts' });
     if (args.flags['out-link'] && args.flags['no-out-link']) throw new StoreError('USAGE', '--out-link and --no-out-link do not go together');
+    if (args.flags['dry-run'] && (args.flags.check || args.flags.lock !== undefined)) throw new StoreError('USAGE', `--dry-run does not go with ${args.flags.check ? '--check' : '--lock'}`);
     const store = await ctx.store();
     const config = readStoreConfig(store.layout.configFile);
     const file = path.resolve(ctx.cwd, args.positionals[0]);
@@ -70,6 +72,7 @@ const realizeCmd: Command = {
     if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
     if (args.flags.pure || config.pure === true) refuseHostDependencies(roots, file);
     const substituters = args.flags['no-substitute'] ? [] : (args.flags.substituters as string[]).length ? (args.flags.substituters as string[]) : config.substituters ?? [];
+    if (args.flags['dry-run']) return dryRun(store, config, buildGraph(roots), substituters, !args.flags['no-require-sigs'], Boolean(args.flags.json), ctx);
     const substitute = substituters.length ? await substituter(store, config, substituters, !args.flags['no-require-sigs'], ctx.stderr) : undefined;
     let result: { roots: Array<{ drvPath: string; attr: string; outputs: Record<string, string> }>; checked: string[]; built: string[] };
     const asked: Array<Record<string, string>> = [];
@@ -148,6 +151,35 @@ function missCause(e: { reason: string; name: string; location?: string; missing
 
 function isCacheUrl(u: string): boolean {
   return /^(file|https?):\/\//.test(u);
+}
+
+/** `--dry-run`: what would be built and fetched; nothing is written (src/build/plan.ts). */
+async function dryRun(store: LocalStore, config: StoreConfig, graph: ReturnType<typeof buildGraph>, substituters: string[], requireSigs: boolean, json: boolean, ctx: Context): Promise<number> {
+  const { planRealize } = await import('../build/plan.js');
+  let substitute;
+  if (substituters.length) {
+    const { configuredTrustedKeys } = await import('../cache/keys.js');
+    substitute = { substituters, trusted: configuredTrustedKeys(config), requireSigs, timeouts: networkTimeouts(config, store.layout.configFile), onWarning: (m: string) => ctx.stderr.write(`warning: ${m}\n`) };
+  }
+  const plan = await planRealize(store, graph, substitute);
+  if (json) {
+    printJson(ctx, plan);
+    return 0;
+  }
+  const mib = (n: number) => `${(n / 1048576).toFixed(2)} MiB`;
+  const out: string[] = [];
+  if (plan.build.length) {
+    out.push(plan.build.length === 1 ? 'this derivation would be built:' : `these ${plan.build.length} derivations would be built:`);
+    for (const b of plan.build) out.push(`  ${b.drvPath}`);
+  }
+  if (plan.fetch.length) {
+    const sizes = `(${mib(plan.downloadSize)} download, ${mib(plan.narSize)} unpacked)`;
+    out.push(plan.fetch.length === 1 ? `this path would be fetched ${sizes}:` : `these ${plan.fetch.length} paths would be fetched ${sizes}:`);
+    for (const f of plan.fetch) out.push(`  ${f.path}`);
+  }
+  if (!out.length) out.push(`nothing to build or fetch: ${plan.valid.length === 1 ? 'the output is' : `all ${plan.valid.length} outputs are`} valid`);
+  ctx.stdout.write(out.join('\n') + '\n');
+  return 0;
 }
 
 /** realize()'s `sign` hook from the store's secretKeyFiles (the signing code loads only when some are configured). */
