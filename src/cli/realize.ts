@@ -30,7 +30,7 @@ export function outLinkNames(base: string, roots: Array<{ outputs: Record<string
 }
 
 const realizeCmd: Command = {
-  usage: 'store realize FILE [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--substituters URL...] [--no-require-sigs] [--no-fallback] [--lock FILE] [--dry-run] [--pure] [--eval-timeout SECONDS] [--json]',
+  usage: 'store realize FILE [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--substituters URL...] [--no-require-sigs] [--no-fallback] [--lock FILE] [--timeout SECONDS] [--max-silent-time SECONDS] [--dry-run] [--pure] [--eval-timeout SECONDS] [--json]',
   summary:
     'Evaluate an expression file and build (or find) every output it names, in parallel and sandboxed. Prints the output paths; makes ./result a GC root.',
   flags: {
@@ -50,6 +50,8 @@ const realizeCmd: Command = {
     pure: { kind: 'boolean', description: 'refuse (exit 1, building nothing) if anything in the closure uses a host tool or a host program as builder (default: "pure" of etc/hepstore.json)' },
     'eval-timeout': { kind: 'string', description: 'seconds the evaluation may take (default: "evalTimeout" of etc/hepstore.json, else 300)' },
     lock: { kind: 'string', description: 'fail if any derivation, output path or narHash differs from this lock file (`store lock`)' },
+    timeout: { kind: 'string', description: 'seconds a build may run before it is stopped (exit 101; 0: no limit)' },
+    'max-silent-time': { kind: 'string', description: 'seconds a build may go without output before it is stopped (exit 101; 0: no limit)' },
     'dry-run': { kind: 'boolean', description: 'print what would be built and what fetched (with download sizes), changing nothing' },
   },
   async run(args, ctx) {
@@ -59,6 +61,8 @@ const realizeCmd: Command = {
     args.flags.substituters = urls.filter(isCacheUrl);
     if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store realize takes exactly one FILE', { hint: 'e.g. store realize env.ts' });
     if (args.flags['out-link'] && args.flags['no-out-link']) throw new StoreError('USAGE', '--out-link and --no-out-link do not go together');
+    const timeoutMs = buildLimit(args.flags.timeout, '--timeout');
+    const maxSilentMs = buildLimit(args.flags['max-silent-time'], '--max-silent-time');
     if (args.flags['dry-run'] && (args.flags.check || args.flags.lock !== undefined)) throw new StoreError('USAGE', `--dry-run does not go with ${args.flags.check ? '--check' : '--lock'}`);
     const store = await ctx.store();
     const config = readStoreConfig(store.layout.configFile);
@@ -110,6 +114,8 @@ const realizeCmd: Command = {
           onEvent,
           substitute,
           noFallback: Boolean(args.flags['no-fallback']),
+          timeoutMs,
+          maxSilentMs,
           sign: await outputSigner(store, config),
         });
       } finally {
@@ -151,6 +157,14 @@ function missCause(e: { reason: string; name: string; location?: string; missing
 
 function isCacheUrl(u: string): boolean {
   return /^(file|https?):\/\//.test(u);
+}
+
+/** --timeout and --max-silent-time: seconds (fractions allowed) as milliseconds; 0 or absent is no limit. */
+export function buildLimit(v: unknown, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || !/^\d+(\.\d+)?$/.test(v) || !Number.isFinite(n)) throw new StoreError('USAGE', `${flag} takes a number of seconds (got '${v}')`);
+  return Math.round(n * 1000) || undefined;
 }
 
 /** `--dry-run`: what would be built and fetched; nothing is written (src/build/plan.ts). */
