@@ -484,6 +484,9 @@ export async function deletePaths(store: LocalStore, paths: readonly string[], o
         return result;
       }
       sweep(c, components, {}, result);
+      const links = removeUnusedLinks(store);
+      result.unusedLinks = links.removed;
+      result.unusedLinkBytes = links.bytes;
       if (result.kept.length) {
         throw new StoreError('STILL_REFERENCED', `cannot delete '${result.kept[0]}': it became alive while being deleted${result.deleted.length ? ` (${result.deleted.length} other paths were deleted)` : ''}`, {
           hint: `see 'store why ${result.kept[0]}'`,

@@ -131,6 +131,20 @@ test('verify --check-contents reports every path that shares a corrupted inode; 
   assert.equal(fs.readdirSync(path.join(c.root, 'store', '.links')), []);
 });
 
+test('store delete of one path removes only the .links files no other path shares', async () => {
+  const c = await store();
+  assert.is(runCli(['optimise'], { storeRoot: c.root }).status, 0);
+  const links = path.join(c.root, 'store', '.links');
+  assert.is(fs.readdirSync(links).length, 6);
+  const del = runCli(['delete', c.b], { storeRoot: c.root });
+  assert.is(del.status, 0, del.stderr);
+  // b's own file is gone from .links; what it shared with a stays, now with two names.
+  assert.is(fs.readdirSync(links).length, 5);
+  assert.not.ok(fs.readdirSync(links).includes(nix32Encode(createHash('sha256').update('b only').digest())));
+  assert.is(fs.lstatSync(path.join(c.a, 'lib/big.so')).nlink, 2);
+  assert.is(runCli(['verify', '--check-contents'], { storeRoot: c.root }).status, 0);
+});
+
 test('optimise leaves files that are not canonical alone, and takes no arguments', async () => {
   const c = await store();
   const f = path.join(c.b, 'share/small.txt');
