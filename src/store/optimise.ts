@@ -185,3 +185,12 @@ export function removeUnusedLinks(store: LocalStore): { removed: number; bytes: 
   }
   return { removed, bytes };
 }
+
+/** Whether a store path has a file that shares its inode with another name (after `store optimise`). */
+export function sharesFiles(p: string): boolean {
+  try {
+    return listTree(p).some((e) => e.type === 'file' && (e.links ?? 1) > 1);
+  } catch {
+    return false;
+  }
+}

@@ -121,6 +121,11 @@ test('verify --check-contents reports every path that shares a corrupted inode; 
   assert.is(res.status, 1);
   const report = JSON.parse(res.stdout);
   assert.equal(report.modified.map((m: { path: string }) => m.path).sort(), [c.a, c.b].sort());
+  const text = runCli(['verify', '--check-contents'], { storeRoot: c.root });
+  assert.is(text.status, 1);
+  assert.match(text.stderr, `path '${c.a}' was modified!`);
+  assert.match(text.stderr, `path '${c.b}' was modified!`);
+  assert.match(text.stderr, "note: 2 modified paths share files with other paths (hard links of 'store optimise')");
   // One .links entry per distinct file: a's three (shared with b), b's own, c's two.
   assert.is(fs.readdirSync(path.join(c.root, 'store', '.links')).length, 6);
   // gc: with every path gone (no roots), no entry is shared any more.
