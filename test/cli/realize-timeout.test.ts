@@ -2,7 +2,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { runCliAsync, tmpDir, writeTree } from '../helpers.js';
 import { LocalStore } from '../../src/store/local-store.js';
 
@@ -26,7 +25,20 @@ function setup(sleepFor: string) {
   return { dir, root: path.join(tmpDir('timeout-store'), 'root') };
 }
 
-const running = (m: string) => spawnSync('pgrep', ['-f', `sleep ${m}`], { encoding: 'utf8' }).stdout.trim();
+/** Processes whose command line has `sleep MARKER`, from /proc. */
+function running(m: string): string {
+  const found: string[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let cmd: string;
+    try {
+      cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+    } catch {
+      continue;
+    }
+    if (cmd.includes(`sleep ${m}`)) found.push(`${pid}: ${cmd}`);
+  }
+  return found.join('\n');
+}
 
 function validCount(root: string): number {
   const s = new LocalStore(root);
@@ -43,6 +55,7 @@ test('realize --timeout stops a build that runs too long: exit 101, the log tail
   const t0 = Date.now();
   const r = await runCliAsync(['realize', 'env.ts', '-A', 'sleeper', '--no-out-link', '--timeout', '1'], { storeRoot: e.root, cwd: e.dir });
   const took = Date.now() - t0;
+  assert.ok(took >= 1000, `took ${took} ms`);
   assert.is(r.status, 101, r.stderr);
   assert.match(r.stderr, /error: builder for '.*-sleeper\.drv' \(defined at .*env\.ts:\d+\) timed out after 1 second\n/);
   assert.match(r.stderr, '  > started');
