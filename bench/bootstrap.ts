@@ -2,16 +2,20 @@
  * bench/bootstrap: what the store's own tools cost on a cold store — the bootstrap (seed
  * unpacked by builtin:unpack-deb, bootstrap tools made by busybox) and the stdenv relocated by
  * them — in time and bytes; and, with --laptop, the laptop environment's cold realize split
- * into download, building (unpack, relocation, bytecode) and the rest.
+ * into download, building (unpack, relocation, bytecode) and the rest. With --before REV, the
+ * laptop environment's cold realize is also timed as hepstore at git revision REV builds it (its
+ * own code and pinned set; e.g. the last revision before the bootstrap, which unpacked with the
+ * host's node, tar and xz), interleaved with this one's, alternating which goes first.
  *
  * The .deb files come from a local mirror made once with the host's apt (as the tests do), so
  * that the build figures do not include the network; the download is timed on its own.
  *
- *   node bench/run.mjs bootstrap [--runs 3] [--laptop] [-j 2] [--json]
+ *   node bench/run.mjs bootstrap [--runs 3] [--laptop [--before REV]] [-j 2] [--json]
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { LocalStore } from '../src/store/local-store.js';
 import { CLI, REPO, median, rm, timed } from './lib.js';
 // @ts-expect-error a plain ES module without types
@@ -20,6 +24,7 @@ import { ensureMirror, pins } from '../../test/debian-mirror.mjs';
 interface Options {
   runs: number;
   laptop: boolean;
+  before?: string;
   jobs: number;
   json: boolean;
 }
@@ -30,11 +35,13 @@ function parse(argv: string[]): Options {
     const a = argv[i];
     if (a === '--runs') o.runs = Number(argv[++i]);
     else if (a === '--laptop') o.laptop = true;
+    else if (a === '--before') o.before = argv[++i];
     else if (a === '-j' || a === '--jobs') o.jobs = Number(argv[++i]);
     else if (a === '--json') o.json = true;
     else throw new Error(`bench/bootstrap: unknown option ${a}`);
   }
   if (!(o.runs >= 1)) throw new Error('--runs needs a number >= 1');
+  if (o.before !== undefined && !o.laptop) throw new Error('--before compares the laptop environment: add --laptop');
   return o;
 }
 
@@ -89,8 +96,16 @@ function main(): void {
       console.log(`bootstrap tools, cold: ${median(toolsRuns).toFixed(1)} s median of ${o.runs} (${toolsRuns.map((s) => s.toFixed(1)).join(', ')}); closure ${sizes!.tools.paths} paths, ${mib(sizes!.tools.bytes)}`);
       console.log(`stdenv after them:     ${median(stdRuns).toFixed(1)} s median of ${o.runs} (${stdRuns.map((s) => s.toFixed(1)).join(', ')}); closure ${sizes!.stdenv.paths} paths, ${mib(sizes!.stdenv.bytes)}`);
       if (result.laptop) {
-        const l = result.laptop as Record<string, number>;
-        console.log(`laptop environment, cold (-j ${o.jobs}): download ${l.downloadSeconds.toFixed(1)} s, then realize ${l.realizeSeconds.toFixed(1)} s (of which the bootstrap and stdenv ${(median(toolsRuns)).toFixed(1)} s)`);
+        const l = result.laptop as LaptopResult;
+        console.log(
+          `laptop environment, cold (-j ${o.jobs}): download ${l.downloadSeconds.toFixed(1)} s, then realize ${l.medianSeconds.toFixed(1)} s median of ${l.runs.length} (${l.runs.map((s) => s.toFixed(1)).join(', ')}; the bootstrap tools and stdenv alone take ${(median(toolsRuns) + median(stdRuns)).toFixed(1)} s)`,
+        );
+        if (l.before) {
+          const b = l.before;
+          console.log(`  at ${b.rev}: ${b.medianSeconds.toFixed(1)} s median of ${b.runs.length} (${b.runs.map((s) => s.toFixed(1)).join(', ')}), interleaved`);
+          console.log(`  this revision / ${b.rev}: ${(l.medianSeconds / b.medianSeconds).toFixed(2)} (median of the rounds' ratios ${b.ratio.toFixed(2)})`);
+        }
+        console.log(`  load average: ${l.load.map((x) => x.toFixed(1)).join(' → ')}`);
       }
     }
   } finally {
@@ -98,20 +113,65 @@ function main(): void {
   }
 }
 
-/** The laptop environment cold: its .deb files fetched first (timed), then the realize from a mirror. */
-function laptop(dir: string, o: Options, env: NodeJS.ProcessEnv): Record<string, number> {
-  const root = path.join(dir, 'laptop-root');
+interface LaptopResult {
+  downloadSeconds: number;
+  medianSeconds: number;
+  runs: number[];
+  load: number[];
+  before?: { rev: string; medianSeconds: number; runs: number[]; ratio: number };
+}
+
+/** hepstore at git revision `rev`, unpacked under `dir` and compiled with this checkout's packages. */
+function checkoutAt(rev: string, dir: string): string {
+  const at = path.join(dir, `rev-${rev.replace(/[^A-Za-z0-9._-]/g, '_')}`);
+  fs.mkdirSync(at, { recursive: true });
+  const archive = spawnSync('git', ['-C', REPO, 'archive', '--format=tar', rev], { maxBuffer: 1 << 30 });
+  if (archive.status !== 0) throw new Error(`bench/bootstrap: git archive ${rev} failed: ${archive.stderr.toString().trim()}`);
+  const untar = spawnSync('tar', ['-x', '-C', at], { input: archive.stdout });
+  if (untar.status !== 0) throw new Error(`bench/bootstrap: cannot unpack revision ${rev}: ${untar.stderr.toString().trim()}`);
+  fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(at, 'node_modules'));
+  timed(process.execPath, [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', at]);
+  return at;
+}
+
+/**
+ * The laptop environment cold: its .deb files fetched first (timed), then the realize from a
+ * mirror, `runs` times in fresh stores; with `before`, interleaved with hepstore at that revision.
+ */
+function laptop(dir: string, o: Options, env: NodeJS.ProcessEnv): LaptopResult {
   const file = path.join(REPO, 'exprs', 'examples', 'laptop-analysis.ts');
-  // Download: realize only the fixed-output fetches, with apt, by asking for each .deb.
+  const setFiles = [path.join(REPO, 'exprs', 'debian', 'sets', 'laptop.ts')];
+  const old = o.before === undefined ? undefined : checkoutAt(o.before, dir);
+  if (old) setFiles.push(path.join(old, 'exprs', 'debian', 'sets', 'laptop.ts'));
+  // Download: every pinned .deb, with apt, into a mirror the realizes read.
   const t0 = process.hrtime.bigint();
-  const setFile = path.join(REPO, 'exprs', 'debian', 'sets', 'laptop.ts');
   const laptopMirror = path.join(dir, 'laptop-mirror');
-  const got = ensureMirror(laptopMirror, [setFile]) as string | undefined;
+  const got = ensureMirror(laptopMirror, setFiles) as string | undefined;
   if (!got) throw new Error('bench/bootstrap: could not fetch the laptop set with apt-get');
   const downloadSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const r = timed(process.execPath, [CLI, 'realize', '-j', String(o.jobs), '--no-out-link', file], { env: { ...env, STORE_ROOT: root, HEPSTORE_MIRROR_DEBIAN: `${env.HEPSTORE_MIRROR_DEBIAN} ${got}` } });
-  rm(root);
-  return { downloadSeconds, realizeSeconds: r.s };
+  const runEnv = { ...env, HEPSTORE_MIRROR_DEBIAN: `${env.HEPSTORE_MIRROR_DEBIAN} ${got}` };
+  const load = [os.loadavg()[0]];
+  const now: number[] = [];
+  const then: number[] = [];
+  const once = (cli: string, expr: string, i: number, tag: string) => {
+    const root = path.join(dir, `laptop-${tag}-${i}`);
+    try {
+      return timed(process.execPath, [cli, 'realize', '-j', String(o.jobs), '--no-out-link', expr], { env: { ...runEnv, STORE_ROOT: root } }).s;
+    } finally {
+      rm(root);
+    }
+  };
+  for (let i = 0; i < o.runs; i++) {
+    const order = i % 2 === 0 ? ['now', 'then'] : ['then', 'now'];
+    for (const which of order) {
+      if (which === 'now') now.push(once(CLI, file, i, 'now'));
+      else if (old) then.push(once(path.join(old, 'bin', 'store.js'), path.join(old, 'exprs', 'examples', 'laptop-analysis.ts'), i, 'then'));
+    }
+    load.push(os.loadavg()[0]);
+  }
+  const result: LaptopResult = { downloadSeconds, medianSeconds: median(now), runs: now, load };
+  if (old) result.before = { rev: o.before!, medianSeconds: median(then), runs: then, ratio: median(now.map((s, i) => s / then[i])) };
+  return result;
 }
 
 main();

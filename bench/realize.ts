@@ -1,7 +1,8 @@
 /**
  * bench/realize: DAGs of trivial derivations (each depends on up to 3 earlier ones and writes
- * a small file). Times a cold realize at -j N and a no-op realize, and, where nix-build is
- * installed, the same graph through Nix (sandbox off, no substituters) with the ratio.
+ * a small file). Times a cold realize at -j N and a no-op realize — with the evaluation cache
+ * and without it (--no-eval-cache), interleaved — and, where nix-build is installed, the same
+ * graph through Nix (sandbox off, no substituters) with the ratio.
  *
  *   node bench/run.mjs realize [--nodes 1000,10000] [--runs 3] [--nix-runs N] [-j 2] [--sandbox] [--no-nix] [--json]
  */
@@ -103,6 +104,8 @@ interface Row {
   tool: string;
   cold: number[];
   noop: number[];
+  /** hepstore's no-op with --no-eval-cache (evaluating the file). */
+  noopEval?: number[];
 }
 
 function main(): void {
@@ -116,13 +119,16 @@ function main(): void {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), `bench-realize-${n}-`));
     try {
       const expr = writeExpression(work, deps);
-      const ours: Row = { nodes: n, tool: `hepstore${o.sandbox ? ' (sandbox)' : ''}`, cold: [], noop: [] };
+      const ours: Row = { nodes: n, tool: `hepstore${o.sandbox ? ' (sandbox)' : ''}`, cold: [], noop: [], noopEval: [] };
       for (let r = 0; r < o.runs; r++) {
         const root = path.join(work, `store-${r}`);
         const env = { ...process.env, STORE_ROOT: root };
         const args = [CLI, 'realize', expr, '--no-out-link', '-j', String(o.jobs), ...(o.sandbox ? [] : ['--no-sandbox'])];
         ours.cold.push(timed(process.execPath, args, env, work));
-        for (let k = 0; k < 3; k++) ours.noop.push(timed(process.execPath, args, env, work));
+        for (let k = 0; k < 3; k++) {
+          ours.noop.push(timed(process.execPath, args, env, work));
+          ours.noopEval!.push(timed(process.execPath, [...args, '--no-eval-cache'], env, work));
+        }
         log(`hepstore ${n}: run ${r + 1}/${o.runs} cold ${ours.cold.at(-1)!.toFixed(2)} s\n`);
         rm(root);
       }
@@ -147,9 +153,13 @@ function main(): void {
     }
   }
   const fmt = (x: number) => x.toFixed(3).padStart(9);
-  const out = [`realize: DAG of trivial derivations, -j ${o.jobs}; medians (min-max) in seconds`, `${'nodes'.padStart(6)}  ${'tool'.padEnd(20)} ${'cold'.padStart(9)} ${'no-op'.padStart(9)}   runs`];
+  const out = [
+    `realize: DAG of trivial derivations, -j ${o.jobs}; medians (min-max) in seconds; no-op: with the evaluation cache, and evaluating (--no-eval-cache)`,
+    `${'nodes'.padStart(6)}  ${'tool'.padEnd(20)} ${'cold'.padStart(9)} ${'no-op'.padStart(9)} ${'no-op eval'.padStart(10)}   runs`,
+  ];
   for (const r of rows) {
-    out.push(`${String(r.nodes).padStart(6)}  ${r.tool.padEnd(20)} ${fmt(median(r.cold))} ${fmt(median(r.noop))}   ${r.cold.length} cold, ${r.noop.length} no-op  (cold ${Math.min(...r.cold).toFixed(2)}-${Math.max(...r.cold).toFixed(2)})`);
+    const noopEval = r.noopEval?.length ? fmt(median(r.noopEval)).padStart(10) : '-'.padStart(10);
+    out.push(`${String(r.nodes).padStart(6)}  ${r.tool.padEnd(20)} ${fmt(median(r.cold))} ${fmt(median(r.noop))} ${noopEval}   ${r.cold.length} cold, ${r.noop.length} no-op  (cold ${Math.min(...r.cold).toFixed(2)}-${Math.max(...r.cold).toFixed(2)})`);
   }
   for (const n of o.nodes) {
     const a = rows.find((r) => r.nodes === n && r.tool.startsWith('hepstore'));
@@ -162,7 +172,7 @@ function main(): void {
     out.push(`scaling: ${l.nodes / s.nodes}x the nodes took ${(median(l.cold) / median(s.cold)).toFixed(2)}x the cold time`);
   }
   process.stdout.write(out.join('\n') + '\n');
-  if (o.json) process.stdout.write(JSON.stringify(rows.map((r) => ({ nodes: r.nodes, tool: r.tool, cold: median(r.cold), noop: median(r.noop), runs: r.cold.length }))) + '\n');
+  if (o.json) process.stdout.write(JSON.stringify(rows.map((r) => ({ nodes: r.nodes, tool: r.tool, cold: median(r.cold), noop: median(r.noop), ...(r.noopEval?.length ? { noopEval: median(r.noopEval) } : {}), runs: r.cold.length }))) + '\n');
 }
 
 main();

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from './command.js';
 import { printJson } from './command.js';
@@ -9,7 +10,7 @@ import { hostDependencies, refuseHostDependencies } from '../eval/host-deps.js';
 
 const evalCmd: Command = {
   usage: 'store eval FILE [--attr NAME] [--pure] [--eval-timeout SECONDS] [--json]',
-  summary: 'Evaluate an expression file and print the .drv and output paths it names, without building or writing anything.',
+  summary: 'Evaluate an expression file and print the .drv and output paths it names, without building anything or writing to the store.',
   flags: {
     attr: { kind: 'string', short: 'A', description: 'evaluate this exported attribute instead of the default export' },
     json: { kind: 'boolean', description: 'print JSON: attribute, drvPath, outputs, and the host tools of each closure' },
@@ -22,7 +23,10 @@ const evalCmd: Command = {
     const file = path.resolve(ctx.cwd, args.positionals[0]);
     const config = readStoreConfig(layout.configFile);
     const timeoutMs = evalTimeoutMs(config, layout.configFile, args.flags['eval-timeout']);
-    const roots = await evaluateFile(file, { storeDir: layout.storeDir, attr: args.flags.attr as string | undefined, timeoutMs });
+    // The compiled expression is kept in (and taken from) the cache of a store that exists;
+    // no store is made for it.
+    const cacheDir = fs.existsSync(layout.varDir) ? path.join(layout.varDir, 'cache') : undefined;
+    const roots = await evaluateFile(file, { storeDir: layout.storeDir, attr: args.flags.attr as string | undefined, cacheDir, timeoutMs });
     if (args.flags.pure || config.pure === true) refuseHostDependencies(roots, file);
     const records = roots.map((r) => ({ attr: r.attr, name: r.drv.name, drvPath: r.drv.drvPath, outputs: Object.fromEntries(Object.entries(r.drv.drv.outputs).map(([o, v]) => [o, v.path])) }));
     if (args.flags.json) {

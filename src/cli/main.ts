@@ -4,6 +4,7 @@ import { helpText, parseArgs } from './args.js';
 import type { Command, Context } from './command.js';
 import { resolveStoreRoot } from '../store/root.js';
 import type { LocalStore } from '../store/local-store.js';
+import { VERSION } from '../version.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   realize: { summary: 'evaluate an expression file and build or find its outputs', load: async () => (await import('./realize.js')).default },
@@ -39,7 +40,6 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   lock: { summary: 'realize an expression file and print a lock file of its outputs and narHashes', load: async () => (await import('./lock.js')).default },
 };
 
-const VERSION = '0.1.0';
 
 function usage(): string {
   const lines = ['usage: store [--store DIR] COMMAND [ARGS...]', '', 'commands:'];

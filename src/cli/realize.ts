@@ -1,10 +1,10 @@
 import path from 'node:path';
 import type { Command, Context } from './command.js';
+import type { Parsed } from './args.js';
 import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
-import { evaluateFile } from '../eval/evaluate.js';
-import { buildGraph, requestedOutputs } from '../eval/graph.js';
-import { refuseHostDependencies } from '../eval/host-deps.js';
+import { lookupEvaluation, saveEvaluation, type CachedRoot, type EvalCacheKey } from '../eval/eval-cache.js';
+import { defaultSystem } from '../expr/context.js';
 import { evalTimeoutMs, networkTimeouts, readStoreConfig } from '../store/config.js';
 import { addOutLink } from '../gc/roots.js';
 import type { LocalStore } from '../store/local-store.js';
@@ -53,6 +53,7 @@ const realizeCmd: Command = {
     timeout: { kind: 'string', description: 'seconds a build may run before it is stopped (exit 101; 0: no limit)' },
     'max-silent-time': { kind: 'string', description: 'seconds a build may go without output before it is stopped (exit 101; 0: no limit)' },
     'dry-run': { kind: 'boolean', description: 'print what would be built and what fetched (with download sizes), changing nothing' },
+    'no-eval-cache': { kind: 'boolean', description: 'evaluate FILE even if nothing it read has changed since an earlier realize (and keep no result)' },
   },
   async run(args, ctx) {
     // `--substituters URL... FILE`: the list takes the words after it; FILE is not a URL.
@@ -61,68 +62,30 @@ const realizeCmd: Command = {
     args.flags.substituters = urls.filter(isCacheUrl);
     if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store realize takes exactly one FILE', { hint: 'e.g. store realize env.ts' });
     if (args.flags['out-link'] && args.flags['no-out-link']) throw new StoreError('USAGE', '--out-link and --no-out-link do not go together');
-    const timeoutMs = buildLimit(args.flags.timeout, '--timeout');
-    const maxSilentMs = buildLimit(args.flags['max-silent-time'], '--max-silent-time');
+    // Checked before anything is evaluated; evaluateAndRealize hands them to the builder.
+    buildLimit(args.flags.timeout, '--timeout');
+    buildLimit(args.flags['max-silent-time'], '--max-silent-time');
     if (args.flags['dry-run'] && (args.flags.check || args.flags.lock !== undefined)) throw new StoreError('USAGE', `--dry-run does not go with ${args.flags.check ? '--check' : '--lock'}`);
     const store = await ctx.store();
     const config = readStoreConfig(store.layout.configFile);
     const file = path.resolve(ctx.cwd, args.positionals[0]);
-    const roots = await evaluateFile(file, {
-      storeDir: store.storeDir,
-      attr: args.flags.attr as string | undefined,
-      cacheDir: path.join(store.layout.varDir, 'cache'),
-      timeoutMs: evalTimeoutMs(config, store.layout.configFile, args.flags['eval-timeout']),
-    });
-    if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
-    if (args.flags.pure || config.pure === true) refuseHostDependencies(roots, file);
-    const substituters = args.flags['no-substitute'] ? [] : (args.flags.substituters as string[]).length ? (args.flags.substituters as string[]) : config.substituters ?? [];
-    if (args.flags['dry-run']) return dryRun(store, config, buildGraph(roots), substituters, !args.flags['no-require-sigs'], Boolean(args.flags.json), ctx);
-    const substitute = substituters.length ? await substituter(store, config, substituters, !args.flags['no-require-sigs'], ctx.stderr) : undefined;
-    let result: { roots: Array<{ drvPath: string; attr: string; outputs: Record<string, string> }>; checked: string[]; built: string[] };
-    const asked: Array<Record<string, string>> = [];
-    const wanted: string[] = [];
-    for (const r of roots) {
-      const outs: Record<string, string> = {};
-      for (const o of requestedOutputs(r.drv)) wanted.push((outs[o] = r.drv.output(o).outPath));
-      asked.push(outs);
-    }
-    store.addTempRoots(wanted); // GC: root before checking validity (src/gc/collect.ts), until the out-links exist
+    const pure = Boolean(args.flags.pure || config.pure === true);
+    const cacheDir = path.join(store.layout.varDir, 'cache');
+    const timeoutMs = evalTimeoutMs(config, store.layout.configFile, args.flags['eval-timeout']);
+    // Evaluated every time (a cached no-op would realize), and nothing kept.
+    if (args.flags['dry-run']) return dryRun(store, config, file, pure, timeoutMs, args, ctx);
     const lockFile = args.flags.lock === undefined ? undefined : path.resolve(ctx.cwd, args.flags.lock as string);
-    const lock = lockFile === undefined ? undefined : await import('../cache/lock.js');
-    const locked = lock?.readLock(lockFile!);
-    const graph = locked ? buildGraph(roots) : undefined;
-    if (locked) lock!.checkLockBefore(locked, lockFile!, store, graph!);
-    if (!args.flags.check && !locked && store.allValid(wanted)) {
-      // Everything asked for is valid: no graph, no .drv files, nothing to build (and the
-      // builder is not even loaded).
-      result = { roots: roots.map((r, i) => ({ attr: r.attr, get drvPath() { return r.drv.drvPath; }, outputs: asked[i] })), checked: [], built: [] };
-    } else {
-      const [{ realize }, { progressReporter }] = await Promise.all([import('../build/realize.js'), import('./progress.js')]);
-      const progress = progressReporter(ctx.stderr, Boolean(ctx.stderr.isTTY) && !args.flags.json);
-      const onEvent: typeof progress.onEvent = (e) => {
-        if (e.type === 'substitute-failed' && !args.flags['no-fallback']) ctx.stderr.write(`could not substitute ${e.path}: ${e.reason}${missCause(e)}; building it instead\n`);
-        progress.onEvent(e);
-      };
-      try {
-        result = await realize(store, graph ?? buildGraph(roots), {
-          jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
-          sandbox: args.flags['no-sandbox'] ? false : config.sandbox,
-          sandboxPaths: config.sandboxPaths,
-          keepFailed: Boolean(args.flags['keep-failed']),
-          keepGoing: Boolean(args.flags['keep-going']),
-          check: Boolean(args.flags.check),
-          onEvent,
-          substitute,
-          noFallback: Boolean(args.flags['no-fallback']),
-          timeoutMs,
-          maxSilentMs,
-          sign: await outputSigner(store, config),
-        });
-      } finally {
-        progress.close();
-      }
+    // --check and --lock need the derivations themselves; the cache holds only their paths.
+    const cacheKey: EvalCacheKey | undefined =
+      args.flags['no-eval-cache'] || args.flags.check || lockFile !== undefined ? undefined : { file, attr: args.flags.attr as string | undefined, storeDir: store.storeDir, system: defaultSystem() };
+    const cached = cacheKey ? await lookupEvaluation(cacheDir, cacheKey) : undefined;
+    let result: { roots: CachedRoot[]; checked: string[]; built: string[]; outPaths?: string[] } | undefined;
+    if (cached && !(pure && cached.hostDependencies !== false)) {
+      // A no-op as it is without the cache: the outputs rooted, then checked, in one query.
+      store.addTempRoots(cached.outPaths);
+      if (store.allValid(cached.outPaths)) result = { get roots() { return cached.roots; }, checked: [], built: [], outPaths: cached.outPaths };
     }
-    if (locked) lock!.checkLockAfter(locked, lockFile!, store, graph!);
+    if (!result) result = await evaluateAndRealize(store, config, file, cacheDir, cacheKey, pure, timeoutMs, lockFile, args, ctx);
     const links = args.flags['no-out-link'] ? [] : outLinkNames(path.resolve(ctx.cwd, (args.flags['out-link'] as string | undefined) ?? 'result'), result.roots);
     for (const [link, p] of links) addOutLink(store.layout, link, p);
     if (args.flags.json) {
@@ -130,6 +93,8 @@ const realizeCmd: Command = {
         ctx,
         result.roots.map((r) => ({ attr: r.attr, drvPath: r.drvPath, outputs: r.outputs })),
       );
+    } else if (result.outPaths) {
+      ctx.stdout.write(result.outPaths.join('\n') + '\n');
     } else {
       let out = '';
       for (const r of result.roots) for (const p of Object.values(r.outputs)) out += p + '\n';
@@ -143,6 +108,80 @@ const realizeCmd: Command = {
   },
 };
 export default realizeCmd;
+
+/** Evaluate FILE (recording its inputs for the cache), then realize what it names. */
+async function evaluateAndRealize(
+  store: LocalStore,
+  config: StoreConfig,
+  file: string,
+  cacheDir: string,
+  cacheKey: EvalCacheKey | undefined,
+  pure: boolean,
+  timeoutMs: number,
+  lockFile: string | undefined,
+  args: Parsed,
+  ctx: Context,
+): Promise<{ roots: CachedRoot[]; checked: string[]; built: string[] }> {
+  // Loaded only here: a cached no-op needs none of the expression API.
+  const [{ evaluateFileRecorded }, { buildGraph, requestedOutputs }, { refuseHostDependencies }] = await Promise.all([
+    import('../eval/evaluate.js'),
+    import('../eval/graph.js'),
+    import('../eval/host-deps.js'),
+  ]);
+  const evaluation = await evaluateFileRecorded(file, { storeDir: store.storeDir, attr: args.flags.attr as string | undefined, cacheDir, timeoutMs });
+  const roots = evaluation.roots;
+  if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
+  if (pure) refuseHostDependencies(roots, file);
+  const substituters = args.flags['no-substitute'] ? [] : (args.flags.substituters as string[]).length ? (args.flags.substituters as string[]) : config.substituters ?? [];
+  const substitute = substituters.length ? await substituter(store, config, substituters, !args.flags['no-require-sigs'], ctx.stderr) : undefined;
+  let result: { roots: CachedRoot[]; checked: string[]; built: string[] };
+  const asked: Array<Record<string, string>> = [];
+  const wanted: string[] = [];
+  for (const r of roots) {
+    const outs: Record<string, string> = {};
+    for (const o of requestedOutputs(r.drv)) wanted.push((outs[o] = r.drv.output(o).outPath));
+    asked.push(outs);
+  }
+  store.addTempRoots(wanted); // GC: root before checking validity (src/gc/collect.ts), until the out-links exist
+  const lock = lockFile === undefined ? undefined : await import('../cache/lock.js');
+  const locked = lock?.readLock(lockFile!);
+  const graph = locked ? buildGraph(roots) : undefined;
+  if (locked) lock!.checkLockBefore(locked, lockFile!, store, graph!);
+  if (!args.flags.check && !locked && store.allValid(wanted)) {
+    // Everything asked for is valid: no graph, no .drv files, nothing to build (and the
+    // builder is not even loaded).
+    result = { roots: roots.map((r, i) => ({ attr: r.attr, get drvPath() { return r.drv.drvPath; }, outputs: asked[i] })), checked: [], built: [] };
+  } else {
+    const [{ realize }, { progressReporter }] = await Promise.all([import('../build/realize.js'), import('./progress.js')]);
+    const progress = progressReporter(ctx.stderr, Boolean(ctx.stderr.isTTY) && !args.flags.json);
+    const onEvent: typeof progress.onEvent = (e) => {
+      if (e.type === 'substitute-failed' && !args.flags['no-fallback']) ctx.stderr.write(`could not substitute ${e.path}: ${e.reason}${missCause(e)}; building it instead\n`);
+      progress.onEvent(e);
+    };
+    try {
+      result = await realize(store, graph ?? buildGraph(roots), {
+        jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
+        sandbox: args.flags['no-sandbox'] ? false : config.sandbox,
+        sandboxPaths: config.sandboxPaths,
+        keepFailed: Boolean(args.flags['keep-failed']),
+        keepGoing: Boolean(args.flags['keep-going']),
+        check: Boolean(args.flags.check),
+        onEvent,
+        substitute,
+        noFallback: Boolean(args.flags['no-fallback']),
+        timeoutMs: buildLimit(args.flags.timeout, '--timeout'),
+        maxSilentMs: buildLimit(args.flags['max-silent-time'], '--max-silent-time'),
+        sign: await outputSigner(store, config),
+      });
+    } finally {
+      progress.close();
+    }
+  }
+  if (locked) lock!.checkLockAfter(locked, lockFile!, store, graph!);
+  // Kept only once everything asked for is valid: the next no-op needs no evaluation.
+  if (cacheKey) saveEvaluation(cacheDir, cacheKey, evaluation.modules, evaluation.inputs, { roots: result.roots, ...(pure ? { hostDependencies: false } : {}) });
+  return result;
+}
 
 /**
  * Why a cache does not have a path, as far as the graph tells (a cache has no .drv files to
@@ -168,13 +207,24 @@ export function buildLimit(v: unknown, flag: string): number | undefined {
 }
 
 /** `--dry-run`: what would be built and fetched; nothing is written (src/build/plan.ts). */
-async function dryRun(store: LocalStore, config: StoreConfig, graph: ReturnType<typeof buildGraph>, substituters: string[], requireSigs: boolean, json: boolean, ctx: Context): Promise<number> {
-  const { planRealize } = await import('../build/plan.js');
+async function dryRun(store: LocalStore, config: StoreConfig, file: string, pure: boolean, timeoutMs: number, args: Parsed, ctx: Context): Promise<number> {
+  const [{ evaluateFile }, { buildGraph }, { refuseHostDependencies }, { planRealize }] = await Promise.all([
+    import('../eval/evaluate.js'),
+    import('../eval/graph.js'),
+    import('../eval/host-deps.js'),
+    import('../build/plan.js'),
+  ]);
+  const roots = await evaluateFile(file, { storeDir: store.storeDir, attr: args.flags.attr as string | undefined, cacheDir: path.join(store.layout.varDir, 'cache'), timeoutMs });
+  if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
+  if (pure) refuseHostDependencies(roots, file);
+  const substituters = args.flags['no-substitute'] ? [] : (args.flags.substituters as string[]).length ? (args.flags.substituters as string[]) : config.substituters ?? [];
   let substitute;
   if (substituters.length) {
     const { configuredTrustedKeys } = await import('../cache/keys.js');
-    substitute = { substituters, trusted: configuredTrustedKeys(config), requireSigs, timeouts: networkTimeouts(config, store.layout.configFile), onWarning: (m: string) => ctx.stderr.write(`warning: ${m}\n`) };
+    substitute = { substituters, trusted: configuredTrustedKeys(config), requireSigs: !args.flags['no-require-sigs'], timeouts: networkTimeouts(config, store.layout.configFile), onWarning: (m: string) => ctx.stderr.write(`warning: ${m}\n`) };
   }
+  const json = Boolean(args.flags.json);
+  const graph = buildGraph(roots);
   const plan = await planRealize(store, graph, substitute);
   if (json) {
     printJson(ctx, plan);

@@ -15,12 +15,28 @@ import { StoreError } from '../errors.js';
 
 const API_URL = new URL('../expr/index.js', import.meta.url).href;
 /** Changes whenever the way bundles are made changes. */
-const BUNDLE_FORMAT = '3';
+const BUNDLE_FORMAT = '4';
 
 interface CacheIndex {
   inputs: Record<string, string>;
   bundle: string;
+  dynamicImport: boolean;
 }
+
+export interface Bundle {
+  /** The module to import. */
+  url: string;
+  /** Every file the bundle was built from, with the sha256 (hex) of the contents that went in. */
+  inputs: Record<string, string>;
+  /**
+   * Whether the bundle still imports something at run time that is not named by a string
+   * (`import(name)`): a file read then is outside `inputs`.
+   */
+  dynamicImport: boolean;
+}
+
+/** An `import(` left in the output: esbuild bundles every import whose path it can read. */
+const DYNAMIC_IMPORT = /\bimport\s*\(/;
 
 const sha = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 
@@ -69,14 +85,16 @@ function esbuildVersionOf(): string {
   }
 }
 
-/** Bundle `entry` (an absolute path) and return the URL of the module to import. */
-export async function bundleExpression(entry: string, cacheDir?: string): Promise<string> {
+/** Bundle `entry` (an absolute path): the URL of the module to import, and what it was made from. */
+export async function bundleExpression(entry: string, cacheDir?: string): Promise<Bundle> {
   const dir = cacheDir ? path.join(cacheDir, 'eval') : undefined;
   const esbuildVersion = esbuildVersionOf();
   const indexFile = dir ? path.join(dir, `${sha(`${BUNDLE_FORMAT}\0${esbuildVersion}\0${API_URL}\0${entry}`).slice(0, 32)}.json`) : undefined;
   if (dir && indexFile) {
     const index = readIndex(indexFile);
-    if (index && upToDate(index, dir)) return pathToFileURL(path.join(dir, index.bundle)).href;
+    if (index && typeof index.dynamicImport === 'boolean' && upToDate(index, dir)) {
+      return { url: pathToFileURL(path.join(dir, index.bundle)).href, inputs: index.inputs, dynamicImport: index.dynamicImport };
+    }
   }
   const esbuild = await import('esbuild');
   const inputs: Record<string, string> = {};
@@ -101,11 +119,13 @@ export async function bundleExpression(entry: string, cacheDir?: string): Promis
           name: 'hepstore',
           setup(b) {
             b.onResolve({ filter: /^hepstore$/ }, () => ({ path: API_URL, external: true }));
-            // Each file keeps its own import.meta.url (the bundle lives elsewhere), and every
-            // file read is recorded with its hash for the cache key.
-            b.onLoad({ filter: /\.(m|c)?[jt]sx?$/ }, (args) => {
+            // Every file read is recorded with its hash for the cache key (JSON and text
+            // files too, with esbuild's loader for them), and each source keeps its own
+            // import.meta.url (the bundle lives elsewhere).
+            b.onLoad({ filter: /.*/, namespace: 'file' }, (args) => {
               const source = fs.readFileSync(args.path);
               inputs[args.path] = sha(source);
+              if (!/\.(m|c)?[jt]sx?$/.test(args.path)) return { contents: source, loader: 'default' };
               let text = source.toString('utf8');
               if (text.includes('import.meta')) {
                 const url = pathToFileURL(args.path).href;
@@ -128,17 +148,22 @@ export async function bundleExpression(entry: string, cacheDir?: string): Promis
     throw new StoreError('EVAL', `cannot load ${entry}: ${(e as Error).message}`, { cause: e });
   }
   const code = result.outputFiles[0].contents;
-  if (!dir || !indexFile) {
-    // No cache (nothing may be written to a store): a private temporary file, removed at exit.
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hepstore-eval-'));
-    const file = path.join(tmp, 'expression.mjs');
-    fs.writeFileSync(file, code);
-    process.once('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
-    return pathToFileURL(file).href;
+  const dynamicImport = DYNAMIC_IMPORT.test(result.outputFiles[0].text);
+  if (dir && indexFile) {
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      const bundle = `${sha(code).slice(0, 32)}.mjs`;
+      if (!fs.existsSync(path.join(dir, bundle))) writeAtomic(path.join(dir, bundle), code);
+      writeAtomic(indexFile, JSON.stringify({ inputs, bundle, dynamicImport } satisfies CacheIndex));
+      return { url: pathToFileURL(path.join(dir, bundle)).href, inputs, dynamicImport };
+    } catch {
+      // A cache that cannot be written (a store this user may only read): as without one.
+    }
   }
-  fs.mkdirSync(dir, { recursive: true });
-  const bundle = `${sha(code).slice(0, 32)}.mjs`;
-  if (!fs.existsSync(path.join(dir, bundle))) writeAtomic(path.join(dir, bundle), code);
-  writeAtomic(indexFile, JSON.stringify({ inputs, bundle } satisfies CacheIndex));
-  return pathToFileURL(path.join(dir, bundle)).href;
+  // No cache: a private temporary file, removed at exit.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hepstore-eval-'));
+  const file = path.join(tmp, 'expression.mjs');
+  fs.writeFileSync(file, code);
+  process.once('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+  return { url: pathToFileURL(file).href, inputs, dynamicImport };
 }

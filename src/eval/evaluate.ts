@@ -5,10 +5,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { StoreError } from '../errors.js';
 import { beginEvaluation } from '../expr/context.js';
 import { Drv } from '../expr/drv.js';
 import { bundleExpression } from './bundle.js';
+import type { EvalInputs } from './record-inputs.js';
 import { startWatchdog } from './watchdog.js';
 
 /** How long an evaluation may take unless the caller says otherwise. */
@@ -172,16 +174,48 @@ function settled<T>(file: string, timeoutMs: number, at: Progress, work: Promise
 }
 
 export async function evaluateFile(file: string, opts: EvalOptions): Promise<EvalRoot[]> {
+  return (await evaluateWithin(file, opts, false)).roots;
+}
+
+export interface RecordedEvaluation {
+  roots: EvalRoot[];
+  /** The files the expression is made of, with their contents' sha256 (hex). */
+  modules: Record<string, string>;
+  /** What it read while running (untracked says when that cannot be checked again). */
+  inputs: EvalInputs;
+}
+
+/** evaluateFile(), recording everything the evaluation read (for the evaluation cache). */
+export function evaluateFileRecorded(file: string, opts: EvalOptions): Promise<RecordedEvaluation> {
+  return evaluateWithin(file, opts, true);
+}
+
+async function evaluateWithin(file: string, opts: EvalOptions, record: boolean): Promise<RecordedEvaluation> {
   const abs = path.resolve(file);
   if (!fs.existsSync(abs)) throw new StoreError('EVAL', `expression file '${file}' does not exist`);
   const at: Progress = { base: opts.attr ? [] : ['default'] };
-  return settled(abs, opts.timeoutMs ?? DEFAULT_EVAL_TIMEOUT_MS, at, evaluate(abs, opts, at));
+  return settled(abs, opts.timeoutMs ?? DEFAULT_EVAL_TIMEOUT_MS, at, evaluate(abs, opts, record, at));
 }
 
-async function evaluate(abs: string, opts: EvalOptions, at: Progress): Promise<EvalRoot[]> {
+async function evaluate(abs: string, opts: EvalOptions, record: boolean, at: Progress): Promise<RecordedEvaluation> {
   process.setSourceMapsEnabled(true);
-  const url = await bundleExpression(abs, opts.cacheDir);
+  const bundle = await bundleExpression(abs, opts.cacheDir);
   beginEvaluation({ storeDir: opts.storeDir, ...(opts.system ? { system: opts.system } : {}), cacheDir: opts.cacheDir });
+  // The compiled file is named by its contents, which `bundle.inputs` stand for.
+  const recording = record ? (await import('./record-inputs.js')).startRecording([fileURLToPath(bundle.url)]) : undefined;
+  let roots: EvalRoot[];
+  try {
+    roots = await run(bundle.url, abs, opts, at);
+  } catch (e) {
+    recording?.stop();
+    throw e;
+  }
+  const inputs = recording?.stop();
+  if (bundle.dynamicImport && inputs) inputs.untracked ??= 'an import() of a module named at run time';
+  return { roots, modules: bundle.inputs, inputs: inputs ?? { reads: [], env: {}, untracked: 'not recorded' } };
+}
+
+async function run(url: string, abs: string, opts: EvalOptions, at: Progress): Promise<EvalRoot[]> {
   let mod: Record<string, unknown>;
   try {
     mod = (await import(url)) as Record<string, unknown>;

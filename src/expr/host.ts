@@ -13,6 +13,7 @@ import { StoreError } from '../errors.js';
 import { evalState, settings } from './context.js';
 import { sharedLibraries } from '../host/libraries.js';
 import { captureCallSite, siteLocation, type CallSite } from './caller.js';
+import { unrecorded } from './record.js';
 
 // Loaded when a tool is first probed: child_process brings in the networking modules, and
 // most evaluations (a no-op realize above all) probe nothing.
@@ -97,9 +98,17 @@ function writeCache(c: Record<string, CacheEntry>): void {
   fs.renameSync(tmp, f);
 }
 
+/**
+ * The tool's stat is its identity for the evaluation cache as for this cache (an evaluation
+ * records it); what this cache holds, and probing the tool, are bookkeeping, not inputs.
+ */
 function probe(real: string): CacheEntry {
   const st = fs.statSync(real);
   const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  return unrecorded(() => probeUnrecorded(real, key));
+}
+
+function probeUnrecorded(real: string, key: string): CacheEntry {
   const cache = readCache();
   if (cache[real]?.key === key) return cache[real];
   const hash = 'sha256-' + createHash('sha256').update(fs.readFileSync(real)).digest('base64');

@@ -8,6 +8,7 @@ import { makeStorePath, hashPartOf, validateName, typeWithReferences } from '../
 import { sha256Hex } from '../hash/sha256.js';
 import { evalState, settings } from './context.js';
 import { callerFile } from './caller.js';
+import { noteRead, unrecorded } from './record.js';
 
 export class SourcePath {
   readonly kind = 'source';
@@ -53,7 +54,9 @@ export function sourcePath(p: string | URL, opts: { name?: string } = {}): Sourc
   if (!fs.existsSync(abs)) throw new StoreError('EVAL', `path('${p}'): '${abs}' does not exist`);
   const name = opts.name ?? sourceName(abs);
   validateName(name, `name of path('${p}')`);
-  const nar = hashPathSync(abs);
+  // The tree is read as one input: its archive hash (what the evaluation cache checks again).
+  const nar = unrecorded(() => hashPathSync(abs));
+  noteRead({ fn: 'narHash', args: [abs], value: nar.narHash });
   const storePath = makeStorePath('source', nar.digest.toString('hex'), settings().storeDir, name);
   const src = new SourcePath(storePath, abs, name, nar.narHash);
   evalState().byHashPart.set(hashPartOf(storePath), { kind: 'src', src });

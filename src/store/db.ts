@@ -2,10 +2,27 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 import { StoreError } from '../errors.js';
 
 export type DB = Database.Database;
+
+// Loaded with require (an ES import of a CommonJS package first scans its source for names),
+// and given its addon's path (the 'bindings' package otherwise looks in a dozen places).
+const require = createRequire(import.meta.url);
+const Sqlite = require('better-sqlite3') as typeof Database;
+let addonPath: string | null | undefined;
+function nativeBinding(): string | undefined {
+  if (addonPath === undefined) {
+    try {
+      addonPath = require.resolve('better-sqlite3/build/Release/better_sqlite3.node');
+    } catch {
+      addonPath = null;
+    }
+  }
+  return addonPath ?? undefined;
+}
 
 /** How long a writer waits for another before giving up (SQLite's busy handler). */
 const BUSY_TIMEOUT_MS = 10 * 60 * 1000;
@@ -32,14 +49,21 @@ export function writeTx<T>(db: DB, fn: () => T): T {
   return db.transaction(fn).immediate();
 }
 
-export function migrate(db: DB, migrations = loadMigrations()): void {
+function migrationCount(dir = SCHEMA_DIR): number {
+  return fs.readdirSync(dir).filter((f) => /^\d{3}-[a-z0-9-]+\.sql$/.test(f)).length;
+}
+
+export function migrate(db: DB, given?: Migration[]): void {
   const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > migrations.length) {
-    throw new StoreError('SCHEMA', `the store database has schema version ${current}, newer than this hepstore knows (${migrations.length})`, {
+  // The files are read only when there is something to apply.
+  const known = given?.length ?? migrationCount();
+  if (current > known) {
+    throw new StoreError('SCHEMA', `the store database has schema version ${current}, newer than this hepstore knows (${known})`, {
       hint: 'use a newer hepstore with this store',
     });
   }
-  if (current === migrations.length) return;
+  if (current === known) return;
+  const migrations = given ?? loadMigrations();
   writeTx(db, () => {
     // Re-read inside the write lock: another process may have migrated meanwhile.
     const v = db.pragma('user_version', { simple: true }) as number;
@@ -96,12 +120,14 @@ let uriConfigured = false;
  * better-sqlite3 reads SQLITE_USE_URI once, when its addon is loaded by the first open; URI
  * file names are needed for `immutable=1` (a WAL database on a read-only file system).
  */
-function newDatabase(file: string, opts: Database.Options): DB {
-  if (uriConfigured) return new Database(file, opts);
+function newDatabase(file: string, given: Database.Options): DB {
+  const addon = nativeBinding();
+  const opts = addon ? { ...given, nativeBinding: addon } : given;
+  if (uriConfigured) return new Sqlite(file, opts);
   const before = process.env.SQLITE_USE_URI;
   process.env.SQLITE_USE_URI = '1';
   try {
-    return new Database(file, opts);
+    return new Sqlite(file, opts);
   } finally {
     uriConfigured = true;
     if (before === undefined) delete process.env.SQLITE_USE_URI;
