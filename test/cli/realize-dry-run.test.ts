@@ -39,6 +39,8 @@ function snapshot(e: { dir: string; root: string }) {
       locks: s.db.prepare('SELECT count(*) AS n FROM PathLocks').get(),
       tempRoots: s.db.prepare('SELECT count(*) AS n FROM TempRoots').get(),
       cwd: fs.readdirSync(e.dir).sort(),
+      // Entries of the evaluation cache (compiled files may be kept beside them).
+      evalCache: fs.existsSync(path.join(e.root, 'var', 'cache', 'eval')) ? walk(path.join(e.root, 'var', 'cache', 'eval')).map((w) => w.path).filter((p) => p.endsWith('.roots')) : [],
     };
   } finally {
     s.close();
@@ -57,7 +59,10 @@ test('realize --dry-run lists the derivations that would be built, and writes no
   assert.not.ok(fs.existsSync(path.join(e.dir, 'result')));
   // Once dep is built, only top is left; once top is too, nothing.
   assert.is(cli(e, ['realize', 'env.ts', '-A', 'dep', '--no-out-link']).status, 0);
+  const middle = snapshot(e);
+  assert.is(middle.evalCache.length, 1, 'the realize kept an evaluation');
   const one = cli(e, ['realize', 'env.ts', '-A', 'top', '--dry-run', '--json']);
+  assert.equal(snapshot(e), middle);
   assert.is(one.status, 0, one.stderr);
   assert.equal(JSON.parse(one.stdout), { build: [{ drvPath: ev.top.drvPath, name: 'top', outputs: [ev.top.outputs.out] }], fetch: [], downloadSize: 0, narSize: 0, valid: [] });
   const text = cli(e, ['realize', 'env.ts', '-A', 'top', '--dry-run']);
