@@ -5,7 +5,7 @@ import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { lookupEvaluation, saveEvaluation, type CachedRoot, type EvalCacheKey } from '../eval/eval-cache.js';
 import { defaultSystem } from '../expr/context.js';
-import { evalTimeoutMs, networkTimeouts, readStoreConfig } from '../store/config.js';
+import { buildLimits, evalTimeoutMs, networkTimeouts, readStoreConfig } from '../store/config.js';
 import { addOutLink } from '../gc/roots.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { StoreConfig } from '../store/config.js';
@@ -50,8 +50,8 @@ const realizeCmd: Command = {
     pure: { kind: 'boolean', description: 'refuse (exit 1, building nothing) if anything in the closure uses a host tool or a host program as builder (default: "pure" of etc/hepstore.json)' },
     'eval-timeout': { kind: 'string', description: 'seconds the evaluation may take (default: "evalTimeout" of etc/hepstore.json, else 300)' },
     lock: { kind: 'string', description: 'fail if any derivation, output path or narHash differs from this lock file (`store lock`)' },
-    timeout: { kind: 'string', description: 'seconds a build may run before it is stopped (exit 101; 0: no limit)' },
-    'max-silent-time': { kind: 'string', description: 'seconds a build may go without output before it is stopped (exit 101; 0: no limit)' },
+    timeout: { kind: 'string', description: 'seconds a build may run before it is stopped (exit 101; 0: no limit; default: "buildTimeout" of etc/hepstore.json)' },
+    'max-silent-time': { kind: 'string', description: 'seconds a build may go without output before it is stopped (exit 101; 0: no limit; default: "maxSilentTime" of etc/hepstore.json)' },
     'dry-run': { kind: 'boolean', description: 'print what would be built and what fetched (with download sizes), changing nothing' },
     'no-eval-cache': { kind: 'boolean', description: 'evaluate FILE even if nothing it read has changed since an earlier realize (and keep no result)' },
   },
@@ -62,12 +62,11 @@ const realizeCmd: Command = {
     args.flags.substituters = urls.filter(isCacheUrl);
     if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store realize takes exactly one FILE', { hint: 'e.g. store realize env.ts' });
     if (args.flags['out-link'] && args.flags['no-out-link']) throw new StoreError('USAGE', '--out-link and --no-out-link do not go together');
-    // Checked before anything is evaluated; evaluateAndRealize hands them to the builder.
-    buildLimit(args.flags.timeout, '--timeout');
-    buildLimit(args.flags['max-silent-time'], '--max-silent-time');
     if (args.flags['dry-run'] && (args.flags.check || args.flags.lock !== undefined)) throw new StoreError('USAGE', `--dry-run does not go with ${args.flags.check ? '--check' : '--lock'}`);
     const store = await ctx.store();
     const config = readStoreConfig(store.layout.configFile);
+    // Checked before anything is evaluated; evaluateAndRealize hands them to the builder.
+    buildLimits(config, store.layout.configFile, { timeout: args.flags.timeout, maxSilentTime: args.flags['max-silent-time'] });
     const file = path.resolve(ctx.cwd, args.positionals[0]);
     const pure = Boolean(args.flags.pure || config.pure === true);
     const cacheDir = path.join(store.layout.varDir, 'cache');
@@ -169,8 +168,7 @@ async function evaluateAndRealize(
         onEvent,
         substitute,
         noFallback: Boolean(args.flags['no-fallback']),
-        timeoutMs: buildLimit(args.flags.timeout, '--timeout'),
-        maxSilentMs: buildLimit(args.flags['max-silent-time'], '--max-silent-time'),
+        ...buildLimits(config, store.layout.configFile, { timeout: args.flags.timeout, maxSilentTime: args.flags['max-silent-time'] }),
         sign: await outputSigner(store, config),
       });
     } finally {
@@ -196,14 +194,6 @@ function missCause(e: { reason: string; name: string; location?: string; missing
 
 function isCacheUrl(u: string): boolean {
   return /^(file|https?):\/\//.test(u);
-}
-
-/** --timeout and --max-silent-time: seconds (fractions allowed) as milliseconds; 0 or absent is no limit. */
-export function buildLimit(v: unknown, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (typeof v !== 'string' || !/^\d+(\.\d+)?$/.test(v) || !Number.isFinite(n)) throw new StoreError('USAGE', `${flag} takes a number of seconds (got '${v}')`);
-  return Math.round(n * 1000) || undefined;
 }
 
 /** `--dry-run`: what would be built and fetched; nothing is written (src/build/plan.ts). */

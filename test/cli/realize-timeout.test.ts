@@ -79,13 +79,23 @@ test('realize --max-silent-time stops a build that prints nothing for that long,
   assert.is(fs.readFileSync(talks.stdout.trim(), 'utf8'), 'ok\n');
 });
 
-test('--timeout and --max-silent-time take seconds; 0 is no limit', async () => {
-  const e = setup('0.1');
+test('--timeout and --max-silent-time take seconds, else buildTimeout and maxSilentTime of etc/hepstore.json; 0 is no limit', async () => {
+  const e = setup('3');
   const bad = await runCliAsync(['realize', 'env.ts', '-A', 'sleeper', '--timeout', '1m'], { storeRoot: e.root, cwd: e.dir });
   assert.is(bad.status, 1);
   assert.is(bad.stderr, "error: --timeout takes a number of seconds (got '1m')\n");
+  fs.mkdirSync(path.join(e.root, 'etc'), { recursive: true });
+  fs.writeFileSync(path.join(e.root, 'etc', 'hepstore.json'), JSON.stringify({ buildTimeout: 1, maxSilentTime: 'soon' }));
+  const badConfig = await runCliAsync(['realize', 'env.ts', '-A', 'sleeper'], { storeRoot: e.root, cwd: e.dir });
+  assert.is(badConfig.status, 1);
+  assert.match(badConfig.stderr, /^error: "maxSilentTime" in .*hepstore\.json takes a number of seconds \(got 'soon'\)\n$/);
+  fs.writeFileSync(path.join(e.root, 'etc', 'hepstore.json'), JSON.stringify({ buildTimeout: 1 }));
+  const configured = await runCliAsync(['realize', 'env.ts', '-A', 'sleeper', '--no-out-link'], { storeRoot: e.root, cwd: e.dir });
+  assert.is(configured.status, 101, configured.stderr);
+  assert.match(configured.stderr, 'timed out after 1 second\n');
   const none = await runCliAsync(['realize', 'env.ts', '-A', 'sleeper', '--no-out-link', '--timeout', '0', '--max-silent-time', '0'], { storeRoot: e.root, cwd: e.dir });
   assert.is(none.status, 0, none.stderr);
+  assert.is(fs.readFileSync(none.stdout.trim(), 'utf8'), 'done\n');
 });
 
 test.run();
