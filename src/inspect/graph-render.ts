@@ -16,6 +16,7 @@ const CHAR_WIDTH = 7.2;
 const LINE = 16;
 const PAD_X = 10;
 const PAD_Y = 8;
+const MARGIN = 16;
 
 function sizes(n: ClosureNode): string {
   return `${formatBytes(n.narSize)} · closure ${formatBytes(n.closureSize)}`;
@@ -67,7 +68,7 @@ export interface Layout {
 export async function layoutClosure(c: Closure): Promise<Layout> {
   const { default: dagre } = await import('@dagrejs/dagre');
   const g = new dagre.graphlib.Graph({ multigraph: false });
-  g.setGraph({ rankdir: 'TB', nodesep: 24, ranksep: 48, marginx: 16, marginy: 16 });
+  g.setGraph({ rankdir: 'TB', nodesep: 24, ranksep: 48 });
   g.setDefaultEdgeLabel(() => ({}));
   const nodes = ordered(c);
   for (const n of nodes) {
@@ -76,19 +77,58 @@ export async function layoutClosure(c: Closure): Promise<Layout> {
   }
   for (const n of nodes) for (const r of byCost(c, n.references)) g.setEdge(n.path, r);
   dagre.layout(g);
-  const label = g.graph();
-  return {
-    width: Math.ceil(label.width ?? 0),
-    height: Math.ceil(label.height ?? 0),
-    nodes: nodes.map((n) => {
-      const l = g.node(n.path);
-      return { node: n, x: l.x!, y: l.y!, width: l.width, height: l.height };
-    }),
-    edges: g.edges().map((e: { v: string; w: string }) => ({ from: e.v, to: e.w, points: ((g.edge(e) as { points?: Array<{ x: number; y: number }> }).points ?? []).map((p) => ({ x: p.x, y: p.y })) })),
-  };
+  const placed = nodes.map((n) => {
+    const l = g.node(n.path);
+    return { node: n, x: l.x!, y: l.y!, width: l.width, height: l.height };
+  });
+  const edges = g.edges().map((e: { v: string; w: string }) => ({
+    from: e.v,
+    to: e.w,
+    points: ((g.edge(e) as { points?: Array<{ x: number; y: number }> }).points ?? []).map((p) => ({ x: p.x, y: p.y })),
+  }));
+  // dagre's extent covers the boxes, not the bends of long edges: measure both, and move
+  // everything so that it starts at the margin.
+  let [minX, minY, maxX, maxY] = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const n of placed) {
+    minX = Math.min(minX, n.x - n.width / 2);
+    maxX = Math.max(maxX, n.x + n.width / 2);
+    minY = Math.min(minY, n.y - n.height / 2);
+    maxY = Math.max(maxY, n.y + n.height / 2);
+  }
+  for (const e of edges) {
+    for (const p of e.points) {
+      minX = Math.min(minX, p.x);
+      maxX = Math.max(maxX, p.x);
+      minY = Math.min(minY, p.y);
+      maxY = Math.max(maxY, p.y);
+    }
+  }
+  const dx = MARGIN - minX;
+  const dy = MARGIN - minY;
+  for (const n of placed) {
+    n.x += dx;
+    n.y += dy;
+  }
+  for (const e of edges) for (const p of e.points) [p.x, p.y] = [p.x + dx, p.y + dy];
+  return { width: Math.ceil(maxX - minX + 2 * MARGIN), height: Math.ceil(maxY - minY + 2 * MARGIN), nodes: placed, edges };
 }
 
 const r1 = (v: number) => Math.round(v * 10) / 10;
+
+/**
+ * A smooth path through the points of an edge: each stretch a cubic Bézier with the tangents of
+ * a Catmull-Rom spline, so that the curve passes through every bend dagre placed.
+ */
+function smoothPath(pts: ReadonlyArray<{ x: number; y: number }>): string {
+  let d = `M${r1(pts[0].x)},${r1(pts[0].y)}`;
+  for (let i = 0; i + 1 < pts.length; i++) {
+    const [p0, p1, p2, p3] = [pts[Math.max(0, i - 1)], pts[i], pts[i + 1], pts[Math.min(pts.length - 1, i + 2)]];
+    const c1 = { x: p1.x + (p2.x - p0.x) / 6, y: p1.y + (p2.y - p0.y) / 6 };
+    const c2 = { x: p2.x - (p3.x - p1.x) / 6, y: p2.y - (p3.y - p1.y) / 6 };
+    d += `C${r1(c1.x)},${r1(c1.y)} ${r1(c2.x)},${r1(c2.y)} ${r1(p2.x)},${r1(p2.y)}`;
+  }
+  return d;
+}
 
 export function svgOf(c: Closure, l: Layout): string {
   const total = c.nodes.get(c.root)!.closureSize || 1;
@@ -99,7 +139,7 @@ export function svgOf(c: Closure, l: Layout): string {
   ];
   for (const e of l.edges) {
     if (e.points.length < 2) continue;
-    const d = e.points.map((p, i) => `${i === 0 ? 'M' : 'L'}${r1(p.x)},${r1(p.y)}`).join('');
+    const d = smoothPath(e.points);
     out.push(`<path d="${d}" marker-end="url(#arrow)"><title>${esc(`${e.from} → ${e.to}`)}</title></path>`);
   }
   out.push('</g>', '<g class="nodes">');

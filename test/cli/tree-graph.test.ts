@@ -147,10 +147,13 @@ test('graph --format svg and html: a laid-out picture, self-contained, every box
       assert.ok(a[0] + a[2] <= b[0] || b[0] + b[2] <= a[0] || a[1] + a[3] <= b[1] || b[1] + b[3] <= a[1], `boxes ${i} and ${j} overlap`);
     }
   }
-  // Layered: every edge goes down, from a box above to a box below.
-  const edges = [...svg.stdout.matchAll(/<path d="M([\d.]+),([\d.]+)[^"]*L([\d.]+),([\d.]+)" marker-end/g)].map((e) => e.slice(1).map(Number));
+  // Layered: every edge goes down, from a box above to a box below; every bend is inside the canvas.
+  const edges = [...svg.stdout.matchAll(/<path d="([^"]*)" marker-end/g)].map((e) => [...e[1].matchAll(/(-?[\d.]+),(-?[\d.]+)/g)].map((m) => [Number(m[1]), Number(m[2])]));
   assert.is(edges.length, 5);
-  for (const [, y1, , y2] of edges) assert.ok(y2 > y1, `edge from ${y1} to ${y2}`);
+  for (const pts of edges) {
+    assert.ok(pts[pts.length - 1][1] > pts[0][1], `edge from ${pts[0]} to ${pts[pts.length - 1]}`);
+    for (const [x, y] of pts) assert.ok(x >= 0 && y >= 0 && x <= w && y <= h, `${x},${y} in ${w}x${h}`);
+  }
   for (const p of [c.env, c.big, c.small, c.base, c.extra]) assert.ok(svg.stdout.includes(`<title>${p}\n`), p);
 });
 
