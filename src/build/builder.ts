@@ -24,7 +24,7 @@ import { fetchToFile, type Mirrors } from './fetch.js';
 import type { Timeouts } from '../net/http.js';
 import { linkEnvironment, parseEnvSpec } from './buildenv.js';
 import { unpackDebs } from './unpack-deb.js';
-import { Launcher, type RunResult } from './launcher.js';
+import { Launcher, type RunLimits, type RunResult } from './launcher.js';
 import type { Semaphore } from './semaphore.js';
 import { dependencyOrder, GraphCycle } from '../graph.js';
 
@@ -59,6 +59,8 @@ export interface BuilderSettings {
   mirrors?: Mirrors;
   /** Connect and stall timeouts of downloads (the store's configuration). */
   timeouts?: Timeouts;
+  /** --timeout and --max-silent-time: a builder process past either is stopped (exit 101). */
+  limits?: RunLimits;
 }
 
 export interface BuildTask {
@@ -213,11 +215,17 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
         );
         cmd = s.sandbox!.bwrap;
       }
-      const r: RunResult = command.length === 0 ? { code: 0, signal: null } : await s.slots.with(() => s.launcher.run({ cmd, args, env, cwd: buildDir, logFile: runLog }));
+      const r: RunResult = command.length === 0 ? { code: 0, signal: null } : await s.slots.with(() => s.launcher.run({ cmd, args, env, cwd: buildDir, logFile: runLog, limits: s.limits }));
       if (runLog !== log && fs.existsSync(runLog)) fs.appendFileSync(log, fs.readFileSync(runLog));
       if (r.error) {
         fs.appendFileSync(log, `cannot run builder '${drv.builder}': ${r.error.message}\n`);
         throw failure(node, `could not start: ${r.error.message}`, log);
+      }
+      if (r.timedOut) {
+        const limit = r.timedOut === 'timeout' ? s.limits!.timeoutMs! : s.limits!.maxSilentMs!;
+        const secs = `${+(limit / 1000).toFixed(3)} second${limit === 1000 ? '' : 's'}`;
+        const f = failure(node, r.timedOut === 'timeout' ? `timed out after ${secs}` : `timed out after ${secs} of silence`, log, { keptDir: kept });
+        throw new StoreError('TIMEOUT', f.message, { hint: r.timedOut === 'timeout' ? 'give it longer with --timeout SECONDS (0: no limit)' : 'give it longer with --max-silent-time SECONDS (0: no limit), or make the build print progress' });
       }
       if (r.code !== 0) {
         throw failure(node, r.signal ? `was killed by ${r.signal}` : `failed with exit code ${r.code}`, log, { keptDir: kept, space });

@@ -11,6 +11,15 @@ export interface RunResult {
   code: number | null;
   signal: NodeJS.Signals | null;
   error?: Error;
+  /** Stopped for running longer than `limits.timeoutMs`, or writing nothing for `limits.maxSilentMs`. */
+  timedOut?: 'timeout' | 'silence';
+}
+
+export interface RunLimits {
+  /** Milliseconds the command may run. */
+  timeoutMs?: number;
+  /** Milliseconds it may go without writing to its log. */
+  maxSilentMs?: number;
 }
 
 export interface RunSpec {
@@ -20,6 +29,8 @@ export interface RunSpec {
   cwd: string;
   /** Builder output (stdout and stderr) goes to this file, which is truncated first. */
   logFile: string;
+  /** Stop the command (and every process of its process group) past these. */
+  limits?: RunLimits;
 }
 
 const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
@@ -27,13 +38,59 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SHELL = '/bin/sh';
 
 function spawnDirect(spec: RunSpec): Promise<RunResult> {
+  const limits = spec.limits && (spec.limits.timeoutMs || spec.limits.maxSilentMs) ? spec.limits : undefined;
   return new Promise((resolve) => {
     const fd = fs.openSync(spec.logFile, 'w');
-    const child = spawn(spec.cmd, spec.args, { env: spec.env, cwd: spec.cwd, stdio: ['ignore', fd, fd] });
+    // With limits the command leads a process group of its own, so that stopping it stops
+    // whatever it started too (a sandbox's bubblewrap takes its processes with it).
+    const child = spawn(spec.cmd, spec.args, { env: spec.env, cwd: spec.cwd, stdio: ['ignore', fd, fd], detached: limits !== undefined });
     fs.closeSync(fd);
-    child.once('error', (error) => resolve({ code: null, signal: null, error }));
-    child.once('close', (code, signal) => resolve({ code, signal }));
+    let timedOut: RunResult['timedOut'];
+    const stopWatching = limits ? watch(child, spec.logFile, limits, (why) => (timedOut ??= why)) : () => {};
+    child.once('error', (error) => {
+      stopWatching();
+      resolve({ code: null, signal: null, error });
+    });
+    child.once('close', (code, signal) => {
+      stopWatching();
+      resolve(timedOut ? { code: null, signal, timedOut } : { code, signal });
+    });
   });
+}
+
+/**
+ * Poll the clock and the log's size; past a limit, kill the command's process group. The log
+ * is the builder's only output, so its growing is what counts as not being silent.
+ */
+function watch(child: ChildProcess, logFile: string, limits: RunLimits, stopped: (why: 'timeout' | 'silence') => void): () => void {
+  const start = Date.now();
+  let lastOutput = start;
+  let lastSize = 0;
+  const step = Math.max(20, Math.min(250, ...[limits.timeoutMs, limits.maxSilentMs].filter((x): x is number => !!x).map((x) => x / 4)));
+  const kill = (why: 'timeout' | 'silence') => {
+    stopped(why);
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+  };
+  const timer = setInterval(() => {
+    const now = Date.now();
+    let size = lastSize;
+    try {
+      size = fs.statSync(logFile).size;
+    } catch {
+      /* not there: nothing written */
+    }
+    if (size !== lastSize) {
+      lastSize = size;
+      lastOutput = now;
+    }
+    if (limits.timeoutMs && now - start >= limits.timeoutMs) kill('timeout');
+    else if (limits.maxSilentMs && now - lastOutput >= limits.maxSilentMs) kill('silence');
+  }, step);
+  return () => clearInterval(timer);
 }
 
 export class Launcher {
@@ -70,7 +127,8 @@ export class Launcher {
   }
 
   run(spec: RunSpec): Promise<RunResult> {
-    if (!Object.keys(spec.env).every((k) => IDENT.test(k)) || !fs.existsSync(SHELL)) return spawnDirect(spec);
+    // A command with limits is spawned directly: it must be stopped, process group and all.
+    if (spec.limits?.timeoutMs || spec.limits?.maxSilentMs || !Object.keys(spec.env).every((k) => IDENT.test(k)) || !fs.existsSync(SHELL)) return spawnDirect(spec);
     if (!fs.existsSync(spec.cmd) && spec.cmd.includes('/')) {
       return Promise.resolve({ code: null, signal: null, error: Object.assign(new Error(`spawn ${spec.cmd} ENOENT`), { code: 'ENOENT' }) });
     }

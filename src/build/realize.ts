@@ -41,6 +41,9 @@ export interface RealizeOptions {
    */
   repair?: ReadonlySet<string>;
   keepGoing?: boolean;
+  /** Milliseconds a builder process may run, and may go without output (Nix's timeout and max-silent-time); 0 or unset: no limit. */
+  timeoutMs?: number;
+  maxSilentMs?: number;
   onEvent?: (e: RealizeEvent) => void;
   /**
    * Fetch missing outputs (and their closures) from binary caches instead of building them
@@ -163,6 +166,7 @@ function settingsFor(store: LocalStore, opts: RealizeOptions, launcher: Launcher
     fetchSlots: new Semaphore(FETCHES),
     mirrors: config.mirrors,
     timeouts: networkTimeouts(config, store.layout.configFile),
+    limits: opts.timeoutMs || opts.maxSilentMs ? { timeoutMs: opts.timeoutMs || undefined, maxSilentMs: opts.maxSilentMs || undefined } : undefined,
   };
 }
 

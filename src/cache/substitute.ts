@@ -91,24 +91,66 @@ async function openSources(urls: readonly string[], storeDir: string, warn: (m: 
   return sources.filter((s) => s.usable).sort((a, b) => a.priority - b.priority);
 }
 
-export async function substitutePaths(store: LocalStore, wanted: readonly string[], opts: SubstituteOptions): Promise<SubstituteResult> {
-  const result: SubstituteResult = { substituted: [], failed: new Map(), bytes: 0 };
-  store.addTempRoots(wanted);
-  const repairing = new Set(opts.repair ? wanted : []);
-  const isValid = (p: string) => !repairing.has(p) && store.isValid(p);
-  const missing = wanted.filter((p) => !isValid(p));
-  if (missing.length === 0) return result;
+export interface SubstitutableQuery {
+  /** Narinfos found for the paths asked for and for their missing references. */
+  found: Map<string, { info: NarInfo; cache: BinaryCache }>;
+  /** Why a path cannot be substituted (a miss, a bad signature, a reference that cannot be). */
+  why: Map<string, string>;
+  /** Whether `p` (valid or not) can be had: valid, or found with every reference substitutable. */
+  able: (p: string) => boolean;
+  /** The paths judged so far and whether each can be had, references before their referrers. */
+  ok: Map<string, boolean>;
+}
+
+/**
+ * Steps 1 and 2 of substitution, which only read: the narinfos of `missing` and of their
+ * missing references, and which of them can be substituted. `tempRoots: false` (a dry run)
+ * roots nothing, so nothing in the database changes.
+ */
+export async function querySubstitutable(
+  store: LocalStore,
+  missing: readonly string[],
+  opts: SubstituteOptions & { tempRoots?: boolean },
+  isValid: (p: string) => boolean = (p) => store.isValid(p),
+): Promise<SubstitutableQuery> {
+  const found = new Map<string, { info: NarInfo; cache: BinaryCache }>();
+  const why = new Map<string, string>();
+  const ok = new Map<string, boolean>();
+  // Step 2 (below): what can be substituted: found, and every reference valid or substitutable.
+  const able = (p: string, stack: Set<string>): boolean => {
+    const known = ok.get(p);
+    if (known !== undefined) return known;
+    if (isValid(p)) return true;
+    const f = found.get(p);
+    if (!f) {
+      ok.set(p, false);
+      return false;
+    }
+    stack.add(p);
+    for (const r of f.info.references) {
+      if (r === p || stack.has(r)) continue;
+      if (!able(r, stack)) {
+        why.set(p, `its reference ${r} cannot be substituted: ${why.get(r)}`);
+        ok.set(p, false);
+        stack.delete(p);
+        return false;
+      }
+    }
+    stack.delete(p);
+    ok.set(p, true);
+    return true;
+  };
+  const query: SubstitutableQuery = { found, why, ok, able: (p) => able(p, new Set()) };
+  if (missing.length === 0) return query;
   const warn = opts.onWarning ?? (() => {});
   const sources = await openSources(opts.substituters, store.storeDir, warn, opts.timeouts);
   if (sources.length === 0) {
-    for (const p of missing) result.failed.set(p, 'no usable binary cache');
-    return result;
+    for (const p of missing) why.set(p, 'no usable binary cache');
+    return query;
   }
   const requireSigs = opts.requireSigs ?? true;
 
   // 1. Narinfos of the missing paths and of their missing references, in parallel rounds.
-  const found = new Map<string, { info: NarInfo; cache: BinaryCache }>();
-  const why = new Map<string, string>();
   const lookup = async (p: string): Promise<void> => {
     const reasons: string[] = [];
     for (const s of sources) {
@@ -148,12 +190,12 @@ export async function substitutePaths(store: LocalStore, wanted: readonly string
     why.set(p, reasons.length ? reasons.join('; ') : `not in any binary cache (${sources.map((s) => s.cache.url).join(', ')})`);
   };
   const seen = new Set<string>(missing);
-  let round = missing;
+  let round: readonly string[] = missing;
   while (round.length) {
-    await mapLimit(round, 16, lookup);
+    await mapLimit([...round], 16, lookup);
     const next: string[] = [];
     const refs = round.flatMap((p) => found.get(p)?.info.references ?? []).filter((r) => !seen.has(r));
-    store.addTempRoots(refs);
+    if (opts.tempRoots !== false) store.addTempRoots(refs);
     for (const r of refs) {
       if (seen.has(r)) continue;
       seen.add(r);
@@ -162,32 +204,20 @@ export async function substitutePaths(store: LocalStore, wanted: readonly string
     round = next;
   }
 
-  // 2. What can be substituted: found, and every reference valid or substitutable.
-  const ok = new Map<string, boolean>();
-  const able = (p: string, stack: Set<string>): boolean => {
-    const known = ok.get(p);
-    if (known !== undefined) return known;
-    if (isValid(p)) return true;
-    const f = found.get(p);
-    if (!f) {
-      ok.set(p, false);
-      return false;
-    }
-    stack.add(p);
-    for (const r of f.info.references) {
-      if (r === p || stack.has(r)) continue;
-      if (!able(r, stack)) {
-        why.set(p, `its reference ${r} cannot be substituted: ${why.get(r)}`);
-        ok.set(p, false);
-        stack.delete(p);
-        return false;
-      }
-    }
-    stack.delete(p);
-    ok.set(p, true);
-    return true;
-  };
+  // 2. What can be substituted.
   for (const p of missing) able(p, new Set());
+  return query;
+}
+
+export async function substitutePaths(store: LocalStore, wanted: readonly string[], opts: SubstituteOptions): Promise<SubstituteResult> {
+  const result: SubstituteResult = { substituted: [], failed: new Map(), bytes: 0 };
+  store.addTempRoots(wanted);
+  const repairing = new Set(opts.repair ? wanted : []);
+  const isValid = (p: string) => !repairing.has(p) && store.isValid(p);
+  const missing = wanted.filter((p) => !isValid(p));
+  if (missing.length === 0) return result;
+  const { found, why, ok } = await querySubstitutable(store, missing, opts, isValid);
+  const requireSigs = opts.requireSigs ?? true;
   const todo = [...ok].filter(([p, v]) => v && found.has(p) && !isValid(p)).map(([p]) => p);
 
   // 3. Download and restore (several at once); register each once its references are valid.

@@ -47,6 +47,7 @@ const gc: Command = {
       out.push(`deleted ${r.deleted.length} paths, freed ${formatBytes(r.bytesFreed)} (${r.bytesFreed} bytes)`);
       if (r.junk.length) out.push(`removed ${r.junk.length} stray entries in the store directory (${formatBytes(r.junkBytes)})`);
       if (r.leftovers.length) out.push(`removed ${r.leftovers.length} build directories and staging files of finished processes (${formatBytes(r.leftoverBytes)})`);
+      if (r.unusedLinks) out.push(`removed ${r.unusedLinks} file${r.unusedLinks === 1 ? '' : 's'} of .links that no path shares any more (${formatBytes(r.unusedLinkBytes)})`);
       if (r.kept.length) out.push(`kept ${r.kept.length} paths that became alive during the collection`);
       if (r.staleLocks || r.staleTempRoots) out.push(`cleaned ${r.staleLocks} stale locks and ${r.staleTempRoots} temporary roots of finished processes`);
     }

@@ -5,7 +5,7 @@ import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { lookupEvaluation, saveEvaluation, type CachedRoot, type EvalCacheKey } from '../eval/eval-cache.js';
 import { defaultSystem } from '../expr/context.js';
-import { evalTimeoutMs, networkTimeouts, readStoreConfig } from '../store/config.js';
+import { buildLimits, evalTimeoutMs, networkTimeouts, readStoreConfig } from '../store/config.js';
 import { addOutLink } from '../gc/roots.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { StoreConfig } from '../store/config.js';
@@ -30,7 +30,7 @@ export function outLinkNames(base: string, roots: Array<{ outputs: Record<string
 }
 
 const realizeCmd: Command = {
-  usage: 'store realize FILE [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--substituters URL...] [--no-require-sigs] [--no-fallback] [--lock FILE] [--pure] [--eval-timeout SECONDS] [--json]',
+  usage: 'store realize FILE [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--substituters URL...] [--no-require-sigs] [--no-fallback] [--lock FILE] [--timeout SECONDS] [--max-silent-time SECONDS] [--dry-run] [--pure] [--eval-timeout SECONDS] [--json]',
   summary:
     'Evaluate an expression file and build (or find) every output it names, in parallel and sandboxed. Prints the output paths; makes ./result a GC root.',
   flags: {
@@ -50,6 +50,9 @@ const realizeCmd: Command = {
     pure: { kind: 'boolean', description: 'refuse (exit 1, building nothing) if anything in the closure uses a host tool or a host program as builder (default: "pure" of etc/hepstore.json)' },
     'eval-timeout': { kind: 'string', description: 'seconds the evaluation may take (default: "evalTimeout" of etc/hepstore.json, else 300)' },
     lock: { kind: 'string', description: 'fail if any derivation, output path or narHash differs from this lock file (`store lock`)' },
+    timeout: { kind: 'string', description: 'seconds a build may run before it is stopped (exit 101; 0: no limit; default: "buildTimeout" of etc/hepstore.json)' },
+    'max-silent-time': { kind: 'string', description: 'seconds a build may go without output before it is stopped (exit 101; 0: no limit; default: "maxSilentTime" of etc/hepstore.json)' },
+    'dry-run': { kind: 'boolean', description: 'print what would be built and what fetched (with download sizes), changing nothing' },
     'no-eval-cache': { kind: 'boolean', description: 'evaluate FILE even if nothing it read has changed since an earlier realize (and keep no result)' },
   },
   async run(args, ctx) {
@@ -59,12 +62,17 @@ const realizeCmd: Command = {
     args.flags.substituters = urls.filter(isCacheUrl);
     if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store realize takes exactly one FILE', { hint: 'e.g. store realize env.ts' });
     if (args.flags['out-link'] && args.flags['no-out-link']) throw new StoreError('USAGE', '--out-link and --no-out-link do not go together');
+    if (args.flags['dry-run'] && (args.flags.check || args.flags.lock !== undefined)) throw new StoreError('USAGE', `--dry-run does not go with ${args.flags.check ? '--check' : '--lock'}`);
     const store = await ctx.store();
     const config = readStoreConfig(store.layout.configFile);
+    // Checked before anything is evaluated; evaluateAndRealize hands them to the builder.
+    buildLimits(config, store.layout.configFile, { timeout: args.flags.timeout, maxSilentTime: args.flags['max-silent-time'] });
     const file = path.resolve(ctx.cwd, args.positionals[0]);
     const pure = Boolean(args.flags.pure || config.pure === true);
     const cacheDir = path.join(store.layout.varDir, 'cache');
     const timeoutMs = evalTimeoutMs(config, store.layout.configFile, args.flags['eval-timeout']);
+    // Evaluated every time (a cached no-op would realize), and nothing kept.
+    if (args.flags['dry-run']) return dryRun(store, config, file, pure, timeoutMs, args, ctx);
     const lockFile = args.flags.lock === undefined ? undefined : path.resolve(ctx.cwd, args.flags.lock as string);
     // --check and --lock need the derivations themselves; the cache holds only their paths.
     const cacheKey: EvalCacheKey | undefined =
@@ -160,6 +168,7 @@ async function evaluateAndRealize(
         onEvent,
         substitute,
         noFallback: Boolean(args.flags['no-fallback']),
+        ...buildLimits(config, store.layout.configFile, { timeout: args.flags.timeout, maxSilentTime: args.flags['max-silent-time'] }),
         sign: await outputSigner(store, config),
       });
     } finally {
@@ -185,6 +194,46 @@ function missCause(e: { reason: string; name: string; location?: string; missing
 
 function isCacheUrl(u: string): boolean {
   return /^(file|https?):\/\//.test(u);
+}
+
+/** `--dry-run`: what would be built and fetched; nothing is written (src/build/plan.ts). */
+async function dryRun(store: LocalStore, config: StoreConfig, file: string, pure: boolean, timeoutMs: number, args: Parsed, ctx: Context): Promise<number> {
+  const [{ evaluateFile }, { buildGraph }, { refuseHostDependencies }, { planRealize }] = await Promise.all([
+    import('../eval/evaluate.js'),
+    import('../eval/graph.js'),
+    import('../eval/host-deps.js'),
+    import('../build/plan.js'),
+  ]);
+  const roots = await evaluateFile(file, { storeDir: store.storeDir, attr: args.flags.attr as string | undefined, cacheDir: path.join(store.layout.varDir, 'cache'), timeoutMs });
+  if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
+  if (pure) refuseHostDependencies(roots, file);
+  const substituters = args.flags['no-substitute'] ? [] : (args.flags.substituters as string[]).length ? (args.flags.substituters as string[]) : config.substituters ?? [];
+  let substitute;
+  if (substituters.length) {
+    const { configuredTrustedKeys } = await import('../cache/keys.js');
+    substitute = { substituters, trusted: configuredTrustedKeys(config), requireSigs: !args.flags['no-require-sigs'], timeouts: networkTimeouts(config, store.layout.configFile), onWarning: (m: string) => ctx.stderr.write(`warning: ${m}\n`) };
+  }
+  const json = Boolean(args.flags.json);
+  const graph = buildGraph(roots);
+  const plan = await planRealize(store, graph, substitute);
+  if (json) {
+    printJson(ctx, plan);
+    return 0;
+  }
+  const mib = (n: number) => `${(n / 1048576).toFixed(2)} MiB`;
+  const out: string[] = [];
+  if (plan.build.length) {
+    out.push(plan.build.length === 1 ? 'this derivation would be built:' : `these ${plan.build.length} derivations would be built:`);
+    for (const b of plan.build) out.push(`  ${b.drvPath}`);
+  }
+  if (plan.fetch.length) {
+    const sizes = `(${mib(plan.downloadSize)} download, ${mib(plan.narSize)} unpacked)`;
+    out.push(plan.fetch.length === 1 ? `this path would be fetched ${sizes}:` : `these ${plan.fetch.length} paths would be fetched ${sizes}:`);
+    for (const f of plan.fetch) out.push(`  ${f.path}`);
+  }
+  if (!out.length) out.push(`nothing to build or fetch: ${plan.valid.length === 1 ? 'the output is' : `all ${plan.valid.length} outputs are`} valid`);
+  ctx.stdout.write(out.join('\n') + '\n');
+  return 0;
 }
 
 /** realize()'s `sign` hook from the store's secretKeyFiles (the signing code loads only when some are configured). */

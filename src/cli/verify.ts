@@ -70,6 +70,11 @@ const verify: Command = {
         ctx.stderr.write(`path '${m.path}' was modified!\n  expected: ${m.expected} (${m.expectedSize} bytes)\n  got:      ${m.actual} (${m.actualSize} bytes)\n`);
       }
       for (const u of unreadable) ctx.stderr.write(`path '${u.path}' cannot be read: ${u.error}\n`);
+      if (report.modified.length) {
+        const { sharesFiles } = await import('../store/optimise.js');
+        const shared = report.modified.filter((m) => sharesFiles(m.path)).length;
+        if (shared) ctx.stderr.write(`note: ${shared === 1 ? 'a modified path shares' : `${shared} modified paths share`} files with other paths (hard links of 'store optimise'): a change to a shared file shows in every path that has it${args.flags.repair ? '' : "; 'store verify --check-contents --repair' gives each its own good copy"}\n`);
+      }
       for (const p of repaired) ctx.stderr.write(`repaired '${p}'\n`);
       for (const u of unrepaired) ctx.stderr.write(`cannot repair '${u.path}': ${u.reason}\n`);
       const what = args.flags['check-contents'] ? 'checked the contents of' : 'checked';

@@ -33,7 +33,7 @@ export function urlName(url: string): string {
   return clean || 'download';
 }
 
-function checkUrl(url: string): void {
+export function checkUrl(url: string): void {
   if (/^apt:[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?=[A-Za-z0-9.+~:-]+$/.test(url)) return;
   if (/^apt-source:[a-z0-9][a-z0-9+.-]*=[A-Za-z0-9.+~:-]+\/[A-Za-z0-9.+~_-]+$/.test(url)) return;
   if (/^mirror:\/\/[A-Za-z0-9_-]+\/[^\s]+$/.test(url)) return;

@@ -37,6 +37,7 @@ import { removeTree } from '../archive/canonical.js';
 import { writeTx } from '../store/db.js';
 import type { LocalStore } from '../store/local-store.js';
 import { isAlive, ownerOf, processStart } from '../store/process.js';
+import { removeUnusedLinks } from '../store/optimise.js';
 import { deletionOrder, loadGraph, markReachable, type GraphOptions, type StoreGraph } from './graph.js';
 import { findRoots, tempRootBatches, tempRootOwners, tempRootPaths } from './roots.js';
 import { withGcLock, GC_LOCK_KEY } from './lock.js';
@@ -85,6 +86,9 @@ export interface GcResult {
   leftoverBytes: number;
   staleLocks: number;
   staleTempRoots: number;
+  /** Files of `.links` (store optimise) that no store file shared any more, removed. */
+  unusedLinks: number;
+  unusedLinkBytes: number;
 }
 
 const TEMP_NAME = /^\.tmp-.*-(\d+)-[0-9a-f]+$/;
@@ -298,7 +302,7 @@ function cleanStaleRows(store: LocalStore): { staleLocks: number; staleTempRoots
 }
 
 function emptyResult(dryRun: boolean): GcResult {
-  return { dryRun, valid: 0, alive: 0, deleted: [], bytesFreed: 0, kept: [], junk: [], junkBytes: 0, leftovers: [], leftoverBytes: 0, staleLocks: 0, staleTempRoots: 0 };
+  return { dryRun, valid: 0, alive: 0, deleted: [], bytesFreed: 0, kept: [], junk: [], junkBytes: 0, leftovers: [], leftoverBytes: 0, staleLocks: 0, staleTempRoots: 0, unusedLinks: 0, unusedLinkBytes: 0 };
 }
 
 /** Delete components in order, in batches, until done or `maxFreed` is reached. */
@@ -402,6 +406,11 @@ export async function collectGarbage(store: LocalStore, opts: GcOptions = {}): P
         deleted = sweep(c, components, opts, result);
       }
       removeJunk(c, deleted, result, Boolean(opts.dryRun));
+      if (!opts.dryRun) {
+        const links = removeUnusedLinks(store);
+        result.unusedLinks = links.removed;
+        result.unusedLinkBytes = links.bytes;
+      }
       return result;
     },
     opts.onWait,
@@ -475,6 +484,9 @@ export async function deletePaths(store: LocalStore, paths: readonly string[], o
         return result;
       }
       sweep(c, components, {}, result);
+      const links = removeUnusedLinks(store);
+      result.unusedLinks = links.removed;
+      result.unusedLinkBytes = links.bytes;
       if (result.kept.length) {
         throw new StoreError('STILL_REFERENCED', `cannot delete '${result.kept[0]}': it became alive while being deleted${result.deleted.length ? ` (${result.deleted.length} other paths were deleted)` : ''}`, {
           hint: `see 'store why ${result.kept[0]}'`,

@@ -41,6 +41,10 @@ export interface StoreConfig {
   stalledTimeout?: number;
   /** Seconds an evaluation may take before it is an error (default 300). */
   evalTimeout?: number;
+  /** Seconds a builder may run before it is stopped (as Nix's timeout; default 0, no limit). */
+  buildTimeout?: number;
+  /** Seconds a builder may go without output before it is stopped (as Nix's max-silent-time; default 0, no limit). */
+  maxSilentTime?: number;
 }
 
 export const DEFAULT_CONNECT_TIMEOUT = 20;
@@ -70,6 +74,26 @@ export function networkTimeouts(config: StoreConfig, file: string): { connectMs:
 export function evalTimeoutMs(config: StoreConfig, file: string, flag?: unknown): number {
   if (flag !== undefined) return seconds(flag, DEFAULT_EVAL_TIMEOUT, '--eval-timeout') * 1000;
   return seconds(config.evalTimeout, DEFAULT_EVAL_TIMEOUT, `"evalTimeout" in ${file}`) * 1000;
+}
+
+/** A build limit in milliseconds (undefined: none): a whole or decimal number of seconds, 0 for no limit. */
+function limitMs(value: unknown, where: string): number | undefined {
+  const ok = typeof value === 'number' ? Number.isFinite(value) && value >= 0 : typeof value === 'string' && /^\d+(\.\d+)?$/.test(value);
+  if (!ok) throw new StoreError('USAGE', `${where} takes a number of seconds (got ${typeof value === 'string' ? `'${value}'` : JSON.stringify(value)})`);
+  return Math.round(Math.min(Number(value), 2_000_000) * 1000) || undefined;
+}
+
+/**
+ * --timeout and --max-silent-time, else the configuration's buildTimeout and maxSilentTime,
+ * in milliseconds; undefined where there is no limit.
+ */
+export function buildLimits(config: StoreConfig, file: string, flags: { timeout?: unknown; maxSilentTime?: unknown }): { timeoutMs?: number; maxSilentMs?: number } {
+  const pick = (flag: unknown, flagName: string, value: unknown, key: string) =>
+    flag !== undefined ? limitMs(flag, flagName) : value !== undefined ? limitMs(value, `"${key}" in ${file}`) : undefined;
+  return {
+    timeoutMs: pick(flags.timeout, '--timeout', config.buildTimeout, 'buildTimeout'),
+    maxSilentMs: pick(flags.maxSilentTime, '--max-silent-time', config.maxSilentTime, 'maxSilentTime'),
+  };
 }
 
 export function readStoreConfig(file: string): StoreConfig {
