@@ -85,9 +85,10 @@ const realizeCmd: Command = {
     const locked = lock?.readLock(lockFile!);
     const graph = locked ? buildGraph(roots) : undefined;
     if (locked) lock!.checkLockBefore(locked, lockFile!, store, graph!);
-    if (!args.flags.check && !locked && store.allValid(wanted)) {
-      // Everything asked for is valid: no graph, no .drv files, nothing to build (and the
-      // builder is not even loaded).
+    if (!args.flags.check && !locked && store.allValidWithDerivers(wanted)) {
+      // Everything asked for is valid, and so are its .drv files (with those of all their
+      // inputs): no graph, nothing to write or build (and the builder is not even loaded).
+      // Otherwise realize() writes the missing .drv files, even when nothing is built.
       result = { roots: roots.map((r, i) => ({ attr: r.attr, get drvPath() { return r.drv.drvPath; }, outputs: asked[i] })), checked: [], built: [] };
     } else {
       const [{ realize }, { progressReporter }] = await Promise.all([import('../build/realize.js'), import('./progress.js')]);

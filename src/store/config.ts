@@ -41,6 +41,13 @@ export interface StoreConfig {
   stalledTimeout?: number;
   /** Seconds an evaluation may take before it is an error (default 300). */
   evalTimeout?: number;
+  /**
+   * Garbage collection keeps the .drv files of live outputs (as Nix's keep-derivations,
+   * default true), so that `store diff`, `store log` and `verify --repair` still find them.
+   */
+  keepDerivations?: boolean;
+  /** Garbage collection keeps the outputs of live .drv files (as Nix's keep-outputs, default false). */
+  keepOutputs?: boolean;
 }
 
 export const DEFAULT_CONNECT_TIMEOUT = 20;
@@ -70,6 +77,24 @@ export function networkTimeouts(config: StoreConfig, file: string): { connectMs:
 export function evalTimeoutMs(config: StoreConfig, file: string, flag?: unknown): number {
   if (flag !== undefined) return seconds(flag, DEFAULT_EVAL_TIMEOUT, '--eval-timeout') * 1000;
   return seconds(config.evalTimeout, DEFAULT_EVAL_TIMEOUT, `"evalTimeout" in ${file}`) * 1000;
+}
+
+/**
+ * What garbage collection keeps besides the closures of the roots (and what `roots`, `why`
+ * and `delete` count as alive): the configuration's keepDerivations (default true) and
+ * keepOutputs (default false), each turned on by its flag.
+ */
+export function gcKeepOptions(config: StoreConfig, file: string, flags: Record<string, unknown>): { keepDerivations: boolean; keepOutputs: boolean } {
+  const setting = (key: 'keepDerivations' | 'keepOutputs', fallback: boolean): boolean => {
+    const v = config[key];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'boolean') throw new StoreError('USAGE', `"${key}" in ${file} must be true or false (got ${JSON.stringify(v)})`);
+    return v;
+  };
+  return {
+    keepDerivations: flags['keep-derivations'] === true || setting('keepDerivations', true),
+    keepOutputs: flags['keep-outputs'] === true || setting('keepOutputs', false),
+  };
 }
 
 export function readStoreConfig(file: string): StoreConfig {
