@@ -36,13 +36,16 @@ export class StoreError extends Error {
   readonly code: ErrorCode;
   readonly hint?: string;
   readonly exitCode: number;
+  /** "file:line" of the expression a mistake was found in, when the message already names it. */
+  readonly location?: string;
 
-  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown; exitCode?: number } = {}) {
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown; exitCode?: number; location?: string } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'StoreError';
     this.code = code;
     this.hint = options.hint;
     this.exitCode = options.exitCode ?? EXIT_CODES[code] ?? 1;
+    if (options.location !== undefined) this.location = options.location;
   }
 }
 

@@ -106,18 +106,21 @@ async function addSources(store: LocalStore, graph: BuildGraph): Promise<void> {
 }
 
 /**
- * Write and register the .drv files that are not valid yet, in one transaction. Those already
- * valid (perhaps imported) are what this evaluation wrote (a .drv's path follows from its
- * contents), so the store marks them as its own: `verify --repair` builds only from those.
+ * Write and register the .drv files that are not valid yet (`valid` has those that are), in
+ * one transaction. Those already valid (perhaps imported) are what this evaluation wrote (a
+ * .drv's path follows from its contents), so the store marks them as its own: `verify
+ * --repair` builds only from those.
  */
-function writeDerivations(store: LocalStore, nodes: readonly BuildNode[]): void {
-  const valid = store.validPaths(nodes.map((n) => n.drvPath));
-  store.markUltimate([...valid]);
+function writeDerivations(store: LocalStore, nodes: readonly BuildNode[], valid: ReadonlySet<string>): void {
   const infos: Array<NewPathInfo & { derivationOutputs: Record<string, string> }> = [];
   const temps: Array<[string, string]> = [];
+  const own: string[] = [];
   try {
     for (const n of nodes) {
-      if (valid.has(n.drvPath)) continue;
+      if (valid.has(n.drvPath)) {
+        own.push(n.drvPath);
+        continue;
+      }
       const text = unparseDerivation(n.drv);
       const temp = store.tempPath('drv');
       fs.writeFileSync(temp, text, { mode: 0o444 });
@@ -128,6 +131,7 @@ function writeDerivations(store: LocalStore, nodes: readonly BuildNode[]): void 
       for (const [o, out] of Object.entries(n.drv.outputs)) outs[o] = out.path;
       infos.push({ path: n.drvPath, narHash: nar.narHash, narSize: nar.narSize, references: derivationReferences(n.drv), ultimate: true, derivationOutputs: outs });
     }
+    store.markUltimate(own);
     if (infos.length === 0) return;
     // Same content at the same name: replacing an existing file is harmless, and the rows
     // are written only once every file is in place.
@@ -216,7 +220,17 @@ export async function realize(store: LocalStore, graph: BuildGraph, opts: Realiz
     if (!l) outputLists.set(n, (l = Object.values(n.drv.outputs).map((o) => o.path)));
     return l;
   };
-  let valid = store.validPaths(order.flatMap(outputsOf));
+  // One query for the outputs and the .drv files of the whole graph.
+  const drvPaths = order.map((n) => n.drvPath);
+  let valid = store.validPaths([...order.flatMap(outputsOf), ...drvPaths]);
+  // The .drv files stay in the store even when every output is valid already (as Nix's
+  // instantiation writes them): `store diff` and `verify --repair` read them. Only the
+  // missing ones are written, with the sources they name.
+  const drvsValid = drvPaths.every((p) => valid.has(p));
+  if (!drvsValid) {
+    await addSources(store, graph);
+    writeDerivations(store, order, valid);
+  }
 
   // What must be built: a requested derivation with a missing output, and (only then) its inputs.
   const plan = () => {
@@ -243,8 +257,10 @@ export async function realize(store: LocalStore, graph: BuildGraph, opts: Realiz
 
   const result: RealizeResult = { roots: [], built: [], checked: [], repaired: [], substituted };
   if (toBuild.size > 0) {
-    await addSources(store, graph);
-    writeDerivations(store, order);
+    if (drvsValid) {
+      await addSources(store, graph);
+      writeDerivations(store, order, valid);
+    }
     const launcher = new Launcher();
     const settings = settingsFor(store, opts, launcher);
     try {

@@ -1,4 +1,5 @@
 import type { Command } from './command.js';
+import { gcKeepOptions, readStoreConfig } from '../store/config.js';
 import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { resolveInstallable } from './resolve.js';
@@ -18,6 +19,7 @@ const del: Command = {
     const store = await ctx.store({ gc: !args.flags['dry-run'] });
     const paths = args.positionals.map((a) => resolveInstallable(store, a, ctx.cwd));
     const r = await deletePaths(store, paths, {
+      ...gcKeepOptions(readStoreConfig(store.layout.configFile), store.layout.configFile, {}),
       alsoReferrers: Boolean(args.flags['also-referrers']),
       dryRun: Boolean(args.flags['dry-run']),
       onWait: (holder) => ctx.stderr.write(`waiting for a garbage collection (pid ${holder}) to finish\n`),

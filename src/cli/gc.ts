@@ -1,4 +1,5 @@
 import type { Command } from './command.js';
+import { gcKeepOptions, readStoreConfig } from '../store/config.js';
 import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { collectGarbage } from '../gc/collect.js';
@@ -11,8 +12,8 @@ const gc: Command = {
   flags: {
     'dry-run': { kind: 'boolean', description: 'print what would be deleted and the bytes it would free; change nothing' },
     'max-freed': { kind: 'string', description: 'stop once this much is freed (bytes; K, M, G, T suffixes)' },
-    'keep-derivations': { kind: 'boolean', description: 'keep the .drv files of live outputs (as Nix keep-derivations)' },
-    'keep-outputs': { kind: 'boolean', description: 'keep the outputs of live .drv files (as Nix keep-outputs)' },
+    'keep-derivations': { kind: 'boolean', description: 'keep the .drv files of live outputs (the default, as Nix keep-derivations; "keepDerivations": false in etc/hepstore.json turns it off)' },
+    'keep-outputs': { kind: 'boolean', description: 'keep the outputs of live .drv files (as Nix keep-outputs; default: "keepOutputs" of etc/hepstore.json)' },
     json: { kind: 'boolean', description: 'print a JSON report' },
   },
   async run(args, ctx) {
@@ -25,8 +26,7 @@ const gc: Command = {
     const r = await collectGarbage(store, {
       dryRun,
       maxFreed,
-      keepDerivations: Boolean(args.flags['keep-derivations']),
-      keepOutputs: Boolean(args.flags['keep-outputs']),
+      ...gcKeepOptions(readStoreConfig(store.layout.configFile), store.layout.configFile, args.flags),
       onWait: (holder) => ctx.stderr.write(`waiting for another garbage collection (pid ${holder}) to finish\n`),
       onProgress: tty ? (done, total) => ctx.stderr.write(`\r\x1b[Kdeleted ${done}/${total} paths`) : undefined,
     });

@@ -41,6 +41,29 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
 };
 
 
+/** The exit status of a program killed by SIGPIPE (128 + 13), as `yes | head` leaves it. */
+export const BROKEN_PIPE_STATUS = 141;
+
+const guardedStreams = new WeakSet<NodeJS.WriteStream>();
+
+/**
+ * `stream`, set to end the process quietly once its reader has gone (`store path-info -r … |
+ * head -1`): the rest of the output has nowhere to go, and that is no error of the command.
+ */
+export function guarded(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  if (guardedStreams.has(stream)) return stream;
+  guardedStreams.add(stream);
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(BROKEN_PIPE_STATUS);
+    throw e;
+  });
+  return stream;
+}
+
+function isBrokenPipe(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException)?.code === 'EPIPE' || (e as NodeJS.ErrnoException)?.code === 'ERR_STREAM_DESTROYED';
+}
+
 function usage(): string {
   const lines = ['usage: store [--store DIR] COMMAND [ARGS...]', '', 'commands:'];
   for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(16)} ${c.summary}`);
@@ -59,11 +82,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   const name = argv[i];
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(usage() + '\n');
+    guarded(process.stdout).write(usage() + '\n');
     return name === undefined ? 1 : 0;
   }
   if (name === '--version') {
-    process.stdout.write(`hepstore ${VERSION}\n`);
+    guarded(process.stdout).write(`hepstore ${VERSION}\n`);
     return 0;
   }
   const entry = COMMANDS[name];
@@ -71,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
   const cmd = await entry.load();
   const rest = argv.slice(i + 1);
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(helpText(cmd.usage, cmd.summary, cmd.flags) + '\n');
+    guarded(process.stdout).write(helpText(cmd.usage, cmd.summary, cmd.flags) + '\n');
     return 0;
   }
   // --store may also come after the command name.
@@ -92,10 +115,10 @@ export async function main(argv: string[]): Promise<number> {
     },
     // Each stream is set up on first use (a pipe loads the networking code).
     get stdout() {
-      return process.stdout;
+      return guarded(process.stdout);
     },
     get stderr() {
-      return process.stderr;
+      return guarded(process.stderr);
     },
     cwd: process.cwd(),
   };
@@ -132,6 +155,9 @@ function explainSqliteError(err: unknown, storeRoot: string): unknown {
 }
 
 export function reportError(err: unknown): number {
+  // Output cut short by its reader (a pipe into head): nothing to say, and nowhere to say it.
+  if (isBrokenPipe(err)) return BROKEN_PIPE_STATUS;
+  guarded(process.stderr);
   if (err instanceof StoreError) {
     process.stderr.write(`error: ${err.message}\n`);
     if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);

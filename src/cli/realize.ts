@@ -82,7 +82,7 @@ const realizeCmd: Command = {
     if (cached && !(pure && cached.hostDependencies !== false)) {
       // A no-op as it is without the cache: the outputs rooted, then checked, in one query.
       store.addTempRoots(cached.outPaths);
-      if (store.allValid(cached.outPaths)) result = { get roots() { return cached.roots; }, checked: [], built: [], outPaths: cached.outPaths };
+      if (store.allValidWithDerivers(cached.outPaths)) result = { get roots() { return cached.roots; }, checked: [], built: [], outPaths: cached.outPaths };
     }
     if (!result) result = await evaluateAndRealize(store, config, file, cacheDir, cacheKey, pure, timeoutMs, lockFile, args, ctx);
     const links = args.flags['no-out-link'] ? [] : outLinkNames(path.resolve(ctx.cwd, (args.flags['out-link'] as string | undefined) ?? 'result'), result.roots);
@@ -146,9 +146,10 @@ async function evaluateAndRealize(
   const locked = lock?.readLock(lockFile!);
   const graph = locked ? buildGraph(roots) : undefined;
   if (locked) lock!.checkLockBefore(locked, lockFile!, store, graph!);
-  if (!args.flags.check && !locked && store.allValid(wanted)) {
-    // Everything asked for is valid: no graph, no .drv files, nothing to build (and the
-    // builder is not even loaded).
+  if (!args.flags.check && !locked && store.allValidWithDerivers(wanted)) {
+    // Everything asked for is valid, and so are its .drv files (with those of all their
+    // inputs): no graph, nothing to write or build (and the builder is not even loaded).
+    // Otherwise realize() writes the missing .drv files, even when nothing is built.
     result = { roots: roots.map((r, i) => ({ attr: r.attr, get drvPath() { return r.drv.drvPath; }, outputs: asked[i] })), checked: [], built: [] };
   } else {
     const [{ realize }, { progressReporter }] = await Promise.all([import('../build/realize.js'), import('./progress.js')]);

@@ -1,4 +1,5 @@
 import type { Command } from './command.js';
+import { gcKeepOptions, readStoreConfig } from '../store/config.js';
 import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { rootsReport } from '../gc/report.js';
@@ -10,13 +11,13 @@ const roots: Command = {
     'List every GC root — out-links, gcroots, profile generations, releases and the temporary roots of running processes — with its kind, target, age, and the bytes only it keeps alive (what gc would free without it).',
   flags: {
     json: { kind: 'boolean', description: 'print a JSON array' },
-    'keep-derivations': { kind: 'boolean', description: 'count .drv files of live outputs as alive (as gc --keep-derivations)' },
+    'keep-derivations': { kind: 'boolean', description: 'count .drv files of live outputs as alive (the default, as gc; "keepDerivations": false in etc/hepstore.json turns it off)' },
     'keep-outputs': { kind: 'boolean', description: 'count outputs of live .drv files as alive (as gc --keep-outputs)' },
   },
   async run(args, ctx) {
     if (args.positionals.length) throw new StoreError('USAGE', 'store roots takes no arguments');
     const store = await ctx.store();
-    const rep = rootsReport(store, { keepDerivations: Boolean(args.flags['keep-derivations']), keepOutputs: Boolean(args.flags['keep-outputs']) });
+    const rep = rootsReport(store, gcKeepOptions(readStoreConfig(store.layout.configFile), store.layout.configFile, args.flags));
     const now = Math.floor(Date.now() / 1000);
     rep.roots.sort((a, b) => b.uniqueBytes - a.uniqueBytes || (a.name < b.name ? -1 : 1));
     if (args.flags.json) {

@@ -1,4 +1,5 @@
 import type { Command } from './command.js';
+import { gcKeepOptions, readStoreConfig } from '../store/config.js';
 import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { resolveInstallable } from './resolve.js';
@@ -10,14 +11,14 @@ const why: Command = {
   summary: 'Explain why a store path is alive: for every root that keeps it, the chain of references from the root down to PATH.',
   flags: {
     json: { kind: 'boolean', description: 'print JSON' },
-    'keep-derivations': { kind: 'boolean', description: 'follow outputs to their .drv files too (as gc --keep-derivations)' },
+    'keep-derivations': { kind: 'boolean', description: 'follow outputs to their .drv files too (the default, as gc; "keepDerivations": false in etc/hepstore.json turns it off)' },
     'keep-outputs': { kind: 'boolean', description: 'follow .drv files to their outputs too (as gc --keep-outputs)' },
   },
   async run(args, ctx) {
     if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store why takes exactly one PATH');
     const store = await ctx.store();
     const p = resolveInstallable(store, args.positionals[0], ctx.cwd);
-    const e = explain(store, p, { keepDerivations: Boolean(args.flags['keep-derivations']), keepOutputs: Boolean(args.flags['keep-outputs']) });
+    const e = explain(store, p, gcKeepOptions(readStoreConfig(store.layout.configFile), store.layout.configFile, args.flags));
     if (args.flags.json) {
       printJson(ctx, { path: e.path, alive: e.alive, chains: e.chains.map((c) => ({ kind: c.root.kind, root: c.root.name, time: c.root.time ?? null, chain: c.chain })) });
       return 0;

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { StoreError } from '../errors.js';
+import { codeFrame } from '../code-frame.js';
 
 const API_URL = new URL('../expr/index.js', import.meta.url).href;
 /** Changes whenever the way bundles are made changes. */
@@ -72,7 +73,7 @@ function buildError(errors: EsbuildMessage[], entry: string): StoreError {
   const first = errors[0];
   const loc = first?.location;
   const where = loc ? `${path.resolve('/', loc.file)}:${loc.line}:${loc.column + 1}` : entry;
-  const snippet = loc ? `\n    ${loc.lineText}\n    ${' '.repeat(loc.column)}^` : '';
+  const snippet = loc ? codeFrame(loc.lineText, loc.column) : '';
   const more = errors.length > 1 ? `\n(and ${errors.length - 1} more error${errors.length > 2 ? 's' : ''})` : '';
   return new StoreError('EVAL', `${where}: ${first?.text ?? 'cannot load the expression'}${snippet}${more}`, { hint: `fix ${loc ? path.resolve('/', loc.file) : entry} and run again` });
 }

@@ -46,15 +46,25 @@ function userFrame(err: unknown, file: string): string | undefined {
   return undefined;
 }
 
+/** The location a StoreError (or one it wraps) was found at, when the API named it. */
+function locationOf(e: unknown): string | undefined {
+  for (let x = e, depth = 0; x && depth < 8; x = (x as { cause?: unknown }).cause, depth++) {
+    if (x instanceof StoreError && x.location !== undefined) return x.location;
+  }
+  return undefined;
+}
+
 function evalError(err: unknown, file: string, chain: string[]): StoreError {
   const attrs = chain.length ? `\n  while evaluating attribute '${chain.join('.')}'` : '';
   if (err instanceof RangeError && /call stack/.test(err.message)) {
     return new StoreError('EVAL', `${file}: infinite recursion${attrs}`, { hint: 'a package probably depends on itself; use packageSet() to get the cycle named' });
   }
   if (err instanceof StoreError) {
-    const where = userFrame(err, file);
+    // A mistake the API found names its own place (file:line:column and a code frame).
+    const where = locationOf(err) ?? userFrame(err, file);
     const msg = where && !err.message.includes(where) ? `${where}: ${err.message}` : err.message;
-    return new StoreError(err.code === 'CYCLE' ? 'CYCLE' : err.code, `${msg}${attrs}`, { hint: err.hint, cause: err });
+    const location = locationOf(err);
+    return new StoreError(err.code === 'CYCLE' ? 'CYCLE' : err.code, `${msg}${attrs}`, { hint: err.hint, cause: err, ...(location ? { location } : {}) });
   }
   const e = err as Error;
   if (e instanceof SyntaxError || /ERR_MODULE_NOT_FOUND|Cannot find/.test(String((e as { code?: string }).code ?? e?.message))) {

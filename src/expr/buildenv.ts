@@ -5,12 +5,14 @@
  * postBuild and the check phase then run in the sandbox with the stdenv's shell.
  */
 import path from 'node:path';
-import { StoreError } from '../errors.js';
 import { BUILDENV, builtinEnv } from '../derivation/builtins.js';
 import { derivation, isDrv, type Drv, type Stringish } from './drv.js';
 import { SourcePath } from './path.js';
 import { tool, type HostTool } from './host.js';
 import { stdenvOf, type Stdenv } from './stdenv.js';
+import { checkArgsObject, checkKeys, describe, exprError, optionalArray, optionalBoolean, optionalRecord, optionalString, stringElement } from './check.js';
+
+const BUILDENV_KEYS: ReadonlySet<string> = new Set(['name', 'paths', 'pathsToLink', 'ignoreCollisions', 'copyFiles', 'postBuild', 'doCheck', 'checkPhase', 'stdenv', 'hostTools', 'env', 'meta']);
 
 /** The priority of a package that names none (as Nix's meta.priority). */
 export const DEFAULT_PRIORITY = 5;
@@ -60,14 +62,14 @@ fi
 
 function relative(p: string, what: string, name: string): string {
   const parts = p.split('/').filter((x) => x !== '');
-  if (parts.some((x) => x === '.' || x === '..')) throw new StoreError('EVAL', `buildEnv '${name}': ${what} '${p}' may not contain '.' or '..'`);
+  if (parts.some((x) => x === '.' || x === '..')) throw exprError(`buildEnv '${name}': ${what} '${p}' may not contain '.' or '..'`);
   return parts.join('/');
 }
 
 function priorityOf(p: EnvPackage, given: number | undefined, name: string): number {
   const meta = isDrv(p) ? p.meta.priority : undefined;
   const prio = given ?? (typeof meta === 'number' ? meta : DEFAULT_PRIORITY);
-  if (!Number.isFinite(prio)) throw new StoreError('EVAL', `buildEnv '${name}': the priority of '${p}' is not a number`);
+  if (!Number.isFinite(prio)) throw exprError(`buildEnv '${name}': the priority of '${p}' is not a number`);
   return prio;
 }
 
@@ -82,14 +84,23 @@ export function lowPrio<T extends EnvPackage>(p: T): { path: T; priority: number
 }
 
 export function buildEnv(a: BuildEnvArgs): Drv {
-  if (!a || typeof a.name !== 'string') throw new StoreError('EVAL', 'buildEnv needs a name');
-  if (!Array.isArray(a.paths)) throw new StoreError('EVAL', `buildEnv '${a.name}' needs paths: an array of packages`);
+  checkArgsObject('buildEnv', a);
+  const r = a as unknown as Record<string, unknown>;
+  checkKeys('buildEnv', r, BUILDENV_KEYS, undefined, "the build's environment variables go in env: { NAME: value }");
+  if (typeof a.name !== 'string') throw exprError(a.name === undefined ? 'buildEnv needs a name' : `buildEnv: name must be a string, not ${describe(a.name)}`, { key: a.name === undefined ? undefined : 'name' });
+  const fn = `buildEnv '${a.name}'`;
+  if (!Array.isArray(a.paths)) throw exprError(`${fn} needs paths: an array of packages${a.paths === undefined ? '' : `, not ${describe(a.paths)}`}`, { key: a.paths === undefined ? undefined : 'paths' });
+  for (const k of ['postBuild', 'checkPhase']) optionalString(fn, r, k);
+  for (const k of ['ignoreCollisions', 'doCheck']) optionalBoolean(fn, r, k);
+  for (const k of ['pathsToLink', 'copyFiles']) optionalArray(fn, r, k, stringElement(fn, k));
+  optionalRecord(fn, r, 'env');
+  optionalRecord(fn, r, 'meta');
   const packages: Array<{ path: string; priority: number }> = [];
   const seen = new Set<string>();
   a.paths.forEach((entry, i) => {
     const p = isDrv(entry) || entry instanceof SourcePath ? entry : (entry as { path?: EnvPackage })?.path;
     if (!isDrv(p) && !(p instanceof SourcePath)) {
-      throw new StoreError('EVAL', `buildEnv '${a.name}': paths[${i}] is not a package`, { hint: 'give derivations, path(...) sources, or { path: pkg, priority: n }' });
+      throw exprError(`buildEnv '${a.name}': paths[${i}] is ${describe(entry)}, not a package`, { key: 'paths', hint: 'give derivations, path(...) sources, or { path: pkg, priority: n }' });
     }
     const given = isDrv(entry) || entry instanceof SourcePath ? undefined : (entry as { priority?: number }).priority;
     const storePath = p.toString();
@@ -97,14 +108,14 @@ export function buildEnv(a: BuildEnvArgs): Drv {
     seen.add(storePath);
     packages.push({ path: storePath, priority: priorityOf(p, given, a.name) });
   });
-  if (a.doCheck && !a.checkPhase) throw new StoreError('EVAL', `buildEnv '${a.name}' has doCheck but no checkPhase`);
+  if (a.doCheck && !a.checkPhase) throw exprError(`buildEnv '${a.name}' has doCheck but no checkPhase`);
   const spec = {
     packages,
     pathsToLink: (a.pathsToLink ?? ['/']).map((p) => relative(p, 'pathsToLink', a.name)),
     ignoreCollisions: a.ignoreCollisions ?? false,
     copyFiles: (a.copyFiles ?? []).map((p) => relative(p, 'copyFiles', a.name)).sort(),
   };
-  for (const c of spec.copyFiles) if (c === '') throw new StoreError('EVAL', `buildEnv '${a.name}': copyFiles needs file paths, not '/'`);
+  for (const c of spec.copyFiles) if (c === '') throw exprError(`buildEnv '${a.name}': copyFiles needs file paths, not '/'`);
   const runsPhases = Boolean(a.postBuild) || Boolean(a.doCheck);
   const sd = runsPhases ? stdenvOf(a.stdenv) : undefined;
   const tools = [...(sd?.hostTools ?? []), ...(a.hostTools ?? []).map((t) => (typeof t === 'string' ? tool(t) : t))];

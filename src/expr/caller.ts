@@ -2,6 +2,8 @@
 import { fileURLToPath } from 'node:url';
 
 const API_DIR = fileURLToPath(new URL('.', import.meta.url));
+/** All of hepstore's own compiled modules (the evaluator calls into expressions too). */
+const OWN_DIR = fileURLToPath(new URL('..', import.meta.url));
 
 export function callerFile(): string | undefined {
   const stack = new Error().stack ?? '';
@@ -59,6 +61,38 @@ function locationFromStack(stack: string): string | undefined {
     const file = m[1].startsWith('file://') ? fileURLToPath(m[1]) : m[1];
     if (file.startsWith(API_DIR) || file.includes('/node_modules/')) continue;
     return `${file}:${m[2]}`;
+  }
+  return undefined;
+}
+
+export interface SourceSite {
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 0-based. */
+  column: number;
+}
+
+/**
+ * The first frame of the current stack outside the API (and outside node_modules): the line
+ * of the expression that called the API function now failing. Only for errors: it formats a
+ * (source-mapped) stack.
+ */
+export function expressionSite(): SourceSite | undefined {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 50;
+  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = limit;
+  return siteFromStack(stack);
+}
+
+export function siteFromStack(stack: string): SourceSite | undefined {
+  for (const line of stack.split('\n').slice(1)) {
+    const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?\s*$/.exec(line);
+    if (!m) continue;
+    const file = m[1].startsWith('file://') ? fileURLToPath(m[1]) : m[1];
+    if (file.startsWith(OWN_DIR) || file.includes('/node_modules/') || file.startsWith('node:')) continue;
+    return { file, line: Number(m[2]), column: Number(m[3]) - 1 };
   }
   return undefined;
 }

@@ -12,6 +12,7 @@ import { contextOf, evalState, hostToolsIn, type ContextEntry } from './context.
 import type { SourcePath } from './path.js';
 import type { HostTool } from './host.js';
 import { captureCallSite, siteLocation, type CallSite } from './caller.js';
+import { checkArgsObject, checkKeys, checkText, describe, exprError, optionalArray, optionalRecord, optionalString, stringElement } from './check.js';
 
 export type Stringish = string | number | boolean | { toString(): string } | null | undefined;
 
@@ -177,14 +178,29 @@ export function isDrv(x: unknown): x is Drv {
   return x instanceof Drv;
 }
 
-function coerce(v: Stringish | Stringish[], what: () => string): string {
+/**
+ * A value of builder, args or env as the string the build sees. `key` is the argument it was
+ * given as, for the code frame of a mistake; `top` is false inside a list.
+ */
+function coerce(v: Stringish | Stringish[], what: () => string, key: string, top = true): string {
   if (typeof v === 'string') return v;
-  if (Array.isArray(v)) return v.map((x) => coerce(x, what)).join(' ');
-  if (v === null || v === undefined) return '';
+  if (Array.isArray(v)) {
+    let s = '';
+    for (let i = 0; i < v.length; i++) s += (i ? ' ' : '') + coerce(v[i], () => `${what()}[${i}]`, key, false);
+    return s;
+  }
+  if (v === undefined || (v === null && !top)) {
+    throw exprError(`${what()} is ${v === undefined ? 'undefined' : 'null'}`, {
+      key,
+      hint: top ? "leave it out (or give '' or null for an empty value)" : 'a list takes derivations, paths, strings, numbers or booleans; look for a misspelt or missing attribute',
+    });
+  }
+  if (v === null) return '';
   if (typeof v === 'boolean') return v ? '1' : '';
   if (typeof v === 'number') return String(v);
-  if (typeof v === 'object' && typeof v.toString === 'function' && v.toString !== Object.prototype.toString) return v.toString();
-  throw new StoreError('EVAL', `${what()} cannot be turned into a string (got ${typeof v === 'object' ? 'an object' : typeof v})`, {
+  if (typeof v === 'object' && typeof v.toString === 'function' && v.toString !== Object.prototype.toString && !(v instanceof Promise)) return v.toString();
+  throw exprError(`${what()} cannot be turned into a string: it is ${describe(v)}`, {
+    key,
     hint: 'use strings, numbers, booleans, derivations, paths, or arrays of them',
   });
 }
@@ -198,31 +214,50 @@ function at(site: CallSite): string {
   return where ? ` (${where})` : '';
 }
 
+/** The arguments of derivation(); its environment variables go in `env`. */
+const DERIVATION_KEYS: ReadonlySet<string> = new Set(['name', 'builder', 'args', 'env', 'system', 'outputs', 'outputHash', 'outputHashMode']);
+
 export function derivation(a: DerivationArgs): Drv {
   // Where it was made, for messages about it (a failed build, a hash mismatch): the stack is
   // captured now and formatted only if one is needed.
   const site = captureCallSite();
-  if (!a || typeof a.name !== 'string') throw new StoreError('EVAL', `derivation() needs a name${at(site)}`);
+  checkArgsObject('derivation', a);
+  checkKeys('derivation', a as unknown as Record<string, unknown>, DERIVATION_KEYS, undefined, "the build's environment variables go in env: { NAME: value }");
+  if (typeof a.name !== 'string') throw exprError(a.name === undefined ? 'derivation() needs a name' : `derivation(): name must be a string, not ${describe(a.name)}`, { key: a.name === undefined ? undefined : 'name' });
   const name = a.name;
   const ctx = () => `derivation '${name}'`;
   try {
     validateName(name, 'derivation name');
   } catch (e) {
-    throw new StoreError('INVALID_NAME', `${(e as Error).message}${at(site)}`, { hint: (e as StoreError).hint });
+    throw exprError((e as Error).message, { code: 'INVALID_NAME', key: 'name', hint: (e as StoreError).hint });
   }
   const st = evalState();
   const s = st.settings;
-  const builder = typeof a.builder === 'string' ? a.builder : coerce(a.builder, () => `builder of ${ctx()}`);
+  if (a.builder === undefined || a.builder === null) throw exprError(`${ctx()} has no builder${a.builder === null ? ' (it is null)' : ''}`, { key: 'builder', hint: 'give builder: a program in the store (e.g. `${stdenv.shell}`) or a builtin' });
+  const builder = typeof a.builder === 'string' ? a.builder : coerce(a.builder, () => `builder of ${ctx()}`, 'builder');
   if (!builder) throw new StoreError('EVAL', `${ctx()} has no builder${at(site)}`);
+  checkText(builder, () => `builder of ${ctx()}`, 'builder');
   const args: string[] = [];
-  if (a.args) {
+  if (a.args !== undefined) {
+    if (!Array.isArray(a.args)) throw exprError(`${ctx()}: args must be an array of strings, not ${describe(a.args)}`, { key: 'args' });
     for (let i = 0; i < a.args.length; i++) {
       const x = a.args[i];
-      args.push(typeof x === 'string' ? x : coerce(x, () => `args[${i}] of ${ctx()}`));
+      const v = typeof x === 'string' ? x : coerce(x, () => `args[${i}] of ${ctx()}`, 'args');
+      checkText(v, () => `args[${i}] of ${ctx()}`, 'args');
+      args.push(v);
     }
   }
   const env: Record<string, string> = {};
-  if (a.env) for (const k in a.env) env[k] = coerce(a.env[k], () => `env.${k} of ${ctx()}`);
+  if (a.env !== undefined) {
+    const given = optionalRecord(ctx(), a as unknown as Record<string, unknown>, 'env') as Record<string, Stringish | Stringish[]>;
+    for (const k in given) {
+      const v = coerce(given[k], () => `env.${k} of ${ctx()}`, k);
+      checkText(v, () => `env.${k} of ${ctx()}`, k);
+      env[k] = v;
+    }
+  }
+  if (a.system !== undefined) optionalString(ctx(), a as unknown as Record<string, unknown>, 'system');
+  if (a.outputs !== undefined) optionalArray(ctx(), a as unknown as Record<string, unknown>, 'outputs', stringElement(ctx(), 'outputs'));
   const outputNames = a.outputs ?? DEFAULT_OUTPUTS;
   if (outputNames.length === 0) throw new StoreError('EVAL', `${ctx()} has no outputs${at(site)}`);
   for (const o of outputNames) {

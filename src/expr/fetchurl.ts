@@ -5,9 +5,11 @@
  * file of a Debian source package, through the host's apt). Only the content hash decides the
  * output path, so the same file fetched any of these ways is the same store path.
  */
-import { StoreError } from '../errors.js';
 import { builtinEnv, FETCHURL } from '../derivation/builtins.js';
 import { derivation, type Drv } from './drv.js';
+import { checkArgsObject, checkKeys, exprError, optionalArray, optionalBoolean, optionalString, stringElement } from './check.js';
+
+const FETCHURL_KEYS: ReadonlySet<string> = new Set(['url', 'urls', 'integrity', 'name', 'executable', 'hint']);
 
 export interface FetchurlArgs {
   url?: string;
@@ -41,18 +43,24 @@ export function checkUrl(url: string): void {
   try {
     parsed = new URL(url);
   } catch {
-    throw new StoreError('EVAL', `fetchurl: '${url}' is not a URL`);
+    throw exprError(`fetchurl: '${url}' is not a URL`);
   }
   if (!['http:', 'https:', 'file:'].includes(parsed.protocol) || /\s/.test(url)) {
-    throw new StoreError('EVAL', `fetchurl: unsupported URL scheme '${parsed.protocol}' in '${url}'`, { hint: 'use http://, https://, file://, mirror://NAME/PATH, apt:NAME=VERSION or apt-source:SOURCE=VERSION/FILE' });
+    throw exprError(`fetchurl: unsupported URL scheme '${parsed.protocol}' in '${url}'`, { hint: 'use http://, https://, file://, mirror://NAME/PATH, apt:NAME=VERSION or apt-source:SOURCE=VERSION/FILE' });
   }
 }
 
 export function fetchurl(a: FetchurlArgs): Drv {
+  checkArgsObject('fetchurl', a);
+  const r = a as unknown as Record<string, unknown>;
+  checkKeys('fetchurl', r, FETCHURL_KEYS);
+  for (const k of ['url', 'integrity', 'name', 'hint']) optionalString('fetchurl', r, k);
+  optionalBoolean('fetchurl', r, 'executable');
+  optionalArray('fetchurl', r, 'urls', stringElement('fetchurl', 'urls'));
   const urls = a.urls ?? (a.url !== undefined ? [a.url] : []);
-  if (urls.length === 0) throw new StoreError('EVAL', 'fetchurl needs a url (or urls)');
+  if (urls.length === 0) throw exprError('fetchurl needs a url (or urls)');
   urls.forEach(checkUrl);
-  if (!a.integrity) throw new StoreError('EVAL', `fetchurl('${urls[0]}') needs an integrity hash`, { hint: "run it once with integrity: 'sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' and copy the hash the error prints" });
+  if (!a.integrity) throw exprError(`fetchurl('${urls[0]}') needs an integrity hash`, { hint: "run it once with integrity: 'sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' and copy the hash the error prints" });
   // A single URL keeps the env of the first fetchurl, so existing derivations keep their paths.
   const where = a.urls === undefined ? { url: urls[0] } : { urls: urls.join(' ') };
   return derivation({

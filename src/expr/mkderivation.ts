@@ -9,6 +9,7 @@ import { derivation, type Drv, type Stringish } from './drv.js';
 import { sourcePath, type SourcePath } from './path.js';
 import { tool, type HostTool } from './host.js';
 import { makeStdenv, type Stdenv } from './stdenv.js';
+import { checkArgsObject, checkKeys, describe, didYouMean, exprError, isPackageLike, optionalArray, optionalBoolean, optionalRecord, optionalString, packageElement, stringElement } from './check.js';
 
 const SETUP_SCRIPT = fileURLToPath(new URL('../../../src/expr/setup.sh', import.meta.url));
 
@@ -39,13 +40,78 @@ export interface MkDerivationArgs {
   /** Host programs put on PATH before the stdenv's: an explicit choice, refused by --pure. */
   hostTools?: Array<string | HostTool>;
   meta?: Record<string, unknown>;
+  /** UPPER_CASE keys are environment variables of the build, as if given in `env`. */
+  [envVar: `${Uppercase<string>}`]: unknown;
 }
+
+/** The phases of the generic builder, in their default order. */
+const DEFAULT_PHASES = ['unpack', 'configure', 'build', 'check', 'install'] as const;
+
+const MK_KEYS: ReadonlySet<string> = new Set([
+  'name', 'pname', 'version', 'src', 'buildInputs', 'nativeBuildInputs',
+  ...DEFAULT_PHASES.map((p) => `${p}Phase`),
+  'phases', 'doCheck', 'outputs', 'env', 'stdenv', 'hostTools', 'meta',
+]);
+
+/** A key that reads as an environment variable (CFLAGS, NIX_…, MY_OPTION_2). */
+const ENV_VAR = /^[A-Z_][A-Z0-9_]*$/;
+const PHASE_KEY = /^([a-z][A-Za-z0-9]*)Phase$/;
 
 let setupSource: { store: string; src: SourcePath } | undefined;
 
+/** Check mkDerivation's arguments; return the extra variables (UPPER_CASE keys, phases of `phases`). */
+function checkMkArgs(a: MkDerivationArgs): Record<string, unknown> | undefined {
+  checkArgsObject('mkDerivation', a);
+  const r = a as unknown as Record<string, unknown>;
+  const named = typeof r.name === 'string' ? r.name : typeof r.pname === 'string' ? r.pname : undefined;
+  const fn = named === undefined ? 'mkDerivation' : `mkDerivation '${named}'`;
+  const phases = optionalArray(fn, r, 'phases', stringElement(fn, 'phases'));
+  let extra: Record<string, unknown> | undefined;
+  const accept = (k: string): boolean => {
+    if (ENV_VAR.test(k)) return true;
+    // The code of a phase of its own, named in `phases`.
+    const m = PHASE_KEY.exec(k);
+    return m !== null && phases !== undefined && phases.includes(m[1]);
+  };
+  checkKeys('mkDerivation', r, MK_KEYS, accept, "the build's environment variables go in env: { name: value } (or as UPPER_CASE keys)");
+  for (const k in r) if (!MK_KEYS.has(k)) (extra ??= {})[k] = r[k];
+  for (const k of ['name', 'pname', 'version']) optionalString(fn, r, k);
+  for (const p of DEFAULT_PHASES) optionalString(fn, r, `${p}Phase`);
+  optionalBoolean(fn, r, 'doCheck');
+  optionalArray(fn, r, 'outputs', stringElement(fn, 'outputs'));
+  optionalArray(fn, r, 'buildInputs', packageElement(fn, 'buildInputs'));
+  optionalArray(fn, r, 'nativeBuildInputs', packageElement(fn, 'nativeBuildInputs'));
+  optionalRecord(fn, r, 'env');
+  optionalRecord(fn, r, 'meta');
+  optionalArray(fn, r, 'hostTools', (x, i) => {
+    if (typeof x === 'string' || (x !== null && typeof x === 'object' && (x as { kind?: unknown }).kind === 'host-tool')) return;
+    throw exprError(`${fn}: hostTools[${i}] must be a program name or host.tool(...), not ${describe(x)}`, { key: 'hostTools' });
+  });
+  if ('src' in r && !isPackageLike(r.src)) {
+    throw exprError(`${fn}: src is ${describe(r.src)}, not a derivation or a path`, {
+      key: 'src',
+      hint: r.src === undefined || r.src === null ? 'leave src out for a package without sources, or look for a misspelt attribute' : 'give a fetchurl(...) or path(...)',
+    });
+  }
+  if (a.stdenv !== undefined && (a.stdenv === null || typeof a.stdenv !== 'object' || !('shell' in a.stdenv))) {
+    throw exprError(`${fn}: stdenv must be a stdenv (stdenv, stdenvNoCC, hostStdenv()), not ${describe(a.stdenv)}`, { key: 'stdenv' });
+  }
+  if (phases) {
+    for (const p of phases) {
+      if ((DEFAULT_PHASES as readonly string[]).includes(p) || r[`${p}Phase`] !== undefined || (a.env as Record<string, unknown> | undefined)?.[`${p}Phase`] !== undefined) continue;
+      throw exprError(`${fn}: phases has '${p}', which is neither a phase of the builder nor given as ${p}Phase${didYouMean(p, DEFAULT_PHASES)}`, {
+        key: 'phases',
+        hint: `the builder's phases are ${DEFAULT_PHASES.join(', ')}; a phase of your own needs its code as ${p}Phase`,
+      });
+    }
+  }
+  return extra;
+}
+
 export function mkDerivation(a: MkDerivationArgs): Drv {
+  const extra = checkMkArgs(a);
   const name = a.name ?? (a.pname && a.version ? `${a.pname}-${a.version}` : a.pname);
-  if (!name) throw new StoreError('EVAL', 'mkDerivation needs a name (or pname and version)');
+  if (!name) throw exprError('mkDerivation needs a name (or pname and version)', { hint: "give name: 'foo-1.0', or pname: 'foo' and version: '1.0'" });
   const setup = sourcePath(SETUP_SCRIPT, { name: 'hepstore-setup.sh' });
   if (setupSource?.store !== setup.storePath) setupSource = { store: setup.storePath, src: setup };
   // The C/C++ toolchain by default, as a package that compiles expects; stdenvNoCC opts out.
@@ -65,6 +131,7 @@ export function mkDerivation(a: MkDerivationArgs): Drv {
     ...(hostToolPaths ? { hostToolPaths } : {}),
     doCheck: a.doCheck ?? false,
     ...(a.phases ? { phases: a.phases.join(' ') } : {}),
+    ...(extra as Record<string, Stringish | Stringish[]> | undefined),
     ...a.env,
   };
   for (const p of ['unpack', 'configure', 'build', 'check', 'install'] as const) {

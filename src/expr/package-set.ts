@@ -1,17 +1,39 @@
 /**
  * A package set: named packages defined in terms of each other, evaluated lazily and once.
- * A package that (indirectly) needs itself is reported as a cycle with its members.
+ * A package that (indirectly) needs itself is reported as a cycle with its members; a package
+ * that asks for one the set does not have (`self.zlbi`) is an error naming both, with the line.
  */
 import { StoreError } from '../errors.js';
+import { checkArgsObject, describe, didYouMean, exprError } from './check.js';
 
 export type PackageDefs<T> = { [name: string]: (self: Record<string, T>) => T };
 
+/**
+ * Names read from any object by the language and by common tools (await, JSON, inspection):
+ * asking a set for these is not a mistake, and they are simply absent.
+ */
+const NOT_PACKAGES = new Set(['then', 'toJSON', 'inspect', 'asymmetricMatch', '$$typeof', 'nodeType', '__esModule', 'constructor', 'prototype', 'length']);
+
+/** The location (file:line) an error was found at, from it or what it wraps. */
+function locationOf(e: unknown): string | undefined {
+  for (let x = e, depth = 0; x && depth < 8; x = (x as { cause?: unknown }).cause, depth++) {
+    if (x instanceof StoreError && x.location !== undefined) return x.location;
+  }
+  return undefined;
+}
+
 export function packageSet<T>(defs: PackageDefs<T>): Record<string, T> {
+  checkArgsObject('packageSet', defs);
+  for (const name of Object.keys(defs)) {
+    if (typeof defs[name] !== 'function') {
+      throw exprError(`packageSet: package '${name}' is ${describe(defs[name])}, not a function of the set`, { key: name, hint: `write ${name}: (self) => mkDerivation({ … })` });
+    }
+  }
   const values = new Map<string, T>();
   const evaluating: string[] = [];
-  const self = {} as Record<string, T>;
+  const target = {} as Record<string, T>;
   for (const name of Object.keys(defs)) {
-    Object.defineProperty(self, name, {
+    Object.defineProperty(target, name, {
       enumerable: true,
       get(): T {
         if (values.has(name)) return values.get(name)!;
@@ -27,7 +49,8 @@ export function packageSet<T>(defs: PackageDefs<T>): Record<string, T> {
           return v;
         } catch (e) {
           if (e instanceof StoreError && !e.message.includes(`while evaluating package '${name}'`) && e.code !== 'CYCLE') {
-            throw new StoreError(e.code, `${e.message}\n  while evaluating package '${name}'`, { hint: e.hint, cause: e });
+            const location = locationOf(e);
+            throw new StoreError(e.code, `${e.message}\n  while evaluating package '${name}'`, { hint: e.hint, cause: e, ...(location ? { location } : {}) });
           }
           throw e;
         } finally {
@@ -36,5 +59,15 @@ export function packageSet<T>(defs: PackageDefs<T>): Record<string, T> {
       },
     });
   }
+  const names = Object.keys(defs);
+  const self: Record<string, T> = new Proxy(target, {
+    get(t, prop, receiver) {
+      if (typeof prop !== 'string' || prop in t || prop in Object.prototype || NOT_PACKAGES.has(prop)) return Reflect.get(t, prop, receiver);
+      const asker = evaluating[evaluating.length - 1];
+      throw exprError(`${asker === undefined ? 'the package set' : `package '${asker}'`} asks for '${prop}', which the package set does not have${didYouMean(prop, names)}`, {
+        hint: `the set has ${names.length > 12 ? `${names.slice(0, 12).join(', ')}… (${names.length} packages)` : names.join(', ')}; test for an optional one with ('${prop}' in self)`,
+      });
+    },
+  });
   return self;
 }

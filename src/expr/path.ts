@@ -9,6 +9,7 @@ import { sha256Hex } from '../hash/sha256.js';
 import { evalState, settings } from './context.js';
 import { callerFile } from './caller.js';
 import { noteRead, unrecorded } from './record.js';
+import { describe, exprError } from './check.js';
 
 export class SourcePath {
   readonly kind = 'source';
@@ -43,6 +44,13 @@ export function sourceName(hostPath: string): string {
  * paths wherever it is evaluated from.
  */
 export function sourcePath(p: string | URL, opts: { name?: string } = {}): SourcePath {
+  if (typeof p !== 'string' && !(p instanceof URL)) {
+    throw exprError(`path() takes a file name (a string or a URL), not ${describe(p)}`, { hint: "write path('./src'), relative to the expression file" });
+  }
+  if (p === '') throw exprError("path(''): the file name is empty", { hint: "write path('.') for the expression's own directory" });
+  if (opts === null || typeof opts !== 'object') throw exprError(`path('${p}'): the options must be an object ({ name }), not ${describe(opts)}`);
+  for (const k in opts) if (k !== 'name') throw exprError(`path('${p}') has no option '${k}'`, { hint: 'the only option is name' });
+  if (opts.name !== undefined && typeof opts.name !== 'string') throw exprError(`path('${p}'): name must be a string, not ${describe(opts.name)}`);
   let abs: string;
   if (p instanceof URL) abs = fileURLToPath(p);
   else if (path.isAbsolute(p)) abs = p;
@@ -51,7 +59,7 @@ export function sourcePath(p: string | URL, opts: { name?: string } = {}): Sourc
     if (!from) throw new StoreError('EVAL', `cannot tell which file called path('${p}')`, { hint: 'pass an absolute path or new URL(p, import.meta.url)' });
     abs = path.resolve(path.dirname(from), p);
   }
-  if (!fs.existsSync(abs)) throw new StoreError('EVAL', `path('${p}'): '${abs}' does not exist`);
+  if (!fs.existsSync(abs)) throw exprError(`path('${p}'): '${abs}' does not exist`);
   const name = opts.name ?? sourceName(abs);
   validateName(name, `name of path('${p}')`);
   // The tree is read as one input: its archive hash (what the evaluation cache checks again).
@@ -68,6 +76,8 @@ export function sourcePath(p: string | URL, opts: { name?: string } = {}): Sourc
  * not mention other store paths; pass those to a derivation instead.
  */
 export function writeText(name: string, text: string): SourcePath {
+  if (typeof name !== 'string') throw exprError(`writeText(name, text): name must be a string, not ${describe(name)}`);
+  if (typeof text !== 'string') throw exprError(`writeText('${name}', text): text must be a string, not ${describe(text)}`);
   validateName(name, 'name of writeText()');
   const st = settings();
   if (text.includes(st.storeDir + '/')) {

@@ -6,12 +6,14 @@
  */
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { StoreError } from '../errors.js';
 import { derivation, type Drv, type Stringish } from './drv.js';
 import { sourcePath, writeText, type SourcePath } from './path.js';
 import { tool, type HostTool } from './host.js';
 import { stdenvOf, type Stdenv } from './stdenv.js';
 import { bootstrapTools } from './bootstrap.js';
+import { checkArgsObject, checkKeys, describe, exprError, optionalArray, optionalRecord, packageElement, stringElement } from './check.js';
+
+const ZX_KEYS: ReadonlySet<string> = new Set(['name', 'script', 'buildInputs', 'env', 'outputs', 'stdenv', 'hostTools']);
 
 const require = createRequire(import.meta.url);
 
@@ -34,7 +36,16 @@ export interface ZxDerivationArgs {
 }
 
 export function zxDerivation(a: ZxDerivationArgs): Drv {
-  if (!a.script) throw new StoreError('EVAL', `zxDerivation '${a.name}' needs a script`);
+  checkArgsObject('zxDerivation', a);
+  const r = a as unknown as Record<string, unknown>;
+  checkKeys('zxDerivation', r, ZX_KEYS, undefined, "the build's environment variables go in env: { NAME: value }");
+  if (typeof a.name !== 'string') throw exprError(a.name === undefined ? 'zxDerivation needs a name' : `zxDerivation: name must be a string, not ${describe(a.name)}`, { key: a.name === undefined ? undefined : 'name' });
+  const fn = `zxDerivation '${a.name}'`;
+  if (!a.script) throw exprError(`${fn} needs a script`);
+  if (typeof a.script !== 'string' && (a.script as { kind?: unknown }).kind !== 'source') throw exprError(`${fn}: script must be a path(...) or the script's text, not ${describe(a.script)}`, { key: 'script' });
+  optionalArray(fn, r, 'buildInputs', packageElement(fn, 'buildInputs'));
+  optionalArray(fn, r, 'outputs', stringElement(fn, 'outputs'));
+  optionalRecord(fn, r, 'env');
   const script = typeof a.script === 'string' ? writeText(`${a.name}-build.mjs`, a.script) : a.script;
   const sd = stdenvOf(a.stdenv);
   const host = sd.name === 'host';

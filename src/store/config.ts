@@ -45,6 +45,13 @@ export interface StoreConfig {
   buildTimeout?: number;
   /** Seconds a builder may go without output before it is stopped (as Nix's max-silent-time; default 0, no limit). */
   maxSilentTime?: number;
+  /**
+   * Garbage collection keeps the .drv files of live outputs (as Nix's keep-derivations,
+   * default true), so that `store diff`, `store log` and `verify --repair` still find them.
+   */
+  keepDerivations?: boolean;
+  /** Garbage collection keeps the outputs of live .drv files (as Nix's keep-outputs, default false). */
+  keepOutputs?: boolean;
 }
 
 export const DEFAULT_CONNECT_TIMEOUT = 20;
@@ -93,6 +100,24 @@ export function buildLimits(config: StoreConfig, file: string, flags: { timeout?
   return {
     timeoutMs: pick(flags.timeout, '--timeout', config.buildTimeout, 'buildTimeout'),
     maxSilentMs: pick(flags.maxSilentTime, '--max-silent-time', config.maxSilentTime, 'maxSilentTime'),
+  };
+}
+
+/**
+ * What garbage collection keeps besides the closures of the roots (and what `roots`, `why`
+ * and `delete` count as alive): the configuration's keepDerivations (default true) and
+ * keepOutputs (default false), each turned on by its flag.
+ */
+export function gcKeepOptions(config: StoreConfig, file: string, flags: Record<string, unknown>): { keepDerivations: boolean; keepOutputs: boolean } {
+  const setting = (key: 'keepDerivations' | 'keepOutputs', fallback: boolean): boolean => {
+    const v = config[key];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'boolean') throw new StoreError('USAGE', `"${key}" in ${file} must be true or false (got ${JSON.stringify(v)})`);
+    return v;
+  };
+  return {
+    keepDerivations: flags['keep-derivations'] === true || setting('keepDerivations', true),
+    keepOutputs: flags['keep-outputs'] === true || setting('keepOutputs', false),
   };
 }
 

@@ -243,7 +243,7 @@ export class LocalStore {
     return this.stmts.idOf.get(p) !== undefined;
   }
 
-  private validStmts?: { which: Statement<[string], string>; count: Statement<[string], number> };
+  private validStmts?: { which: Statement<[string], string>; count: Statement<[string], number>; countWithDeriver: Statement<[string], number> };
 
   /** The valid paths among `paths`, in one query per few thousand paths. */
   validPaths(paths: readonly string[]): Set<string> {
@@ -262,8 +262,24 @@ export class LocalStore {
     return n === distinct.length;
   }
 
+  /**
+   * Whether every one of `paths` is valid and has a valid deriver (.drv file): one count. A
+   * valid .drv's closure holds the .drv files of all its inputs, so an evaluation whose
+   * outputs all pass has every .drv file of its graph in the store (or an equal one).
+   */
+  allValidWithDerivers(paths: readonly string[]): boolean {
+    const { countWithDeriver } = this.validQueries();
+    const distinct = [...new Set(paths)];
+    let n = 0;
+    for (let i = 0; i < distinct.length; i += VALID_CHUNK) n += countWithDeriver.get(JSON.stringify(distinct.slice(i, i + VALID_CHUNK)))!;
+    return n === distinct.length;
+  }
+
   private validQueries() {
     return (this.validStmts ??= {
+      countWithDeriver: this.db
+        .prepare<[string], number>('SELECT count(*) FROM json_each(?) j JOIN ValidPaths v ON v.path = j.value WHERE v.deriver IS NOT NULL AND EXISTS (SELECT 1 FROM ValidPaths d WHERE d.path = v.deriver)')
+        .pluck(),
       which: this.db.prepare<[string], string>('SELECT path FROM ValidPaths WHERE path IN (SELECT value FROM json_each(?))').pluck(),
       count: this.db.prepare<[string], number>('SELECT count(*) FROM json_each(?) j WHERE EXISTS (SELECT 1 FROM ValidPaths v WHERE v.path = j.value)').pluck(),
     });

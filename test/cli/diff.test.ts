@@ -50,4 +50,23 @@ test('store diff: added, removed, changed with version and size, and the input t
   assert.is(d3.changed.length, 2);
 });
 
+test('store diff names the first differing input after a garbage collection (the .drv files of live outputs stay)', () => {
+  const dir = tmpDir('diff-gc');
+  const root = path.join(tmpDir('diff-gc-store'), 'root');
+  writeTree(dir, { 'a.ts': expr('1.3', ''), 'c.ts': expr('1.3', '').replace("CFLAGS: '-O2'", "CFLAGS: '-O3'") });
+  const run = (args: string[]) => {
+    const r = runCli(args, { storeRoot: root, cwd: dir });
+    assert.is(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  run(['realize', 'a.ts', '-o', 'ra']);
+  run(['realize', 'c.ts', '-o', 'rc']);
+  // No root names a .drv file: only keeping the derivers of live outputs saves them.
+  const gc = JSON.parse(run(['gc', '--json']));
+  assert.not.ok(gc.deleted.some((d: { path: string }) => d.path.endsWith('.drv')), 'no .drv file of a live output is collected');
+  const d = JSON.parse(run(['diff', 'ra', 'rc', '--json']));
+  const changed = d.changed.find((c: { name: string }) => c.name === 'root');
+  assert.equal(changed.cause, ['root-6.32: input zlib-1.3 differs', 'zlib-1.3: environment variable CFLAGS: "-O2" -> "-O3"']);
+});
+
 test.run();

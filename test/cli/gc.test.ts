@@ -18,6 +18,12 @@ function setup(files: Record<string, string>): Env {
   return { dir, root, storeDir: path.join(root, 'store') };
 }
 
+/** Write the store's etc/hepstore.json. */
+function configure(env: Env, config: Record<string, unknown>): void {
+  fs.mkdirSync(path.join(env.root, 'etc'), { recursive: true });
+  fs.writeFileSync(path.join(env.root, 'etc', 'hepstore.json'), JSON.stringify(config));
+}
+
 function cli(env: Env, args: string[]) {
   return runCli(args, { storeRoot: env.root, cwd: env.dir });
 }
@@ -76,8 +82,9 @@ function evalAttrs(env: Env): Record<string, Eval> {
   return out;
 }
 
-test("Nix gc.sh: a rooted output and its runtime closure survive, build-only inputs and .drv files go, stray locks go", () => {
+test('Nix gc.sh with "keepDerivations": false: a rooted output and its runtime closure survive, build-only inputs and .drv files go, stray locks go', () => {
   const env = setup({ 'default.ts': DEPENDENCIES });
+  configure(env, { keepDerivations: false });
   const e = evalAttrs(env);
   ok(env, ['realize', 'default.ts']);
   const top = e.top.outputs.out;
@@ -140,8 +147,11 @@ test('store why prints one chain per root, from the root down to the path', () =
   assert.match(text, `${input0} is kept alive by 2 roots:`);
   assert.match(text, `out-link ${path.join(env.dir, 'result')}`);
   assert.match(text, `-> ${input0}`);
-  // A path nothing needs: said plainly.
-  assert.match(ok(env, ['why', e.top.drvPath]), "is not reachable from any root: 'store gc' would delete it");
+  // The deriver of a live output is alive through it (keepDerivations is the default).
+  const d = json<{ alive: boolean; chains: Array<{ root: string; chain: string[] }> }>(env, ['why', e.top.drvPath]);
+  assert.equal(d.chains.map((c) => [c.root, c.chain]), [[path.join(env.dir, 'result'), [e.top.outputs.out, e.top.drvPath]]]);
+  // A path nothing needs (an input needed only to build): said plainly.
+  assert.match(ok(env, ['why', e.input1.outputs.out]), "is not reachable from any root: 'store gc' would delete it");
   // ./result works as the PATH too.
   assert.is(json<{ path: string }>(env, ['why', 'result']).path, e.top.outputs.out);
 });
@@ -165,8 +175,9 @@ test('removing the roots leaves the store empty, multiple outputs included', () 
   assert.match(ok(env, ['roots']), '0 roots keep 0 of 0 paths alive');
 });
 
-test('store gc --max-freed stops early; --keep-derivations keeps the .drv files of live outputs', () => {
+test('store gc --max-freed stops early; --keep-derivations keeps the .drv files of live outputs even where the configuration turns it off', () => {
   const env = setup({ 'default.ts': DEPENDENCIES });
+  configure(env, { keepDerivations: false });
   const e = evalAttrs(env);
   ok(env, ['realize', 'default.ts']);
   const kd = json<{ deleted: Array<{ path: string }> }>(env, ['gc', '--dry-run', '--keep-derivations']).deleted.map((d) => d.path);
@@ -180,6 +191,30 @@ test('store gc --max-freed stops early; --keep-derivations keeps the .drv files 
   assert.match(bad.stderr, '--max-freed takes a size in bytes');
   assert.match(ok(env, ['gc', '--max-freed', '1K']), 'stopped after freeing 1.00 KiB');
   ok(env, ['verify', '--check-contents']);
+});
+
+test('by default gc keeps the .drv files of live outputs and what they need; realize writes missing .drv files back even when the outputs are valid', () => {
+  const env = setup({ 'default.ts': DEPENDENCIES });
+  const e = evalAttrs(env);
+  ok(env, ['realize', 'default.ts']);
+  const drvs = ['input0', 'input1', 'input2', 'top'].map((a) => e[a].drvPath);
+  const out = json<{ deleted: Array<{ path: string }> }>(env, ['gc']).deleted.map((d) => d.path);
+  assert.equal(out, [e.input1.outputs.out], 'only the build-only output goes');
+  for (const d of drvs) assert.ok(exists(d), d);
+  withStore(env, (s) => assert.is(s.pathInfo(e.top.outputs.out).deriver, e.top.drvPath));
+  // Turned off: the .drv files go; a realize with nothing to build writes them back.
+  configure(env, { keepDerivations: false });
+  const gone = json<{ deleted: Array<{ path: string }> }>(env, ['gc']).deleted.map((d) => d.path);
+  assert.equal(gone.sort(), drvs.sort());
+  for (const d of drvs) assert.not.ok(exists(d), d);
+  const again = cli(env, ['realize', 'default.ts', '--json']);
+  assert.is(again.status, 0, again.stderr);
+  for (const d of drvs) assert.ok(exists(d), `${d} is written back`);
+  assert.not.ok(exists(e.input1.outputs.out), 'nothing was built');
+  ok(env, ['verify', '--check-contents']);
+  const bad = (configure(env, { keepDerivations: 'yes' }), cli(env, ['gc', '--dry-run']));
+  assert.is(bad.status, 1);
+  assert.match(bad.stderr, /"keepDerivations" in .*hepstore\.json must be true or false/);
 });
 
 test('store delete removes a dead path, and refuses one that dead paths refer to unless --also-referrers', () => {
