@@ -21,13 +21,50 @@ export interface MkDerivationArgs {
   buildInputs?: Array<Drv | SourcePath>;
   nativeBuildInputs?: Array<Drv | SourcePath>;
   unpackPhase?: string;
+  patchPhase?: string;
   configurePhase?: string;
   buildPhase?: string;
   checkPhase?: string;
   installPhase?: string;
-  /** Phase names in order (default: unpack configure build check install). */
+  fixupPhase?: string;
+  /** Shell code run before or after a phase (its default or its own). */
+  prePatch?: string;
+  postPatch?: string;
+  preConfigure?: string;
+  postConfigure?: string;
+  preBuild?: string;
+  postBuild?: string;
+  preCheck?: string;
+  postCheck?: string;
+  preInstall?: string;
+  postInstall?: string;
+  postFixup?: string;
+  /** Phase names in order (default: unpack patch configure build check install fixup). */
   phases?: string[];
+  /** Patches applied in order by the patch phase, with `patch $patchFlags` (default -p1). */
+  patches?: Array<Drv | SourcePath>;
+  patchFlags?: string[];
+  /** Autotools: `./configure --prefix=$out ...configureFlags` (when ./configure exists). */
+  configureFlags?: string[];
+  /**
+   * CMake, when `cmake` is among the inputs and the source has a CMakeLists.txt (in `cmakeDir`):
+   * an out-of-tree build in build/ with `-DCMAKE_INSTALL_PREFIX=$out -DCMAKE_BUILD_TYPE=Release`
+   * and the store's fixed flags, then these.
+   */
+  cmakeFlags?: string[];
+  cmakeDir?: string;
+  /** Arguments of every make (build, check, install), and of one of them. */
+  makeFlags?: string[];
+  buildFlags?: string[];
+  checkFlags?: string[];
+  installFlags?: string[];
+  /** make -j with the build's cores (default true). */
+  enableParallelBuilding?: boolean;
+  /** Run the check phase: `make check` (or `checkTarget`), or `ctest` for a CMake build. */
   doCheck?: boolean;
+  checkTarget?: string;
+  /** Leave the fixup phase's strip out (debug sections name the build directory: stripped by default). */
+  dontStrip?: boolean;
   outputs?: string[];
   env?: Record<string, Stringish | Stringish[]>;
   /**
@@ -64,12 +101,26 @@ export function mkDerivation(a: MkDerivationArgs): Drv {
     ...(sd.path ? { stdenvPath: sd.path } : {}),
     ...(hostToolPaths ? { hostToolPaths } : {}),
     doCheck: a.doCheck ?? false,
+    enableParallelBuilding: a.enableParallelBuilding ?? true,
     ...(a.phases ? { phases: a.phases.join(' ') } : {}),
+    ...(a.outputs ? { hepstoreOutputs: a.outputs.join(' ') } : {}),
+    ...(a.patches?.length ? { patches: a.patches } : {}),
+    ...(a.dontStrip ? { dontStrip: true } : {}),
+    ...(a.checkTarget ? { checkTarget: a.checkTarget } : {}),
+    ...(a.cmakeDir ? { cmakeDir: a.cmakeDir } : {}),
     ...a.env,
   };
-  for (const p of ['unpack', 'configure', 'build', 'check', 'install'] as const) {
+  for (const f of ['patchFlags', 'configureFlags', 'cmakeFlags', 'makeFlags', 'buildFlags', 'checkFlags', 'installFlags'] as const) {
+    const v = a[f];
+    if (v?.length) env[f] = v;
+  }
+  for (const p of ['unpack', 'patch', 'configure', 'build', 'check', 'install', 'fixup'] as const) {
     const code = a[`${p}Phase`];
     if (code !== undefined) env[`${p}Phase`] = code;
+  }
+  for (const h of ['prePatch', 'postPatch', 'preConfigure', 'postConfigure', 'preBuild', 'postBuild', 'preCheck', 'postCheck', 'preInstall', 'postInstall', 'postFixup'] as const) {
+    const code = a[h];
+    if (code !== undefined) env[h] = code;
   }
   const drv = derivation({ name, builder: sd.shell, args: ['-e', setup], env, outputs: a.outputs });
   if (a.meta) drv.meta = { ...a.meta };
