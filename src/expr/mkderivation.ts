@@ -1,7 +1,7 @@
 /**
- * `mkDerivation`: a package from phases (unpack, configure, build, check, install), run by a
- * generic shell builder — the stdenv's shell, with the stdenv's utilities and the inputs'
- * bin/ directories on PATH (and host programs only where a package asks for them).
+ * `mkDerivation`: a package from phases (unpack, patch, configure, build, check, install,
+ * fixup), run by a generic shell builder — the stdenv's shell, with the stdenv's utilities and
+ * the inputs' bin/ directories on PATH (and host programs only where a package asks for them).
  */
 import { fileURLToPath } from 'node:url';
 import { StoreError } from '../errors.js';
