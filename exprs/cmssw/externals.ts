@@ -2,7 +2,7 @@
  * CMSSW's externals built from source, keyed by cmsdist's package names, each depending on the
  * packages that cmsdist's recipe requires (the graph of CMSSW_14_2_X, graphs/), where the set
  * has them. The sources are Debian's upstream tarballs (exprs/source/), so versions are Debian's
- * (zlib 1.2.13, bzip2 1.0.8, xz 5.4.1, FastJet 3.4.0, HepMC3 3.1.2), not cmsdist's.
+ * (zlib 1.2.13, bzip2 1.0.8, xz 5.4.1, FastJet 3.4.0, HepMC3 3.1.2, LZ4 1.9.4, TinyXML-2 9.0.0), not cmsdist's.
  *
  *   store realize exprs/cmssw/externals.ts -A fastjet
  *   store realize exprs/cmssw/externals.ts          # all of them
@@ -14,6 +14,8 @@ import { makeBzip2 } from '../source/bzip2.ts';
 import { makeXz } from '../source/xz.ts';
 import { makeFastjet } from '../source/fastjet.ts';
 import { makeHepmc3 } from '../source/hepmc3.ts';
+import { makeLz4 } from '../source/lz4.ts';
+import { makeTinyxml2 } from '../source/tinyxml2.ts';
 
 type Make = (opts: { buildInputs?: Drv[] }) => Drv;
 
@@ -24,6 +26,8 @@ const MAKE: Record<string, Make> = {
   xz: makeXz,
   fastjet: makeFastjet,
   hepmc3: makeHepmc3,
+  lz4: makeLz4,
+  tinyxml2: makeTinyxml2,
 };
 
 const graph = readGraph('14_2');
@@ -52,3 +56,5 @@ export const bz2lib = () => externals.bz2lib;
 export const xz = () => externals.xz;
 export const fastjet = () => externals.fastjet;
 export const hepmc3 = () => externals.hepmc3;
+export const lz4 = () => externals.lz4;
+export const tinyxml2 = () => externals.tinyxml2;
