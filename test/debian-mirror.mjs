@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const SETS = ['set.ts', 'toolchain.ts'].map((f) => path.join(root, 'src', 'expr', 'bootstrap', f));
+const SETS = ['set.ts', 'toolchain.ts', 'build-tools.ts'].map((f) => path.join(root, 'src', 'expr', 'bootstrap', f));
 
 /** name, spec for apt, pool file and SHA256 of every package of the pinned sets. */
 export function pins(files = SETS) {

@@ -6,6 +6,7 @@ export { host, tool as hostTool, HostTool, type HostToolOptions } from './host.j
 export { mkDerivation, type MkDerivationArgs } from './mkderivation.js';
 export { stdenv, stdenvNoCC, makeStdenv, hostStdenv, STDENV_PACKAGES, DEFAULT_HOST_TOOLS, type Stdenv, type MakeStdenvOptions } from './stdenv.js';
 export { ccWrapper, TOOLCHAIN_SET, CC_RUNTIME_PACKAGES, type CcWrapperOptions } from './cc.js';
+export { buildTools, BUILD_TOOLS_SET, type BuildTools } from './build-tools.js';
 export { packageSet, type PackageDefs } from './package-set.js';
 export { zxDerivation, type ZxDerivationArgs } from './zx.js';
 export { beginEvaluation, settings as evalSettings } from './context.js';

@@ -1,7 +1,7 @@
 /**
- * `mkDerivation`: a package from phases (unpack, configure, build, check, install), run by a
- * generic shell builder — the stdenv's shell, with the stdenv's utilities and the inputs'
- * bin/ directories on PATH (and host programs only where a package asks for them).
+ * `mkDerivation`: a package from phases (unpack, patch, configure, build, check, install,
+ * fixup), run by a generic shell builder — the stdenv's shell, with the stdenv's utilities and
+ * the inputs' bin/ directories on PATH (and host programs only where a package asks for them).
  */
 import { fileURLToPath } from 'node:url';
 import { StoreError } from '../errors.js';
@@ -22,13 +22,50 @@ export interface MkDerivationArgs {
   buildInputs?: Array<Drv | SourcePath>;
   nativeBuildInputs?: Array<Drv | SourcePath>;
   unpackPhase?: string;
+  patchPhase?: string;
   configurePhase?: string;
   buildPhase?: string;
   checkPhase?: string;
   installPhase?: string;
-  /** Phase names in order (default: unpack configure build check install). */
+  fixupPhase?: string;
+  /** Shell code run before or after a phase (its default or its own). */
+  prePatch?: string;
+  postPatch?: string;
+  preConfigure?: string;
+  postConfigure?: string;
+  preBuild?: string;
+  postBuild?: string;
+  preCheck?: string;
+  postCheck?: string;
+  preInstall?: string;
+  postInstall?: string;
+  postFixup?: string;
+  /** Phase names in order (default: unpack patch configure build check install fixup). */
   phases?: string[];
+  /** Patches applied in order by the patch phase, with `patch $patchFlags` (default -p1). */
+  patches?: Array<Drv | SourcePath>;
+  patchFlags?: string[];
+  /** Autotools: `./configure --prefix=$out ...configureFlags` (when ./configure exists). */
+  configureFlags?: string[];
+  /**
+   * CMake, when `cmake` is among the inputs and the source has a CMakeLists.txt (in `cmakeDir`):
+   * an out-of-tree build in build/ with `-DCMAKE_INSTALL_PREFIX=$out -DCMAKE_BUILD_TYPE=Release`
+   * and the store's fixed flags, then these.
+   */
+  cmakeFlags?: string[];
+  cmakeDir?: string;
+  /** Arguments of every make (build, check, install), and of one of them. */
+  makeFlags?: string[];
+  buildFlags?: string[];
+  checkFlags?: string[];
+  installFlags?: string[];
+  /** make -j with the build's cores (default true). */
+  enableParallelBuilding?: boolean;
+  /** Run the check phase: `make check` (or `checkTarget`), or `ctest` for a CMake build. */
   doCheck?: boolean;
+  checkTarget?: string;
+  /** Leave the fixup phase's strip out (debug sections name the build directory: stripped by default). */
+  dontStrip?: boolean;
   outputs?: string[];
   env?: Record<string, Stringish | Stringish[]>;
   /**
@@ -45,11 +82,18 @@ export interface MkDerivationArgs {
 }
 
 /** The phases of the generic builder, in their default order. */
-const DEFAULT_PHASES = ['unpack', 'configure', 'build', 'check', 'install'] as const;
+const DEFAULT_PHASES = ['unpack', 'patch', 'configure', 'build', 'check', 'install', 'fixup'] as const;
+
+/** Shell code run before or after a phase. */
+const HOOKS = ['prePatch', 'postPatch', 'preConfigure', 'postConfigure', 'preBuild', 'postBuild', 'preCheck', 'postCheck', 'preInstall', 'postInstall', 'postFixup'] as const;
+
+/** Lists of words handed to the builder's tools. */
+const FLAG_LISTS = ['patchFlags', 'configureFlags', 'cmakeFlags', 'makeFlags', 'buildFlags', 'checkFlags', 'installFlags'] as const;
 
 const MK_KEYS: ReadonlySet<string> = new Set([
   'name', 'pname', 'version', 'src', 'buildInputs', 'nativeBuildInputs',
   ...DEFAULT_PHASES.map((p) => `${p}Phase`),
+  ...HOOKS, ...FLAG_LISTS, 'patches', 'cmakeDir', 'checkTarget', 'enableParallelBuilding', 'dontStrip',
   'phases', 'doCheck', 'outputs', 'env', 'stdenv', 'hostTools', 'meta',
 ]);
 
@@ -77,7 +121,11 @@ function checkMkArgs(a: MkDerivationArgs): Record<string, unknown> | undefined {
   for (const k in r) if (!MK_KEYS.has(k)) (extra ??= {})[k] = r[k];
   for (const k of ['name', 'pname', 'version']) optionalString(fn, r, k);
   for (const p of DEFAULT_PHASES) optionalString(fn, r, `${p}Phase`);
-  optionalBoolean(fn, r, 'doCheck');
+  for (const h of HOOKS) optionalString(fn, r, h);
+  for (const k of ['cmakeDir', 'checkTarget']) optionalString(fn, r, k);
+  for (const k of ['doCheck', 'enableParallelBuilding', 'dontStrip']) optionalBoolean(fn, r, k);
+  for (const f of FLAG_LISTS) optionalArray(fn, r, f, stringElement(fn, f));
+  optionalArray(fn, r, 'patches', packageElement(fn, 'patches'));
   optionalArray(fn, r, 'outputs', stringElement(fn, 'outputs'));
   optionalArray(fn, r, 'buildInputs', packageElement(fn, 'buildInputs'));
   optionalArray(fn, r, 'nativeBuildInputs', packageElement(fn, 'nativeBuildInputs'));
@@ -130,13 +178,27 @@ export function mkDerivation(a: MkDerivationArgs): Drv {
     ...(sd.path ? { stdenvPath: sd.path } : {}),
     ...(hostToolPaths ? { hostToolPaths } : {}),
     doCheck: a.doCheck ?? false,
+    enableParallelBuilding: a.enableParallelBuilding ?? true,
     ...(a.phases ? { phases: a.phases.join(' ') } : {}),
     ...(extra as Record<string, Stringish | Stringish[]> | undefined),
+    ...(a.outputs ? { hepstoreOutputs: a.outputs.join(' ') } : {}),
+    ...(a.patches?.length ? { patches: a.patches } : {}),
+    ...(a.dontStrip ? { dontStrip: true } : {}),
+    ...(a.checkTarget ? { checkTarget: a.checkTarget } : {}),
+    ...(a.cmakeDir ? { cmakeDir: a.cmakeDir } : {}),
     ...a.env,
   };
-  for (const p of ['unpack', 'configure', 'build', 'check', 'install'] as const) {
+  for (const f of FLAG_LISTS) {
+    const v = a[f];
+    if (v?.length) env[f] = v;
+  }
+  for (const p of DEFAULT_PHASES) {
     const code = a[`${p}Phase`];
     if (code !== undefined) env[`${p}Phase`] = code;
+  }
+  for (const h of HOOKS) {
+    const code = a[h];
+    if (code !== undefined) env[h] = code;
   }
   const drv = derivation({ name, builder: sd.shell, args: ['-e', setup], env, outputs: a.outputs });
   if (a.meta) drv.meta = { ...a.meta };

@@ -191,11 +191,11 @@ test('mkDerivation: UPPER_CASE keys and phases of its own are build variables, e
   // A phase of its own not named in phases is refused like any unknown key.
   refused(
     `export default mkDerivation({ stdenv: stdenvNoCC, pname: 'p', version: '1', installPhase: 'mkdir $out',
-  fixupPhase: 'true' });
+  extraPhase: 'true' });
 `,
     3,
-    /mkDerivation 'p' has no argument 'fixupPhase'/,
-    `  fixupPhase: 'true' });`,
+    /mkDerivation 'p' has no argument 'extraPhase'/,
+    `  extraPhase: 'true' });`,
   );
 });
 

@@ -63,7 +63,7 @@ test('mkDerivation runs the phases: src from path(), build and install with cp/m
   const log = runCli(['log', out], { storeRoot: root });
   assert.is(log.status, 0, log.stderr);
   const phases = log.stdout.split('\n').filter((l) => l.startsWith('hepstore: running')).map((l) => l.split(' ')[2]);
-  assert.equal(phases, ['unpack', 'configure', 'build', 'check', 'install']);
+  assert.equal(phases, ['unpack', 'patch', 'configure', 'build', 'check', 'install', 'fixup']);
 });
 
 test('a failing checkPhase fails the build when doCheck is set, and is skipped when it is not', () => {
@@ -93,6 +93,55 @@ test('changing the source changes the package; meta does not', () => {
   assert.is(evalOut(b), pa);
   fs.writeFileSync(path.join(b, 'src', 'greeting.txt'), 'hello, librarian\n');
   assert.is.not(evalOut(b), pa);
+});
+
+const HELPERS = (install: string) => `import { mkDerivation, path, stdenvNoCC } from 'hepstore';
+export default mkDerivation({
+  stdenv: stdenvNoCC,
+  pname: 'helpers',
+  version: '1.0',
+  src: path('./src'),
+  patches: [path('./fix.patch')],
+  configureFlags: ['--enable-x', '--with-y=1'],
+  makeFlags: ['GREETING=greeting.txt'],
+  ${install}
+});
+`;
+
+const HELPERS_SRC = {
+  'fix.patch': '--- a/greeting.txt\n+++ b/greeting.txt\n@@ -1 +1 @@\n-hello\n+hello, patched\n',
+  src: {
+    'greeting.txt': 'hello\n',
+    // An autotools-like configure: records its arguments and writes a Makefile for its prefix.
+    configure: {
+      exec: [
+        '#!/bin/sh',
+        'echo "$*" > configured.txt',
+        'prefix=${1#--prefix=}',
+        "printf 'all:\\n\\tcp $(GREETING) built.txt\\ninstall:\\n\\tmkdir -p %s/lib\\n\\tcp configured.txt built.txt %s/\\n\\techo libtool > %s/lib/libx.la\\n' \"$prefix\" \"$prefix\" \"$prefix\" > Makefile",
+        '',
+      ].join('\n'),
+    },
+  },
+};
+
+test('build helpers: patches, ./configure --prefix=$out with configureFlags, makeFlags, .la files removed, build directory references refused', () => {
+  const dir = tmpDir('helpers');
+  writeTree(dir, { 'default.ts': HELPERS(''), ...HELPERS_SRC });
+  const r = realize(dir);
+  assert.is(r.status, 0, r.stderr);
+  const out = r.stdout.trim();
+  assert.is(fs.readFileSync(path.join(out, 'configured.txt'), 'utf8'), `--prefix=${out} --enable-x --with-y=1\n`);
+  assert.is(fs.readFileSync(path.join(out, 'built.txt'), 'utf8'), 'hello, patched\n', 'the patch was applied and make had makeFlags');
+  assert.not.ok(fs.existsSync(path.join(out, 'lib', 'libx.la')), 'the .la file is removed');
+  assert.ok(fs.existsSync(path.join(out, 'lib')));
+
+  const leaky = tmpDir('helpers-leak');
+  writeTree(leaky, { 'default.ts': HELPERS("postInstall: 'echo \"$PWD/greeting.txt\" > $out/where.txt',"), ...HELPERS_SRC });
+  const r2 = realize(leaky);
+  assert.is(r2.status, 100, r2.stderr);
+  assert.match(r2.stderr, /these files name the build directory/);
+  assert.match(r2.stderr, /where\.txt/);
 });
 
 const ZX_EXPR = `import { zxDerivation, path } from 'hepstore';

@@ -1,0 +1,60 @@
+/**
+ * CMSSW's externals built from source, keyed by cmsdist's package names, each depending on the
+ * packages that cmsdist's recipe requires (the graph of CMSSW_14_2_X, graphs/), where the set
+ * has them. The sources are Debian's upstream tarballs (exprs/source/), so versions are Debian's
+ * (zlib 1.2.13, bzip2 1.0.8, xz 5.4.1, FastJet 3.4.0, HepMC3 3.1.2, LZ4 1.9.4, TinyXML-2 9.0.0), not cmsdist's.
+ *
+ *   store realize exprs/cmssw/externals.ts -A fastjet
+ *   store realize exprs/cmssw/externals.ts          # all of them
+ */
+import { packageSet, type Drv } from 'hepstore';
+import { readGraph } from './graph.ts';
+import { makeZlib } from '../source/zlib.ts';
+import { makeBzip2 } from '../source/bzip2.ts';
+import { makeXz } from '../source/xz.ts';
+import { makeFastjet } from '../source/fastjet.ts';
+import { makeHepmc3 } from '../source/hepmc3.ts';
+import { makeLz4 } from '../source/lz4.ts';
+import { makeTinyxml2 } from '../source/tinyxml2.ts';
+
+type Make = (opts: { buildInputs?: Drv[] }) => Drv;
+
+/** How each package is built, by cmsdist name. */
+const MAKE: Record<string, Make> = {
+  zlib: () => makeZlib(),
+  bz2lib: makeBzip2,
+  xz: makeXz,
+  fastjet: makeFastjet,
+  hepmc3: makeHepmc3,
+  lz4: makeLz4,
+  tinyxml2: makeTinyxml2,
+};
+
+const graph = readGraph('14_2');
+
+/** cmsdist's runtime requirements of a package that this set builds too. */
+function requires(name: string): string[] {
+  const node = graph[name];
+  if (!node) throw new Error(`externals: '${name}' is not a package of cmsdist's CMSSW_14_2_X graph`);
+  return node.req.filter((d) => d in MAKE).sort();
+}
+
+const externals = packageSet<Drv>(
+  Object.fromEntries(
+    Object.entries(MAKE).map(([name, make]) => [name, (self: Record<string, Drv>) => {
+      const deps = requires(name).map((d) => self[d]);
+      return make(deps.length ? { buildInputs: deps } : {});
+    }]),
+  ),
+);
+
+export default externals;
+
+// Each package as an attribute too (`-A fastjet`).
+export const zlib = () => externals.zlib;
+export const bz2lib = () => externals.bz2lib;
+export const xz = () => externals.xz;
+export const fastjet = () => externals.fastjet;
+export const hepmc3 = () => externals.hepmc3;
+export const lz4 = () => externals.lz4;
+export const tinyxml2 = () => externals.tinyxml2;
