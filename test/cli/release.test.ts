@@ -93,14 +93,25 @@ test('release add realizes and roots a release; list shows state, age, closure a
   const root1 = roots.roots.find((r) => r.name === 'CMSSW_1')!;
   assert.is(root1.kind, 'release');
   assert.is(root1.deprecated, rows[0].deprecated);
-  assert.is(root1.uniqueBytes, r1.uniqueBytes);
+  // store roots counts what the root keeps alive: with keepDerivations (the default) the .drv
+  // files of its outputs too; release list counts the release's runtime closure.
+  const drvBytes = (outs: string[]) =>
+    outs.reduce((n, o) => {
+      const info = (JSON.parse(ok(env, ['path-info', '--json', o])) as Array<{ deriver?: string }>)[0];
+      return n + (JSON.parse(ok(env, ['path-info', '--json', info.deriver!])) as Array<{ narSize: number }>)[0].narSize;
+    }, 0);
+  const ownDrvBytes = drvBytes(outs1);
+  assert.ok(ownDrvBytes > 0);
+  assert.is(root1.uniqueBytes, r1.uniqueBytes + ownDrvBytes);
   assert.is(JSON.parse(ok(env, ['gc', '--json'])).paths, 0);
   for (const p of outs1) assert.ok(exists(p));
   // Removing it: gc frees exactly the bytes only it kept alive.
   ok(env, ['release', 'rm', 'CMSSW_1']);
   const gc = JSON.parse(ok(env, ['gc', '--json'])) as { paths: number; bytesFreed: number; deleted: Array<{ path: string }> };
-  assert.is(gc.bytesFreed, r1.uniqueBytes);
-  assert.equal(gc.deleted.map((d) => d.path).sort(), [...outs1].sort());
+  // Its outputs go, with their .drv files, which nothing else keeps.
+  assert.is(gc.bytesFreed, r1.uniqueBytes + ownDrvBytes);
+  assert.equal(gc.deleted.map((d) => d.path).filter((p) => !p.endsWith('.drv')).sort(), [...outs1].sort());
+  assert.is(gc.deleted.filter((d) => d.path.endsWith('.drv')).length, outs1.length);
   assert.equal(list(env).map((r) => r.name), ['CMSSW_2']);
   ok(env, ['verify', '--check-contents']);
 });

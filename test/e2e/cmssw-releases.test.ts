@@ -152,8 +152,12 @@ test('four CMSSW releases: every package built, closures as in the graphs, ident
   cli(['gc']);
   const after = new LocalStore(root);
   try {
-    assert.equal(new Set(after.allValidPaths()), union, 'the store holds exactly the union of the releases');
-    assert.equal(new Set(onDisk(after)), union);
+    // …and the .drv files that made them, with what those refer to (keepDerivations, the default).
+    const derivers = [...union].map((p) => after.pathInfo(p).deriver).filter((d): d is string => d !== undefined && after.isValid(d));
+    assert.ok(derivers.length > 0, 'the derivers of the releases are kept');
+    const kept = new Set([...union, ...after.queryClosure(derivers)]);
+    assert.equal(new Set(after.allValidPaths()), kept, 'the store holds exactly the union of the releases and their derivers');
+    assert.equal(new Set(onDisk(after)), kept);
     const disk = await diskNarSizes(after);
     const dbSize = (p: string) => after.pathInfo(p).narSize;
     let total = 0;
