@@ -40,6 +40,9 @@ function runtimeNames(cycle: string): Set<string> {
 
 test('CMSSW 13_0, 14_0, 14_1, 14_2 as releases; retiring 13_0 and 14_0 frees exactly what 14_1 and 14_2 do not need', async () => {
   const root = path.join(tmpDir('cmssw'), 'root');
+  // The paths checked below are outputs only, not the .drv files that made them.
+  fs.mkdirSync(path.join(root, 'etc'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'etc', 'hepstore.json'), JSON.stringify({ keepDerivations: false }));
   const cli = (args: string[]) => {
     const r = runCli(args, { storeRoot: root, env: ENV });
     assert.is(r.status, 0, `store ${args.join(' ')} failed: ${r.stderr}`);
