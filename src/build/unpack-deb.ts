@@ -250,6 +250,12 @@ class Unpacker {
     this.log(`unpacking '${deb}' (${member.name}, ${member.size} bytes)`);
     const source = await dataStream(deb, member, compression);
     const extract = tar.extract();
+    // The parser's own error (e.g. the archive ends inside an entry) says more than what
+    // reading the entry then reports (a premature close), whichever comes first.
+    let parseError: unknown;
+    extract.on('error', (e: unknown) => {
+      parseError ??= e;
+    });
     let feedError: unknown;
     const feeding = feed(source, extract).catch((e: unknown) => {
       feedError ??= e;
@@ -259,7 +265,7 @@ class Unpacker {
     } catch (e) {
       await feeding;
       if (e instanceof StoreError) throw e;
-      throw bad(deb, `has a corrupt data archive (${member.name}): ${describeFailure(feedError ?? e, compression)}`);
+      throw bad(deb, `has a corrupt data archive (${member.name}): ${describeFailure(feedError ?? parseError ?? e, compression)}`);
     }
     await feeding;
     if (feedError) throw bad(deb, `has a corrupt data archive (${member.name}): ${describeFailure(feedError, compression)}`);
