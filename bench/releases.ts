@@ -13,7 +13,7 @@
  *
  *   node bench/run.mjs releases [--scale 0.02] [--runs 3] [--nix-runs 1] [-j 2] [--sandbox] [--no-nix] [--json]
  *
- * --scale is CMSSW_PAYLOAD_SCALE: 0.02 makes the four releases about 2 GiB in all.
+ * --scale is the expression's argument scale (--arg scale): 0.02 makes the four releases about 2 GiB in all.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -178,13 +178,13 @@ function writeNixExpression(root: string, file: string): void {
 
 function hepstoreRun(work: string, o: Options, r: number, nixFile: string | undefined): { run: Run; sizes: Sizes } {
   const root = path.join(work, `store-${r}`);
-  const env = { ...process.env, STORE_ROOT: root, CMSSW_PAYLOAD_SCALE: String(o.scale) };
+  const env = { ...process.env, STORE_ROOT: root };
   const cli = (args: string[]) => timed(process.execPath, [CLI, ...args], { env, cwd: work });
   try {
     const run: Run = { add: [], built: [], gcLeft: { s: 0, paths: 0, bytes: 0 }, gcRetired: { s: 0, paths: 0, bytes: 0 } };
     let outputs = 0;
     for (const c of CYCLES) {
-      run.add.push(cli(['release', 'add', release(c), EXPR, '-A', release(c), '-j', String(o.jobs), ...(o.sandbox ? [] : ['--no-sandbox'])]).s);
+      run.add.push(cli(['release', 'add', release(c), EXPR, '-A', release(c), '--arg', 'scale', String(o.scale), '-j', String(o.jobs), ...(o.sandbox ? [] : ['--no-sandbox'])]).s);
       const now = outputsCount(root);
       run.built.push(now - outputs);
       outputs = now;

@@ -180,7 +180,7 @@ export function packages(graph: Graph, opts: PackageOptions = {}): (name: string
     throw new Error(`CMSSW graph has dependency cycles: ${cycles.map((c) => c.join(' <-> ')).join('; ')} (break them explicitly, as CYCLE_BREAKS does for py3-flit-core/py3-wheel)`);
   }
   const scale = opts.scale ?? DEFAULT_SCALE;
-  if (!(scale >= 0)) throw new Error(`CMSSW payload scale must be a number >= 0, not ${scale}`);
+  if (typeof scale !== 'number' || !(scale >= 0) || !Number.isFinite(scale)) throw new Error(`the CMSSW payload scale must be a number >= 0, not ${JSON.stringify(scale)}`);
   const made = new Map<string, Drv>();
   const get = (root: string): Drv => {
     // Iterative post-order, so deep graphs never overflow the stack.

@@ -1,7 +1,8 @@
 /** A small, strict argument parser: every command declares its flags; anything else is an error. */
 import { StoreError } from '../errors.js';
 
-export type FlagKind = 'boolean' | 'string' | 'strings';
+/** 'pairs': `--arg NAME VALUE`, two words each time, repeatable. */
+export type FlagKind = 'boolean' | 'string' | 'strings' | 'pairs';
 
 export interface FlagSpec {
   [name: string]: { kind: FlagKind; short?: string; description?: string };
@@ -9,7 +10,7 @@ export interface FlagSpec {
 
 export interface Parsed {
   positionals: string[];
-  flags: Record<string, boolean | string | string[] | undefined>;
+  flags: Record<string, boolean | string | string[] | Array<[string, string]> | undefined>;
 }
 
 export function parseArgs(argv: readonly string[], spec: FlagSpec, command: string): Parsed {
@@ -44,6 +45,15 @@ export function parseArgs(argv: readonly string[], spec: FlagSpec, command: stri
       flags[name] = true;
       continue;
     }
+    if (s.kind === 'pairs') {
+      if (inline !== undefined) throw new StoreError('USAGE', `option '--${name}' takes two words, a name and a value`, { hint: `e.g. --${name} scale 0.01` });
+      if (i + 2 >= argv.length) throw new StoreError('USAGE', `option '--${name}' needs a name and a value`, { hint: `e.g. --${name} scale 0.01` });
+      const list = (flags[name] as Array<[string, string]> | undefined) ?? [];
+      list.push([argv[i + 1], argv[i + 2]]);
+      i += 2;
+      flags[name] = list;
+      continue;
+    }
     let value = inline;
     if (value === undefined) {
       if (i + 1 >= argv.length) throw new StoreError('USAGE', `option '--${name}' needs a value`);
@@ -68,7 +78,7 @@ export function helpText(usage: string, summary: string, spec: FlagSpec): string
   if (opts.length) {
     lines.push('', 'options:');
     for (const [name, s] of opts) {
-      const flag = `${s.short ? `-${s.short}, ` : ''}--${name}${s.kind === 'boolean' ? '' : ' VALUE'}`;
+      const flag = `${s.short ? `-${s.short}, ` : ''}--${name}${s.kind === 'boolean' ? '' : s.kind === 'pairs' ? ' NAME VALUE' : ' VALUE'}`;
       lines.push(`  ${flag.padEnd(28)} ${s.description}`);
     }
   }

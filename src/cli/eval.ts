@@ -5,28 +5,28 @@ import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { evaluateFile } from '../eval/evaluate.js';
 import { storeLayout } from '../store/root.js';
-import { evalTimeoutMs, readStoreConfig } from '../store/config.js';
+import { readStoreConfig } from '../store/config.js';
+import { EVAL_FLAGS, evalOptions } from './eval-flags.js';
 import { hostDependencies, refuseHostDependencies } from '../eval/host-deps.js';
 
 const evalCmd: Command = {
-  usage: 'store eval FILE [--attr NAME] [--pure] [--eval-timeout SECONDS] [--json]',
+  usage: 'store eval FILE [--attr NAME] [--pure] [--arg NAME VALUE] [--argstr NAME VALUE] [--eval-timeout SECONDS] [--json]',
   summary: 'Evaluate an expression file and print the .drv and output paths it names, without building anything or writing to the store.',
   flags: {
     attr: { kind: 'string', short: 'A', description: 'evaluate this exported attribute instead of the default export' },
     json: { kind: 'boolean', description: 'print JSON: attribute, drvPath, outputs, and the host tools of each closure' },
     pure: { kind: 'boolean', description: 'fail if anything in the closure uses a host tool or a host program as builder (default: "pure" of etc/hepstore.json)' },
-    'eval-timeout': { kind: 'string', description: 'seconds the evaluation may take (default: "evalTimeout" of etc/hepstore.json, else 300)' },
+    ...EVAL_FLAGS,
   },
   async run(args, ctx) {
     if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store eval takes exactly one FILE');
     const layout = storeLayout(ctx.storeRoot);
     const file = path.resolve(ctx.cwd, args.positionals[0]);
     const config = readStoreConfig(layout.configFile);
-    const timeoutMs = evalTimeoutMs(config, layout.configFile, args.flags['eval-timeout']);
     // The compiled expression is kept in (and taken from) the cache of a store that exists;
     // no store is made for it.
     const cacheDir = fs.existsSync(layout.varDir) ? path.join(layout.varDir, 'cache') : undefined;
-    const roots = await evaluateFile(file, { storeDir: layout.storeDir, attr: args.flags.attr as string | undefined, cacheDir, timeoutMs });
+    const roots = await evaluateFile(file, evalOptions(args, config, layout.configFile, layout.storeDir, cacheDir));
     if (args.flags.pure || config.pure === true) refuseHostDependencies(roots, file);
     const records = roots.map((r) => ({ attr: r.attr, name: r.drv.name, drvPath: r.drv.drvPath, outputs: Object.fromEntries(Object.entries(r.drv.drv.outputs).map(([o, v]) => [o, v.path])) }));
     if (args.flags.json) {

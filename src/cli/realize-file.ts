@@ -12,6 +12,7 @@ import type { FlagSpec, Parsed } from './args.js';
 import type { Context } from './command.js';
 import type { LocalStore } from '../store/local-store.js';
 import { resolveInstallable } from './resolve.js';
+import { EVAL_FLAGS, evalOptions } from './eval-flags.js';
 
 export interface Realized {
   path: string;
@@ -26,7 +27,7 @@ export const REALIZE_FLAGS: FlagSpec = {
   jobs: { kind: 'string', short: 'j', description: 'builds at once (default: number of cores)' },
   'no-sandbox': { kind: 'boolean', description: 'build without the bubblewrap sandbox' },
   pure: { kind: 'boolean', description: 'refuse (exit 1, building nothing) if anything in the closure uses a host tool or a host program as builder (default: "pure" of etc/hepstore.json)' },
-  'eval-timeout': { kind: 'string', description: 'seconds the evaluation may take (default: "evalTimeout" of etc/hepstore.json, else 300)' },
+  ...EVAL_FLAGS,
 };
 
 function isStorePathArg(store: LocalStore, arg: string, cwd: string): boolean {
@@ -50,7 +51,7 @@ export async function realizeArg(store: LocalStore, arg: string, args: Parsed, c
   }
   const file = path.resolve(ctx.cwd, arg);
   if (!fs.existsSync(file)) throw new StoreError('USAGE', `'${arg}' is neither a store path nor an expression file`);
-  const [{ evaluateFile }, { refuseHostDependencies }, { buildGraph }, { realize }, { readStoreConfig, evalTimeoutMs }, { progressReporter }, { parseJobs, outputSigner }] = await Promise.all([
+  const [{ evaluateFile }, { refuseHostDependencies }, { buildGraph }, { realize }, { readStoreConfig }, { progressReporter }, { parseJobs, outputSigner }] = await Promise.all([
     import('../eval/evaluate.js'),
     import('../eval/host-deps.js'),
     import('../eval/graph.js'),
@@ -61,12 +62,7 @@ export async function realizeArg(store: LocalStore, arg: string, args: Parsed, c
   ]);
   const config = readStoreConfig(store.layout.configFile);
   const attr = args.flags.attr as string | undefined;
-  const roots = await evaluateFile(file, {
-    storeDir: store.storeDir,
-    attr,
-    cacheDir: path.join(store.layout.varDir, 'cache'),
-    timeoutMs: evalTimeoutMs(config, store.layout.configFile, args.flags['eval-timeout']),
-  });
+  const roots = await evaluateFile(file, evalOptions(args, config, store.layout.configFile, store.storeDir, path.join(store.layout.varDir, 'cache')));
   if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
   if (args.flags.pure || config.pure === true) refuseHostDependencies(roots, file);
   const progress = progressReporter(ctx.stderr, Boolean(ctx.stderr.isTTY) && !args.flags.json);

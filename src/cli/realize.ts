@@ -5,7 +5,9 @@ import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { lookupEvaluation, saveEvaluation, type CachedRoot, type EvalCacheKey } from '../eval/eval-cache.js';
 import { defaultSystem } from '../expr/context.js';
-import { buildLimits, evalTimeoutMs, networkTimeouts, readStoreConfig } from '../store/config.js';
+import { buildLimits, networkTimeouts, readStoreConfig } from '../store/config.js';
+import { EVAL_FLAGS, argsKey, evalOptions } from './eval-flags.js';
+import type { EvalOptions } from '../eval/evaluate.js';
 import { addOutLink } from '../gc/roots.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { StoreConfig } from '../store/config.js';
@@ -30,7 +32,7 @@ export function outLinkNames(base: string, roots: Array<{ outputs: Record<string
 }
 
 const realizeCmd: Command = {
-  usage: 'store realize FILE [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--substituters URL...] [--no-require-sigs] [--no-fallback] [--lock FILE] [--timeout SECONDS] [--max-silent-time SECONDS] [--dry-run] [--pure] [--eval-timeout SECONDS] [--json]',
+  usage: 'store realize FILE [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--substituters URL...] [--no-require-sigs] [--no-fallback] [--lock FILE] [--timeout SECONDS] [--max-silent-time SECONDS] [--dry-run] [--pure] [--arg NAME VALUE] [--argstr NAME VALUE] [--eval-timeout SECONDS] [--json]',
   summary:
     'Evaluate an expression file and build (or find) every output it names, in parallel and sandboxed. Prints the output paths; makes ./result a GC root.',
   flags: {
@@ -48,7 +50,7 @@ const realizeCmd: Command = {
     'no-require-sigs': { kind: 'boolean', description: 'accept substitutes without a signature by a trusted key' },
     'no-fallback': { kind: 'boolean', description: 'fail, rather than build, when a missing output cannot be substituted' },
     pure: { kind: 'boolean', description: 'refuse (exit 1, building nothing) if anything in the closure uses a host tool or a host program as builder (default: "pure" of etc/hepstore.json)' },
-    'eval-timeout': { kind: 'string', description: 'seconds the evaluation may take (default: "evalTimeout" of etc/hepstore.json, else 300)' },
+    ...EVAL_FLAGS,
     lock: { kind: 'string', description: 'fail if any derivation, output path or narHash differs from this lock file (`store lock`)' },
     timeout: { kind: 'string', description: 'seconds a build may run before it is stopped (exit 101; 0: no limit; default: "buildTimeout" of etc/hepstore.json)' },
     'max-silent-time': { kind: 'string', description: 'seconds a build may go without output before it is stopped (exit 101; 0: no limit; default: "maxSilentTime" of etc/hepstore.json)' },
@@ -70,13 +72,13 @@ const realizeCmd: Command = {
     const file = path.resolve(ctx.cwd, args.positionals[0]);
     const pure = Boolean(args.flags.pure || config.pure === true);
     const cacheDir = path.join(store.layout.varDir, 'cache');
-    const timeoutMs = evalTimeoutMs(config, store.layout.configFile, args.flags['eval-timeout']);
+    const evalOpts = evalOptions(args, config, store.layout.configFile, store.storeDir, cacheDir);
     // Evaluated every time (a cached no-op would realize), and nothing kept.
-    if (args.flags['dry-run']) return dryRun(store, config, file, pure, timeoutMs, args, ctx);
+    if (args.flags['dry-run']) return dryRun(store, config, file, pure, evalOpts, args, ctx);
     const lockFile = args.flags.lock === undefined ? undefined : path.resolve(ctx.cwd, args.flags.lock as string);
     // --check and --lock need the derivations themselves; the cache holds only their paths.
     const cacheKey: EvalCacheKey | undefined =
-      args.flags['no-eval-cache'] || args.flags.check || lockFile !== undefined ? undefined : { file, attr: args.flags.attr as string | undefined, storeDir: store.storeDir, system: defaultSystem() };
+      args.flags['no-eval-cache'] || args.flags.check || lockFile !== undefined ? undefined : { file, attr: evalOpts.attr, args: argsKey(evalOpts.args), storeDir: store.storeDir, system: defaultSystem() };
     const cached = cacheKey ? await lookupEvaluation(cacheDir, cacheKey) : undefined;
     let result: { roots: CachedRoot[]; checked: string[]; built: string[]; outPaths?: string[] } | undefined;
     if (cached && !(pure && cached.hostDependencies !== false)) {
@@ -84,7 +86,7 @@ const realizeCmd: Command = {
       store.addTempRoots(cached.outPaths);
       if (store.allValidWithDerivers(cached.outPaths)) result = { get roots() { return cached.roots; }, checked: [], built: [], outPaths: cached.outPaths };
     }
-    if (!result) result = await evaluateAndRealize(store, config, file, cacheDir, cacheKey, pure, timeoutMs, lockFile, args, ctx);
+    if (!result) result = await evaluateAndRealize(store, config, file, evalOpts, cacheKey, pure, lockFile, args, ctx);
     const links = args.flags['no-out-link'] ? [] : outLinkNames(path.resolve(ctx.cwd, (args.flags['out-link'] as string | undefined) ?? 'result'), result.roots);
     for (const [link, p] of links) addOutLink(store.layout, link, p);
     if (args.flags.json) {
@@ -113,10 +115,9 @@ async function evaluateAndRealize(
   store: LocalStore,
   config: StoreConfig,
   file: string,
-  cacheDir: string,
+  evalOpts: EvalOptions & { cacheDir: string },
   cacheKey: EvalCacheKey | undefined,
   pure: boolean,
-  timeoutMs: number,
   lockFile: string | undefined,
   args: Parsed,
   ctx: Context,
@@ -127,7 +128,7 @@ async function evaluateAndRealize(
     import('../eval/graph.js'),
     import('../eval/host-deps.js'),
   ]);
-  const evaluation = await evaluateFileRecorded(file, { storeDir: store.storeDir, attr: args.flags.attr as string | undefined, cacheDir, timeoutMs });
+  const evaluation = await evaluateFileRecorded(file, evalOpts);
   const roots = evaluation.roots;
   if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
   if (pure) refuseHostDependencies(roots, file);
@@ -178,7 +179,7 @@ async function evaluateAndRealize(
   }
   if (locked) lock!.checkLockAfter(locked, lockFile!, store, graph!);
   // Kept only once everything asked for is valid: the next no-op needs no evaluation.
-  if (cacheKey) saveEvaluation(cacheDir, cacheKey, evaluation.modules, evaluation.inputs, { roots: result.roots, ...(pure ? { hostDependencies: false } : {}) });
+  if (cacheKey) saveEvaluation(evalOpts.cacheDir, cacheKey, evaluation.modules, evaluation.inputs, { roots: result.roots, ...(pure ? { hostDependencies: false } : {}) });
   return result;
 }
 
@@ -198,14 +199,14 @@ function isCacheUrl(u: string): boolean {
 }
 
 /** `--dry-run`: what would be built and fetched; nothing is written (src/build/plan.ts). */
-async function dryRun(store: LocalStore, config: StoreConfig, file: string, pure: boolean, timeoutMs: number, args: Parsed, ctx: Context): Promise<number> {
+async function dryRun(store: LocalStore, config: StoreConfig, file: string, pure: boolean, evalOpts: EvalOptions, args: Parsed, ctx: Context): Promise<number> {
   const [{ evaluateFile }, { buildGraph }, { refuseHostDependencies }, { planRealize }] = await Promise.all([
     import('../eval/evaluate.js'),
     import('../eval/graph.js'),
     import('../eval/host-deps.js'),
     import('../build/plan.js'),
   ]);
-  const roots = await evaluateFile(file, { storeDir: store.storeDir, attr: args.flags.attr as string | undefined, cacheDir: path.join(store.layout.varDir, 'cache'), timeoutMs });
+  const roots = await evaluateFile(file, evalOpts);
   if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
   if (pure) refuseHostDependencies(roots, file);
   const substituters = args.flags['no-substitute'] ? [] : (args.flags.substituters as string[]).length ? (args.flags.substituters as string[]) : config.substituters ?? [];

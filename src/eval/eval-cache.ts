@@ -21,7 +21,7 @@ import type { EvalInputs } from './record-inputs.js';
 import type { RecordedRead } from '../expr/record.js';
 
 /** Changes whenever what an entry holds or means changes. */
-const FORMAT = 2;
+const FORMAT = 3;
 
 export interface EvalCacheKey {
   /** The expression file (absolute). */
@@ -29,6 +29,8 @@ export interface EvalCacheKey {
   attr?: string;
   storeDir: string;
   system: string;
+  /** The arguments given with --arg/--argstr, as canonical JSON ('' for none). */
+  args?: string;
 }
 
 export interface CachedRoot {
@@ -59,7 +61,7 @@ interface Header {
   body: string;
 }
 
-type Identity = EvalCacheKey & { attr: string; hepstore: string; node: string };
+type Identity = EvalCacheKey & { attr: string; args: string; hepstore: string; node: string };
 
 const sha = (d: string | Uint8Array) => createHash('sha256').update(d).digest('hex');
 
@@ -90,15 +92,15 @@ function buildIdentity(): string | undefined {
 function identityOf(key: EvalCacheKey): Identity | undefined {
   const hepstore = buildIdentity();
   if (!hepstore) return undefined;
-  return { file: key.file, attr: key.attr ?? '', storeDir: key.storeDir, system: key.system, hepstore, node: process.version };
+  return { file: key.file, attr: key.attr ?? '', args: key.args ?? '', storeDir: key.storeDir, system: key.system, hepstore, node: process.version };
 }
 
 function entryFile(cacheDir: string, id: Identity): string {
-  return path.join(cacheDir, 'eval', `${sha(JSON.stringify([id.file, id.attr, id.storeDir, id.system])).slice(0, 32)}.roots`);
+  return path.join(cacheDir, 'eval', `${sha(JSON.stringify([id.file, id.attr, id.args, id.storeDir, id.system])).slice(0, 32)}.roots`);
 }
 
 function sameIdentity(a: Identity, b: Identity): boolean {
-  return a.file === b.file && a.attr === b.attr && a.storeDir === b.storeDir && a.system === b.system && a.hepstore === b.hepstore && a.node === b.node;
+  return a.file === b.file && a.attr === b.attr && a.args === b.args && a.storeDir === b.storeDir && a.system === b.system && a.hepstore === b.hepstore && a.node === b.node;
 }
 
 function modulesUnchanged(modules: Record<string, string>): boolean {

@@ -12,6 +12,7 @@ import { Drv } from '../expr/drv.js';
 import { bundleExpression } from './bundle.js';
 import type { EvalInputs } from './record-inputs.js';
 import { startWatchdog } from './watchdog.js';
+import { closest } from '../expr/check.js';
 
 /** How long an evaluation may take unless the caller says otherwise. */
 export const DEFAULT_EVAL_TIMEOUT_MS = 300_000;
@@ -24,6 +25,11 @@ export interface EvalOptions {
   cacheDir?: string;
   /** Milliseconds the evaluation may take (DEFAULT_EVAL_TIMEOUT_MS by default). */
   timeoutMs?: number;
+  /**
+   * The arguments (`--arg NAME VALUE`): every exported function the evaluation calls gets them
+   * as one object, as Nix calls a file's function with `--arg`. Each must be read by some call.
+   */
+  args?: Readonly<Record<string, unknown>>;
 }
 
 export interface EvalRoot {
@@ -74,9 +80,9 @@ function evalError(err: unknown, file: string, chain: string[]): StoreError {
   return new StoreError('EVAL', `${where}: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}${attrs}`, { cause: e });
 }
 
-async function force(v: unknown): Promise<unknown> {
+async function force(v: unknown, at: Progress): Promise<unknown> {
   let x = v instanceof Promise ? await v : v;
-  if (typeof x === 'function' && !(x instanceof Drv)) x = await (x as () => unknown)();
+  if (typeof x === 'function' && !(x instanceof Drv)) x = await (x as (args: object) => unknown)(at.args);
   return x instanceof Promise ? await x : x;
 }
 
@@ -86,6 +92,44 @@ interface Progress {
   attr?: string;
   /** The path given to collect() is relative to this ('default' unless --attr). */
   base: string[];
+  /** What exported functions are called with: the --arg values, recording which are read. */
+  args: object;
+}
+
+/**
+ * The arguments as the expression sees them: a read-only object that notes each name asked
+ * for (a destructuring default asks too), so that an argument nobody reads is reported.
+ */
+function argumentsObject(given: Readonly<Record<string, unknown>>, asked: Set<string>): object {
+  const target = Object.freeze({ ...given });
+  return new Proxy(target, {
+    get(t, k, r) {
+      if (typeof k === 'string') asked.add(k);
+      return Reflect.get(t, k, r);
+    },
+    has(t, k) {
+      if (typeof k === 'string') asked.add(k);
+      return Reflect.has(t, k);
+    },
+    ownKeys(t) {
+      for (const k of Object.keys(t)) asked.add(k);
+      return Reflect.ownKeys(t);
+    },
+  });
+}
+
+/** An error for --arg names that no function of the expression read. */
+function unusedArguments(file: string, given: readonly string[], asked: Set<string>): StoreError | undefined {
+  const unused = given.filter((k) => !asked.has(k));
+  if (unused.length === 0) return undefined;
+  const wanted = [...asked].filter((k) => /^[A-Za-z_$][\w$]*$/.test(k) && !['then', 'constructor', 'toJSON'].includes(k) && !unused.includes(k));
+  const guess = unused.length === 1 ? closest(unused[0], wanted.filter((k) => !given.includes(k))) : undefined;
+  const names = unused.map((k) => `'${k}'`).join(', ');
+  return new StoreError('USAGE', `${file} takes no argument${unused.length > 1 ? 's' : ''} ${names}${guess ? ` (did you mean '${guess}'?)` : ''}`, {
+    hint: wanted.length
+      ? `the functions it called read: ${wanted.slice(0, 20).join(', ')}`
+      : 'arguments go to the exported functions of the file (export default ({ name = 1 }) => …); this evaluation called none that reads one',
+  });
 }
 
 function waitingOn(p: Progress): string {
@@ -98,7 +142,7 @@ async function collect(value: unknown, attr: string[], out: EvalRoot[], file: st
     return;
   }
   at.attr = [...at.base, ...attr].join('.');
-  const v = await force(value);
+  const v = await force(value, at);
   if (v instanceof Drv) {
     out.push({ attr: attr.join('.'), drv: v });
     return;
@@ -203,8 +247,12 @@ export function evaluateFileRecorded(file: string, opts: EvalOptions): Promise<R
 async function evaluateWithin(file: string, opts: EvalOptions, record: boolean): Promise<RecordedEvaluation> {
   const abs = path.resolve(file);
   if (!fs.existsSync(abs)) throw new StoreError('EVAL', `expression file '${file}' does not exist`);
-  const at: Progress = { base: opts.attr ? [] : ['default'] };
-  return settled(abs, opts.timeoutMs ?? DEFAULT_EVAL_TIMEOUT_MS, at, evaluate(abs, opts, record, at));
+  const asked = new Set<string>();
+  const at: Progress = { base: opts.attr ? [] : ['default'], args: argumentsObject(opts.args ?? {}, asked) };
+  const result = await settled(abs, opts.timeoutMs ?? DEFAULT_EVAL_TIMEOUT_MS, at, evaluate(abs, opts, record, at));
+  const unused = unusedArguments(abs, Object.keys(opts.args ?? {}), asked);
+  if (unused) throw unused;
+  return result;
 }
 
 async function evaluate(abs: string, opts: EvalOptions, record: boolean, at: Progress): Promise<RecordedEvaluation> {
@@ -238,7 +286,7 @@ async function run(url: string, abs: string, opts: EvalOptions, at: Progress): P
   for (const k of chain) {
     try {
       if (walked.length) at.attr = walked.join('.');
-      value = await force(value);
+      value = await force(value, at);
       if (value === null || typeof value !== 'object' || !(k in (value as object))) {
         const have = value && typeof value === 'object' ? Object.keys(value).filter((x) => x !== 'default') : [];
         throw new StoreError('EVAL', `${abs}: attribute '${[...walked, k].join('.')}' does not exist${have.length ? ` (there are: ${have.slice(0, 20).join(', ')})` : ''}`, {

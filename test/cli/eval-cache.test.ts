@@ -208,4 +208,28 @@ test('--pure is kept: a cached evaluation that used host tools is refused as an 
   assert.is(evaluations(w), 2);
 });
 
+test('--arg and --argstr are part of the key: another value evaluates again, the same one does not', () => {
+  const w = world({
+    'default.ts': `${COUNT}import { derivation } from 'hepstore';
+export default ({ n = 1, label = 'x' }: { n?: number; label?: string }) =>
+  derivation({ name: 'p', builder: '/bin/sh', args: ['-c', \`echo \${n} \${label} > $out\`] });
+`,
+  });
+  const one = realize(w, {}, ['--arg', 'n', '1']);
+  assert.is(contents(one), '1 x\n');
+  assert.is(realize(w, {}, ['--arg', 'n', '1']), one);
+  assert.is(evaluations(w), 1, 'the same argument: a cached no-op');
+  const two = realize(w, {}, ['--arg', 'n', '2']);
+  assert.is(evaluations(w), 2);
+  assert.is(contents(two), '2 x\n');
+  assert.is(contents(realize(w, {}, ['--arg', 'n', '2', '--argstr', 'label', 'y'])), '2 y\n');
+  assert.is(evaluations(w), 3);
+  // No argument is not the default's value given: another key, the same paths.
+  assert.is(realize(w), one);
+  assert.is(evaluations(w), 4);
+  // The order of the flags does not matter.
+  realize(w, {}, ['--argstr', 'label', 'y', '--arg', 'n', '2']);
+  assert.is(evaluations(w), 4);
+});
+
 test.run();

@@ -17,7 +17,7 @@ import type { ReleaseRow } from '../../src/gc/release-report.js';
 
 const EXPR = path.join(REPO, 'exprs', 'cmssw', 'release.ts');
 const CYCLES = ['13_0', '14_0', '14_1', '14_2'];
-const ENV = { CMSSW_PAYLOAD_SCALE: '0.0001' };
+const SCALE = ['--arg', 'scale', '0.0001'];
 
 interface Node {
   v: string | null;
@@ -83,11 +83,11 @@ test('four CMSSW releases: every package built, closures as in the graphs, ident
   fs.mkdirSync(path.join(root, 'etc'), { recursive: true });
   fs.writeFileSync(path.join(root, 'etc', 'hepstore.json'), JSON.stringify({ keepDerivations: false }));
   const cli = (args: string[]) => {
-    const r = runCli(args, { storeRoot: root, env: ENV });
+    const r = runCli(args, { storeRoot: root });
     assert.is(r.status, 0, `store ${args.join(' ')} failed: ${r.stderr}`);
     return r;
   };
-  for (const c of CYCLES) cli(['release', 'add', `CMSSW_${c}_X`, EXPR, '--attr', `CMSSW_${c}_X`, '--no-sandbox', '-j', '2']);
+  for (const c of CYCLES) cli(['release', 'add', `CMSSW_${c}_X`, EXPR, '--attr', `CMSSW_${c}_X`, ...SCALE, '--no-sandbox', '-j', '2']);
   // Realizing a release again adds nothing to the store.
   const validCount = () => {
     const s = new LocalStore(root);
@@ -98,7 +98,7 @@ test('four CMSSW releases: every package built, closures as in the graphs, ident
     }
   };
   const before = validCount();
-  cli(['realize', EXPR, '--attr', 'CMSSW_14_2_X', '--no-sandbox', '--no-out-link']);
+  cli(['realize', EXPR, '--attr', 'CMSSW_14_2_X', ...SCALE, '--no-sandbox', '--no-out-link']);
   assert.is(validCount(), before);
 
   const graphs = new Map(CYCLES.map((c) => [`CMSSW_${c}_X`, readGraph(c)]));

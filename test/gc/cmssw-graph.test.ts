@@ -153,23 +153,29 @@ export const other = () => release(${JSON.stringify(g2)} as never, { scale: 0.00
   assert.is.not(other.get('zlib')![0], s1.get('zlib')![0]);
 });
 
-test('release.ts: CMSSW_PAYLOAD_SCALE sets the payload scale (part of every derivation) and is checked', () => {
+test('release.ts: the argument scale (--arg scale N) sets the payload scale (part of every derivation) and is checked', () => {
   const expr = path.join(REPO, 'exprs', 'cmssw', 'release.ts');
   const root = path.join(tmpDir('cmssw-scale-store'), 'root');
-  const evalAt = (scale: string | undefined) => runCli(['eval', expr, '--attr', 'CMSSW_14_2_X', '--json'], { storeRoot: root, env: { CMSSW_PAYLOAD_SCALE: scale } });
-  const outs = (scale: string | undefined) => {
-    const r = evalAt(scale);
+  const evalAt = (...arg: string[]) => runCli(['eval', expr, '--attr', 'CMSSW_14_2_X', '--json', ...arg], { storeRoot: root });
+  const outs = (...arg: string[]) => {
+    const r = evalAt(...arg);
     assert.is(r.status, 0, r.stderr);
     return (JSON.parse(r.stdout) as Array<{ attr: string; outputs: { out: string } }>).map((o) => `${o.attr} ${o.outputs.out}`);
   };
-  const tiny = outs('0');
+  const tiny = outs('--arg', 'scale', '0');
   assert.equal(tiny.map((l) => l.split(' ')[0]), ['CMSSW_14_2_X.cmssw-tool-conf', 'CMSSW_14_2_X.python_tools']);
-  assert.equal(outs('0'), tiny, 'deterministic');
-  assert.is.not(outs('0.001')[1], tiny[1]);
-  assert.equal(outs(undefined), outs('0.001'), 'the default scale is 0.001');
-  const bad = evalAt('lots');
-  assert.is(bad.status, 1);
-  assert.match(bad.stderr, "CMSSW_PAYLOAD_SCALE must be a number >= 0, not 'lots'");
+  assert.equal(outs('--arg', 'scale', '0'), tiny, 'deterministic');
+  assert.is.not(outs('--arg', 'scale', '0.001')[1], tiny[1]);
+  assert.equal(outs(), outs('--arg', 'scale', '0.001'), 'the default scale is 0.001');
+  const word = evalAt('--argstr', 'scale', 'lots');
+  assert.is(word.status, 1);
+  assert.match(word.stderr, 'the CMSSW payload scale must be a number >= 0, not "lots"');
+  const negative = evalAt('--arg', 'scale', '-1');
+  assert.is(negative.status, 1);
+  assert.match(negative.stderr, 'must be a number >= 0, not -1');
+  const typo = evalAt('--arg', 'scael', '0');
+  assert.is(typo.status, 1);
+  assert.match(typo.stderr, "release.ts takes no argument 'scael' (did you mean 'scale'?)");
 });
 
 test.run();

@@ -14,7 +14,7 @@ import { diskNarSizes, onDisk, assertClean } from './helpers.js';
 
 const EXPR = path.join(REPO, 'exprs', 'cmssw', 'release.ts');
 /** Tiny payloads: one line per package. */
-const ENV = { CMSSW_PAYLOAD_SCALE: '0' };
+const SCALE = ['--arg', 'scale', '0'];
 const CYCLES = ['13_0', '14_0', '14_1', '14_2'];
 
 interface GraphNode {
@@ -44,11 +44,11 @@ test('CMSSW 13_0, 14_0, 14_1, 14_2 as releases; retiring 13_0 and 14_0 frees exa
   fs.mkdirSync(path.join(root, 'etc'), { recursive: true });
   fs.writeFileSync(path.join(root, 'etc', 'hepstore.json'), JSON.stringify({ keepDerivations: false }));
   const cli = (args: string[]) => {
-    const r = runCli(args, { storeRoot: root, env: ENV });
+    const r = runCli(args, { storeRoot: root });
     assert.is(r.status, 0, `store ${args.join(' ')} failed: ${r.stderr}`);
     return r.stdout;
   };
-  for (const c of CYCLES) cli(['release', 'add', `CMSSW_${c}_X`, EXPR, '--attr', `CMSSW_${c}_X`, '--no-sandbox', '-j', '2']);
+  for (const c of CYCLES) cli(['release', 'add', `CMSSW_${c}_X`, EXPR, '--attr', `CMSSW_${c}_X`, ...SCALE, '--no-sandbox', '-j', '2']);
   const releases = JSON.parse(cli(['release', 'list', '--json'])) as Array<{ name: string; outputs: Array<{ path: string }>; uniqueBytes: number; closureBytes: number }>;
   assert.equal(releases.map((r) => r.name).sort(), CYCLES.map((c) => `CMSSW_${c}_X`));
   for (const r of releases) assert.ok(r.closureBytes > r.uniqueBytes && r.uniqueBytes > 0, r.name);
