@@ -22,7 +22,7 @@ import { removeTree } from '../archive/canonical.js';
 import { HashSink } from '../hash/sha256.js';
 import { parseSRI, toSRI } from '../hash/sri.js';
 import type { LocalStore, NewPathInfo, PathInfo } from '../store/local-store.js';
-import { addSignatures, hasTrustedSignature, type SecretKey, type TrustedKeys } from './signing.js';
+import { addSignatures, hasTrustedSignature, untrustedReason, type SecretKey, type TrustedKeys } from './signing.js';
 import { checkContentAddress } from './content-address.js';
 
 export const BUNDLE_MAGIC = Buffer.from('HEPSTORE-BUNDLE\n');
@@ -311,10 +311,8 @@ export async function importBundle(store: LocalStore, file: string, opts: Import
   if (requireSigs) {
     for (const { meta: m } of todo) {
       if (m.ca || hasTrustedSignature(m, m.sigs, trusted)) continue;
-      throw new StoreError('VERIFY_FAILED', `cannot import '${m.path}': ${m.sigs.length ? 'none of its signatures is by a trusted key (or valid)' : 'it is not signed'}`, {
-        hint: trusted.size
-          ? `trusted keys: ${[...trusted.keys()].join(', ')}; sign it with one of them, or pass --no-require-sigs`
-          : 'add the signer\'s public key to "trustedPublicKeys" in etc/hepstore.json, or pass --no-require-sigs',
+      throw new StoreError('VERIFY_FAILED', `cannot import '${m.path}': ${untrustedReason(m.sigs, trusted, store.layout.configFile)}`, {
+        hint: 'or pass --no-require-sigs if you trust where the bundle comes from',
       });
     }
   }

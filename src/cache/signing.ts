@@ -55,6 +55,7 @@ export function generateKeyPair(name: string): { secretKey: string; publicKey: s
 
 export function parseSecretKey(text: string): SecretKey {
   const [name, raw] = splitKey(text, 'secret key');
+  if (raw.length === 32) throw new StoreError('USAGE', `'${name}' is a public key, where a secret key is wanted`, { hint: `sign with the secret half, ${name}.sec as \`store keygen ${name}\` wrote it; the public key (${name}.pub) goes into "trustedPublicKeys"` });
   if (raw.length !== 64) throw new StoreError('USAGE', `secret key '${name}' has ${raw.length} bytes, not 64`, { hint: 'make one with `store keygen NAME`' });
   const key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, raw.subarray(0, 32)]), format: 'der', type: 'pkcs8' });
   const pub = Buffer.from(createPublicKey(key).export({ format: 'jwk' }).x!, 'base64url');
@@ -112,6 +113,21 @@ export function hasTrustedSignature(info: SignedInfo, sigs: readonly string[], k
     for (const k of candidates) if (verify(null, msg, k.key, sig)) return true;
   }
   return false;
+}
+
+/**
+ * Why `sigs` do not make a path trusted, for an error: who signed it and what to change —
+ * a signer that is not trusted (add its public key to "trustedPublicKeys" in `configFile`),
+ * or a trusted signer whose signature does not verify (the metadata was altered).
+ */
+export function untrustedReason(sigs: readonly string[], keys: TrustedKeys, configFile: string): string {
+  const trusted = [...keys.keys()];
+  const signers = [...new Set(sigs.map((s) => s.slice(0, Math.max(0, s.indexOf(':')))).filter(Boolean))];
+  if (signers.length === 0) return `it is not signed (trusted keys: ${trusted.join(', ') || 'none'}; accept unsigned paths with --no-require-sigs)`;
+  const known = signers.filter((n) => keys.has(n));
+  const names = (list: string[]) => list.map((n) => `'${n}'`).join(', ');
+  if (known.length) return `its signature${known.length > 1 ? 's' : ''} by ${names(known)} do${known.length > 1 ? '' : 'es'} not verify: its narHash, size or references were changed after signing, or the trusted key of that name is another`;
+  return `it is signed by ${names(signers)}, which ${signers.length > 1 ? 'are' : 'is'} not trusted (trusted keys: ${trusted.join(', ') || 'none'}); to trust ${signers.length > 1 ? 'them' : 'it'}, add the public key ("${signers[0]}:…", printed by \`store keygen\` and kept in ${signers[0]}.pub) to "trustedPublicKeys" in ${configFile}`;
 }
 
 /** Add signatures by `keys` to `sigs` (a key's old signature is replaced). */

@@ -19,7 +19,7 @@ import type { LocalStore } from '../store/local-store.js';
 import { openBinaryCache, type BinaryCache } from './binary-cache.js';
 import { CACHE_INFO_FILE, parseCacheInfo, parseNarInfo, type NarInfo } from './narinfo.js';
 import { narInfoFile } from './push.js';
-import { hasTrustedSignature, type TrustedKeys } from './signing.js';
+import { hasTrustedSignature, untrustedReason, type TrustedKeys } from './signing.js';
 import { checkContentAddress } from './content-address.js';
 import { decompressor, hashTap, mapLimit, maxFileSize } from './transfer.js';
 import { byteLimit, type Timeouts } from '../net/http.js';
@@ -181,7 +181,7 @@ export async function querySubstitutable(
         continue;
       }
       if (requireSigs && !info.ca && !hasTrustedSignature({ ...info, path: info.storePath }, info.sigs, opts.trusted)) {
-        reasons.push(`${s.cache.url} has it, but ${info.sigs.length ? 'none of its signatures is valid and by a trusted key' : 'it is not signed'} (trusted keys: ${[...opts.trusted.keys()].join(', ') || 'none'})`);
+        reasons.push(`${s.cache.url} has it, but ${untrustedReason(info.sigs, opts.trusted, store.layout.configFile)}`);
         continue;
       }
       found.set(p, { info, cache: s.cache });

@@ -2,6 +2,8 @@
  * The flags of every command that evaluates an expression file — its arguments (`--arg`,
  * `--argstr`) and the evaluation's time limit — and the evaluation options they give.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { StoreError } from '../errors.js';
 import type { FlagSpec, Parsed } from './args.js';
 import { evalTimeoutMs, type StoreConfig } from '../store/config.js';
@@ -11,6 +13,23 @@ export const EVAL_FLAGS: FlagSpec = {
   argstr: { kind: 'pairs', description: 'pass NAME = VALUE as a string' },
   'eval-timeout': { kind: 'string', description: 'seconds the evaluation may take (default: "evalTimeout" of etc/hepstore.json, else 300)' },
 };
+
+/** The names looked for when FILE is a directory (`store realize .`), in order. */
+export const DEFAULT_EXPRESSION_FILES = ['env.ts', 'default.ts'] as const;
+
+/** The expression file an argument names: the file itself, or a directory's env.ts (else default.ts). */
+export function expressionFile(arg: string, cwd: string): string {
+  const abs = path.resolve(cwd, arg);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(abs);
+  } catch {
+    throw new StoreError('USAGE', `expression file '${arg}' does not exist`, { hint: /\.[cm]?[jt]s$/.test(abs) ? undefined : `give a .ts file, or a directory with ${DEFAULT_EXPRESSION_FILES.join(' or ')}` });
+  }
+  if (!st.isDirectory()) return abs;
+  for (const name of DEFAULT_EXPRESSION_FILES) if (fs.existsSync(path.join(abs, name))) return path.join(abs, name);
+  throw new StoreError('USAGE', `'${arg}' is a directory with no ${DEFAULT_EXPRESSION_FILES.join(' or ')}`, { hint: 'name the expression file, e.g. store realize analysis.ts' });
+}
 
 const NAME = /^[A-Za-z_$][\w$]*$/;
 

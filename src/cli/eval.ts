@@ -6,7 +6,7 @@ import { StoreError } from '../errors.js';
 import { evaluateFile } from '../eval/evaluate.js';
 import { storeLayout } from '../store/root.js';
 import { readStoreConfig } from '../store/config.js';
-import { EVAL_FLAGS, evalOptions } from './eval-flags.js';
+import { EVAL_FLAGS, evalOptions, expressionFile } from './eval-flags.js';
 import { hostDependencies, refuseHostDependencies } from '../eval/host-deps.js';
 
 const evalCmd: Command = {
@@ -21,7 +21,7 @@ const evalCmd: Command = {
   async run(args, ctx) {
     if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store eval takes exactly one FILE');
     const layout = storeLayout(ctx.storeRoot);
-    const file = path.resolve(ctx.cwd, args.positionals[0]);
+    const file = expressionFile(args.positionals[0], ctx.cwd);
     const config = readStoreConfig(layout.configFile);
     // The compiled expression is kept in (and taken from) the cache of a store that exists;
     // no store is made for it.

@@ -5,7 +5,7 @@ import { evaluateFile } from '../eval/evaluate.js';
 import { buildGraph } from '../eval/graph.js';
 import { realize } from '../build/realize.js';
 import { readStoreConfig } from '../store/config.js';
-import { EVAL_FLAGS, evalOptions } from './eval-flags.js';
+import { EVAL_FLAGS, evalOptions, expressionFile } from './eval-flags.js';
 import { makeLock } from '../cache/lock.js';
 import { refuseHostDependencies } from '../eval/host-deps.js';
 import { outputSigner, parseJobs } from './realize.js';
@@ -25,7 +25,7 @@ const lockCmd: Command = {
     if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store lock takes exactly one FILE');
     const store = await ctx.store();
     const config = readStoreConfig(store.layout.configFile);
-    const file = path.resolve(ctx.cwd, args.positionals[0]);
+    const file = expressionFile(args.positionals[0], ctx.cwd);
     const roots = await evaluateFile(file, evalOptions(args, config, store.layout.configFile, store.storeDir, path.join(store.layout.varDir, 'cache')));
     if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
     if (args.flags.pure || config.pure === true) refuseHostDependencies(roots, file);

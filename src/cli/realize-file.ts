@@ -12,7 +12,7 @@ import type { FlagSpec, Parsed } from './args.js';
 import type { Context } from './command.js';
 import type { LocalStore } from '../store/local-store.js';
 import { resolveInstallable } from './resolve.js';
-import { EVAL_FLAGS, evalOptions } from './eval-flags.js';
+import { EVAL_FLAGS, evalOptions, expressionFile } from './eval-flags.js';
 
 export interface Realized {
   path: string;
@@ -49,8 +49,7 @@ export async function realizeArg(store: LocalStore, arg: string, args: Parsed, c
     store.pathInfo(p);
     return [{ path: p, attr: '', source: p }];
   }
-  const file = path.resolve(ctx.cwd, arg);
-  if (!fs.existsSync(file)) throw new StoreError('USAGE', `'${arg}' is neither a store path nor an expression file`);
+  const file = expressionFile(arg, ctx.cwd);
   const [{ evaluateFile }, { refuseHostDependencies }, { buildGraph }, { realize }, { readStoreConfig }, { progressReporter }, { parseJobs, outputSigner }] = await Promise.all([
     import('../eval/evaluate.js'),
     import('../eval/host-deps.js'),

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Command, Context } from './command.js';
 import type { Parsed } from './args.js';
@@ -6,10 +7,12 @@ import { StoreError } from '../errors.js';
 import { lookupEvaluation, saveEvaluation, type CachedRoot, type EvalCacheKey } from '../eval/eval-cache.js';
 import { defaultSystem } from '../expr/context.js';
 import { buildLimits, networkTimeouts, readStoreConfig } from '../store/config.js';
-import { EVAL_FLAGS, argsKey, evalOptions } from './eval-flags.js';
+import { EVAL_FLAGS, argsKey, evalOptions, expressionFile } from './eval-flags.js';
 import type { EvalOptions } from '../eval/evaluate.js';
 import { addOutLink } from '../gc/roots.js';
 import type { LocalStore } from '../store/local-store.js';
+import type { BuildGraph } from '../derivation/graph.js';
+import type { RealizeOptions } from '../build/realize.js';
 import type { StoreConfig } from '../store/config.js';
 
 export function parseJobs(v: unknown): number | undefined {
@@ -69,16 +72,18 @@ const realizeCmd: Command = {
     const config = readStoreConfig(store.layout.configFile);
     // Checked before anything is evaluated; evaluateAndRealize hands them to the builder.
     buildLimits(config, store.layout.configFile, { timeout: args.flags.timeout, maxSilentTime: args.flags['max-silent-time'] });
-    const file = path.resolve(ctx.cwd, args.positionals[0]);
+    const drvPath = storeDerivationArg(store, args.positionals[0], ctx.cwd);
+    const file = drvPath ?? expressionFile(args.positionals[0], ctx.cwd);
     const pure = Boolean(args.flags.pure || config.pure === true);
     const cacheDir = path.join(store.layout.varDir, 'cache');
     const evalOpts = evalOptions(args, config, store.layout.configFile, store.storeDir, cacheDir);
     // Evaluated every time (a cached no-op would realize), and nothing kept.
+    if (args.flags['dry-run'] && drvPath) throw new StoreError('USAGE', '--dry-run takes an expression file, not a .drv');
     if (args.flags['dry-run']) return dryRun(store, config, file, pure, evalOpts, args, ctx);
     const lockFile = args.flags.lock === undefined ? undefined : path.resolve(ctx.cwd, args.flags.lock as string);
     // --check and --lock need the derivations themselves; the cache holds only their paths.
     const cacheKey: EvalCacheKey | undefined =
-      args.flags['no-eval-cache'] || args.flags.check || lockFile !== undefined ? undefined : { file, attr: evalOpts.attr, args: argsKey(evalOpts.args), storeDir: store.storeDir, system: defaultSystem() };
+      drvPath !== undefined || args.flags['no-eval-cache'] || args.flags.check || lockFile !== undefined ? undefined : { file, attr: evalOpts.attr, args: argsKey(evalOpts.args), storeDir: store.storeDir, system: defaultSystem() };
     const cached = cacheKey ? await lookupEvaluation(cacheDir, cacheKey) : undefined;
     let result: { roots: CachedRoot[]; checked: string[]; built: string[]; outPaths?: string[] } | undefined;
     if (cached && !(pure && cached.hostDependencies !== false)) {
@@ -86,6 +91,7 @@ const realizeCmd: Command = {
       store.addTempRoots(cached.outPaths);
       if (store.allValidWithDerivers(cached.outPaths)) result = { get roots() { return cached.roots; }, checked: [], built: [], outPaths: cached.outPaths };
     }
+    if (!result && drvPath) result = await realizeStoreDerivation(store, config, drvPath, args, ctx);
     if (!result) result = await evaluateAndRealize(store, config, file, evalOpts, cacheKey, pure, lockFile, args, ctx);
     const links = args.flags['no-out-link'] ? [] : outLinkNames(path.resolve(ctx.cwd, (args.flags['out-link'] as string | undefined) ?? 'result'), result.roots);
     for (const [link, p] of links) addOutLink(store.layout, link, p);
@@ -153,34 +159,63 @@ async function evaluateAndRealize(
     // Otherwise realize() writes the missing .drv files, even when nothing is built.
     result = { roots: roots.map((r, i) => ({ attr: r.attr, get drvPath() { return r.drv.drvPath; }, outputs: asked[i] })), checked: [], built: [] };
   } else {
-    const [{ realize }, { progressReporter }] = await Promise.all([import('../build/realize.js'), import('./progress.js')]);
-    const progress = progressReporter(ctx.stderr, Boolean(ctx.stderr.isTTY) && !args.flags.json);
-    const onEvent: typeof progress.onEvent = (e) => {
-      if (e.type === 'substitute-failed' && !args.flags['no-fallback']) ctx.stderr.write(`could not substitute ${e.path}: ${e.reason}${missCause(e)}; building it instead\n`);
-      progress.onEvent(e);
-    };
-    try {
-      result = await realize(store, graph ?? buildGraph(roots), {
-        jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
-        sandbox: args.flags['no-sandbox'] ? false : config.sandbox,
-        sandboxPaths: config.sandboxPaths,
-        keepFailed: Boolean(args.flags['keep-failed']),
-        keepGoing: Boolean(args.flags['keep-going']),
-        check: Boolean(args.flags.check),
-        onEvent,
-        substitute,
-        noFallback: Boolean(args.flags['no-fallback']),
-        ...buildLimits(config, store.layout.configFile, { timeout: args.flags.timeout, maxSilentTime: args.flags['max-silent-time'] }),
-        sign: await outputSigner(store, config),
-      });
-    } finally {
-      progress.close();
-    }
+    result = await buildGraphNow(store, config, graph ?? buildGraph(roots), substitute, args, ctx);
   }
   if (locked) lock!.checkLockAfter(locked, lockFile!, store, graph!);
   // Kept only once everything asked for is valid: the next no-op needs no evaluation.
   if (cacheKey) saveEvaluation(evalOpts.cacheDir, cacheKey, evaluation.modules, evaluation.inputs, { roots: result.roots, ...(pure ? { hostDependencies: false } : {}) });
   return result;
+}
+
+/** Realize a graph with the command line's build options, showing progress on a terminal. */
+async function buildGraphNow(store: LocalStore, config: StoreConfig, graph: BuildGraph, substitute: RealizeOptions['substitute'], args: Parsed, ctx: Context) {
+  const [{ realize }, { progressReporter }] = await Promise.all([import('../build/realize.js'), import('./progress.js')]);
+  const progress = progressReporter(ctx.stderr, Boolean(ctx.stderr.isTTY) && !args.flags.json);
+  const onEvent: typeof progress.onEvent = (e) => {
+    if (e.type === 'substitute-failed' && !args.flags['no-fallback']) ctx.stderr.write(`could not substitute ${e.path}: ${e.reason}${missCause(e)}; building it instead\n`);
+    progress.onEvent(e);
+  };
+  try {
+    return await realize(store, graph, {
+      jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
+      sandbox: args.flags['no-sandbox'] ? false : config.sandbox,
+      sandboxPaths: config.sandboxPaths,
+      keepFailed: Boolean(args.flags['keep-failed']),
+      keepGoing: Boolean(args.flags['keep-going']),
+      check: Boolean(args.flags.check),
+      onEvent,
+      substitute,
+      noFallback: Boolean(args.flags['no-fallback']),
+      ...buildLimits(config, store.layout.configFile, { timeout: args.flags.timeout, maxSilentTime: args.flags['max-silent-time'] }),
+      sign: await outputSigner(store, config),
+    });
+  } finally {
+    progress.close();
+  }
+}
+
+/**
+ * `store realize STORE/…-x.drv`: build the outputs of a derivation already in the store (as
+ * `nix-store --realise`), read back from its .drv files (which this store must trust).
+ */
+async function realizeStoreDerivation(store: LocalStore, config: StoreConfig, drvPath: string, args: Parsed, ctx: Context) {
+  const [{ graphFromStore }, { parseDerivation }] = await Promise.all([import('../build/repair.js'), import('../derivation/derivation.js')]);
+  const info = store.queryPathInfo(drvPath);
+  if (!info || !fs.existsSync(drvPath)) throw new StoreError('NOT_IN_STORE', `the derivation '${drvPath}' is not in the store`, { hint: 'realize the expression that makes it, which writes its .drv files; `store gc` keeps those of live outputs only' });
+  const graph = graphFromStore(store, drvPath);
+  const drv = parseDerivation(fs.readFileSync(drvPath, 'utf8'), path.basename(drvPath).slice(33));
+  const outputs = Object.keys(drv.outputs);
+  graph.roots.push({ drvPath, outputs, attr: '' });
+  store.addTempRoots(Object.values(drv.outputs).map((o) => o.path));
+  const substituters = args.flags['no-substitute'] ? [] : (args.flags.substituters as string[]).length ? (args.flags.substituters as string[]) : config.substituters ?? [];
+  const substitute = substituters.length ? await substituter(store, config, substituters, !args.flags['no-require-sigs'], ctx.stderr) : undefined;
+  return buildGraphNow(store, config, graph, substitute, args, ctx);
+}
+
+/** The .drv path an argument names (a store path ending in .drv), or undefined for an expression file. */
+function storeDerivationArg(store: LocalStore, arg: string, cwd: string): string | undefined {
+  const abs = path.resolve(cwd, arg);
+  return abs.startsWith(store.storeDir + '/') && abs.endsWith('.drv') ? abs : undefined;
 }
 
 /**

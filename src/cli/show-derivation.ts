@@ -5,22 +5,39 @@ import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { parseDerivation } from '../derivation/derivation.js';
 import { resolveInstallable } from './resolve.js';
+import type { LocalStore } from '../store/local-store.js';
 
 const showDerivation: Command = {
-  usage: 'store show-derivation DRVPATH...',
-  summary: 'Print .drv files as JSON: outputs, inputs, builder, args and environment.',
+  usage: 'store show-derivation DRVPATH|OUTPUT...',
+  summary: 'Print .drv files as JSON: outputs, inputs, builder, args and environment. An output (./result, a store path) stands for the .drv that made it.',
   flags: {},
   async run(args, ctx) {
     if (args.positionals.length === 0) throw new StoreError('USAGE', 'store show-derivation needs a .drv path');
     const store = await ctx.store();
     const out: Record<string, unknown> = {};
     for (const a of args.positionals) {
-      const p = resolveInstallable(store, a, ctx.cwd);
-      if (!p.endsWith('.drv')) throw new StoreError('USAGE', `'${p}' is not a .drv path`);
+      const p = derivationOf(store, resolveInstallable(store, a, ctx.cwd), a);
       out[p] = parseDerivation(fs.readFileSync(p, 'utf8'), path.basename(p).slice(33));
     }
     printJson(ctx, out);
     return 0;
   },
 };
+/** The .drv path `p` is, or the one that made the output `p` (as recorded when it was built). */
+function derivationOf(store: LocalStore, p: string, arg: string): string {
+  if (p.endsWith('.drv')) {
+    if (!store.queryPathInfo(p) || !fs.existsSync(p)) {
+      throw new StoreError('NOT_IN_STORE', `the derivation '${p}' is not in the store`, { hint: 'realize the expression that makes it, which writes its .drv files; `store gc` keeps those of live outputs only' });
+    }
+    return p;
+  }
+  const info = store.queryPathInfo(p);
+  if (!info) throw new StoreError('NOT_IN_STORE', `'${arg}' is not valid in the store`, { hint: 'it was never added, or it was garbage-collected' });
+  if (!info.deriver) throw new StoreError('USAGE', `'${p}' has no derivation: it was added, imported or substituted without one`);
+  if (!store.queryPathInfo(info.deriver)) {
+    throw new StoreError('NOT_IN_STORE', `'${p}' was made by '${info.deriver}', which is no longer in the store`, { hint: 'realize its expression again to write the .drv files (gc with keepDerivations off removes them)' });
+  }
+  return info.deriver;
+}
+
 export default showDerivation;

@@ -123,7 +123,14 @@ test('an untrusted signature falls back to building unless --no-require-sigs; a 
   writeConfig(w.root, { trustedPublicKeys: [makeKeys('cache-key-1').publicKey] });
   const r = await cli(w, ['realize', 'env.ts', '--no-out-link', '--substituters', url, '--no-fallback']);
   assert.is(r.status, 100);
-  assert.match(r.stderr, /none of its signatures is valid and by a trusted key/);
+  // A trusted key of the signer's name, but another key: the signature does not verify.
+  assert.match(r.stderr, "its signature by 'cache-key-1' does not verify");
+  // A signer that is not trusted at all: named, with the file to edit.
+  writeConfig(w.root, { trustedPublicKeys: [makeKeys('other-key-1').publicKey] });
+  const named = await cli(w, ['realize', 'env.ts', '--no-out-link', '--substituters', url, '--no-fallback']);
+  assert.is(named.status, 100);
+  assert.match(named.stderr, "it is signed by 'cache-key-1', which is not trusted (trusted keys: other-key-1)");
+  assert.match(named.stderr, `"trustedPublicKeys" in ${path.join(w.root, 'etc', 'hepstore.json')}`);
   const r2 = await cli(w, ['realize', 'env.ts', '--no-out-link', '--substituters', url, '--no-require-sigs']);
   assert.is(r2.status, 0, r2.stderr);
   assert.is(r2.stdout.trim(), out);
