@@ -7,6 +7,7 @@ import type { LocalStore } from '../store/local-store.js';
 import { BUNDLE_MAGIC, readBundleIndex } from '../cache/bundle.js';
 import { diffClosures, type ClosureEntry, type PackageChange } from '../cache/diff.js';
 import { resolveInstallable } from './resolve.js';
+import { formatSizeDelta as size } from '../gc/format.js';
 
 async function closureOf(store: LocalStore, arg: string, ctx: Context): Promise<ClosureEntry[]> {
   const abs = path.resolve(ctx.cwd, arg);
@@ -29,12 +30,6 @@ async function closureOf(store: LocalStore, arg: string, ctx: Context): Promise<
     const i = store.pathInfo(q);
     return { path: q, narSize: i.narSize, deriver: i.deriver };
   });
-}
-
-function size(n: number): string {
-  const sign = n < 0 ? '-' : '+';
-  const a = Math.abs(n);
-  return sign + (a >= 1048576 ? `${(a / 1048576).toFixed(1)} MiB` : a >= 1024 ? `${(a / 1024).toFixed(1)} KiB` : `${a} B`);
 }
 
 const diff: Command = {
