@@ -67,7 +67,7 @@ test('install, upgrade, rollback, switch and remove make generations as in Nix; 
   ok(env, ['gc']);
   const roots = JSON.parse(ok(env, ['roots', '--json'])) as { roots: Array<{ kind: string; targets: string[] }> };
   assert.is(roots.roots.filter((r) => r.kind === 'profile').length, 4);
-  const first = JSON.parse(fs.readFileSync(l.generations[0].path, 'utf8')) as { elements: Array<{ path: string }> };
+  const first = JSON.parse(fs.readFileSync(path.join(l.generations[0].path, 'manifest.json'), 'utf8')) as { elements: Array<{ path: string }> };
   assert.ok(fs.existsSync(first.elements[0].path));
   // Errors.
   let r = runCli(['profile', 'switch', '9'], { storeRoot: env.root, cwd: env.dir });
@@ -87,7 +87,7 @@ test('delete-older-than and keep-last prune generations (never the current one);
   let l = list(env, ['--profile', 'ana']);
   assert.is(l.generations.length, 3);
   assert.equal(list(env).generations, [], 'the default profile is another one');
-  const v1 = JSON.parse(fs.readFileSync(l.generations[0].path, 'utf8')).elements[0].path as string;
+  const v1 = JSON.parse(fs.readFileSync(path.join(l.generations[0].path, 'manifest.json'), 'utf8')).elements[0].path as string;
   // Backdate generations 1 and 2 by 40 and 35 days.
   const now = Date.now() / 1000;
   fs.lutimesSync(path.join(path.dirname(l.profile), 'ana-1-link'), now - 40 * 86400, now - 40 * 86400);
