@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runCli, tmpDir, writeTree } from '../helpers.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, runCli, tmpDir, writeTree } from '../helpers.js';
 import { LocalStore } from '../../src/store/local-store.js';
 
 interface Env {
@@ -120,6 +121,111 @@ test('install takes store paths and links such as ./result too', () => {
   } finally {
     s.close();
   }
+});
+
+/**
+ * A package with a program bin/NAME that prints "NAME VERSION" (and, with a library, the
+ * library's first line): a derivation built with host mkdir and chmod.
+ */
+function programExpr(name: string, version: string, libVersion?: string): string {
+  const lib = libVersion ? `const lib = derivation({ name: 'greetlib-${libVersion}', builder: '/bin/sh', args: ['-c', 'echo greetlib-${libVersion} > $out'] });\n` : '';
+  const uses = libVersion ? ' with $(/bin/sed -n 1p ${lib})' : '';
+  return [
+    `import { derivation, host } from 'hepstore';`,
+    `const mkdir = host.tool('mkdir');`,
+    `const chmod = host.tool('chmod');`,
+    lib,
+    `export default derivation({ name: '${name}-${version}', builder: '/bin/sh', args: ['-c', \`\${mkdir} -p $out/bin; printf '#!/bin/sh\\\\necho "${name} ${version}${uses}"\\\\n' > $out/bin/${name}; \${chmod} +x $out/bin/${name}\`] });`,
+    '',
+  ].join('\n');
+}
+
+function programs(): Env {
+  const dir = tmpDir('profile-env');
+  writeTree(dir, {
+    'hello-1.ts': programExpr('hello', '1.0', '1.0'),
+    'hello-2.ts': programExpr('hello', '2.0', '2.0'),
+    'world.ts': programExpr('world', '0.5'),
+  });
+  return { dir, root: path.join(tmpDir('profile-env-store'), 'root') };
+}
+
+/** Run an sh script with the store command as $STORE (STORE_ROOT set), and a small PATH. */
+function sh(env: Env, script: string, vars: Record<string, string> = {}) {
+  return spawnSync('/bin/sh', ['-c', `STORE() { "$NODE" "$CLI" "$@"; }\n${script}`], {
+    cwd: env.dir,
+    encoding: 'utf8',
+    env: { PATH: '/usr/bin:/bin', STORE_ROOT: env.root, NODE: process.execPath, CLI, ...vars },
+  });
+}
+
+test('a generation is a buildEnv with bin/ and manifest.json; eval "$(store env PROFILE)" in sh runs the installed programs and follows rollbacks', () => {
+  const env = programs();
+  ok(env, ['profile', 'install', 'hello-1.ts']);
+  let l = list(env);
+  const gen1 = l.generations[0].path;
+  assert.ok(fs.statSync(gen1).isDirectory(), 'the generation is a directory');
+  assert.ok(fs.existsSync(path.join(gen1, 'bin', 'hello')), 'with bin/');
+  const manifest = JSON.parse(fs.readFileSync(path.join(gen1, 'manifest.json'), 'utf8')) as { elements: Array<{ name: string; path: string; source: string }> };
+  assert.equal(manifest.elements.map((e) => [e.name, e.path]), l.elements.map((e) => [e.name, e.path]));
+  assert.is(manifest.elements[0].source, path.join(env.dir, 'hello-1.ts'), 'where it came from');
+  // default -> default-1-link -> the store path.
+  assert.is(fs.readlinkSync(l.profile), 'default-1-link');
+  assert.is(fs.readlinkSync(path.join(path.dirname(l.profile), 'default-1-link')), gen1);
+  // A bin/ of the profile on PATH runs the program.
+  let r = sh(env, 'hello', { PATH: `${l.profile}/bin:/usr/bin:/bin` });
+  assert.is(r.stdout.trim(), `hello 1.0 with greetlib-1.0`, r.stderr);
+
+  ok(env, ['profile', 'install', 'world.ts']);
+  l = list(env);
+  assert.is(l.current, 2);
+  assert.equal(names(l), ['hello-1.0', 'world-0.5']);
+  // One shell: activate the profile, run both programs, roll back, and world is gone from it.
+  r = sh(env, 'eval "$(STORE env "$P")" || exit 9; hello; world; STORE profile rollback >/dev/null || exit 8; hello; world || echo "no world"', { P: l.profile });
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim().split('\n'), ['hello 1.0 with greetlib-1.0', 'world 0.5', 'hello 1.0 with greetlib-1.0', 'no world']);
+  assert.is(list(env).current, 1, 'rollback switched back');
+  // --profile NAME is the same thing; the variables name the profile link, not one generation.
+  const j = JSON.parse(ok(env, ['env', '--profile', 'default', '--format', 'json'])) as { storePath: string; prefix: string; set: Record<string, string>; prepend: Record<string, string[]> };
+  assert.is(j.storePath, gen1);
+  assert.is(j.prefix, l.profile);
+  assert.equal(j.prepend.PATH, [`${l.profile}/bin`]);
+  r = runCli(['env', '--profile', 'nobody'], { storeRoot: env.root, cwd: env.dir });
+  assert.is(r.status, 1);
+  assert.match(r.stderr, "profile 'nobody' has no generations yet");
+});
+
+test('store profile diff-closures: per pair of generations, packages added, removed and upgraded with their size deltas', () => {
+  const env = programs();
+  ok(env, ['profile', 'install', 'hello-1.ts']);
+  ok(env, ['profile', 'install', 'hello-2.ts']);
+  ok(env, ['profile', 'install', 'world.ts']);
+  ok(env, ['profile', 'remove', 'hello']);
+  const gens = list(env).generations;
+  assert.is(gens.length, 4);
+  const info = (p: string) => JSON.parse(ok(env, ['path-info', '-r', '--json', p])) as Array<{ path: string; narSize: number }>;
+  /** The closure of a generation's packages, by store name, without the generation itself. */
+  const closure = (g: string) => new Map(info(g).filter((x) => x.path !== g).map((x) => [path.basename(x.path).slice(33), x.narSize]));
+  const [c1, c2, c3, c4] = gens.map((g) => closure(g.path));
+  const delta = (n: number) => (n < 0 ? '-' : '+') + (Math.abs(n) >= 1024 ? `${(Math.abs(n) / 1024).toFixed(1)} KiB` : `${Math.abs(n)} B`);
+  const out = ok(env, ['profile', 'diff-closures']);
+  const sections = out.split(/^(?=Version )/m);
+  assert.is(sections.length, 3, out);
+  assert.ok(sections[0].startsWith('Version 1 -> 2:\n'), out);
+  assert.match(sections[0], `  hello: 1.0 → 2.0, ${delta(c2.get('hello-2.0')! - c1.get('hello-1.0')!)}\n`);
+  assert.match(sections[0], `  greetlib: 1.0 → 2.0, ${delta(c2.get('greetlib-2.0')! - c1.get('greetlib-1.0')!)}\n`);
+  assert.not.match(sections[0], 'profile', 'the generations themselves are not packages');
+  assert.is(sections[1], `Version 2 -> 3:\n  world: ∅ → 0.5, ${delta(c3.get('world-0.5')!)}\n`);
+  assert.ok(sections[2].startsWith('Version 3 -> 4:\n'), out);
+  assert.match(sections[2], `  hello: 2.0 → ∅, ${delta(-c3.get('hello-2.0')!)}\n`);
+  assert.match(sections[2], `  greetlib: 2.0 → ∅`);
+  assert.not.match(sections[2], 'world');
+  assert.equal([...c4.keys()], ['world-0.5']);
+  const j = JSON.parse(ok(env, ['profile', 'diff-closures', '--json'])) as { diffs: Array<{ from: number; to: number; diff: { added: Array<{ name: string }>; removed: Array<{ name: string }> } }> };
+  assert.equal(j.diffs.map((d) => [d.from, d.to]), [[1, 2], [2, 3], [3, 4]]);
+  assert.equal(j.diffs[1].diff.added.map((c) => c.name), ['world']);
+  assert.equal(j.diffs[2].diff.removed.map((c) => c.name).sort(), ['greetlib', 'hello']);
+  assert.match(ok(env, ['profile', 'diff-closures', '--profile', 'empty']), 'nothing to compare');
 });
 
 test.run();
