@@ -5,6 +5,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { CLI, runCli, tmpDir, writeTree } from '../helpers.js';
 import { LocalStore } from '../../src/store/local-store.js';
+import { Profile } from '../../src/profile/profiles.js';
 
 interface Env {
   dir: string;
@@ -226,6 +227,35 @@ test('store profile diff-closures: per pair of generations, packages added, remo
   assert.equal(j.diffs[1].diff.added.map((c) => c.name), ['world']);
   assert.equal(j.diffs[2].diff.removed.map((c) => c.name).sort(), ['greetlib', 'hello']);
   assert.match(ok(env, ['profile', 'diff-closures', '--profile', 'empty']), 'nothing to compare');
+});
+
+test('a generation of the older kind (the manifest alone): listed and marked, store env explains, the next install makes an environment, rollback goes back to it', async () => {
+  const env = programs();
+  const s = new LocalStore(env.root);
+  let old: string;
+  let note: string;
+  try {
+    note = await s.addTextToStore('note-1.0', 'a note\n', []);
+    old = await s.addTextToStore('old-profile.json', JSON.stringify({ version: 1, elements: [{ name: 'note-1.0', path: note }] }), [note]);
+    new Profile(s.layout, 'old').createGeneration(old);
+  } finally {
+    s.close();
+  }
+  assert.match(ok(env, ['profile', 'list', '--profile', 'old']), `${old}   (current)   (manifest only)`);
+  let r = runCli(['env', '--profile', 'old'], { storeRoot: env.root, cwd: env.dir });
+  assert.is(r.status, 1);
+  assert.match(r.stderr, 'a manifest from an older hepstore');
+  assert.match(r.stderr, 'store profile install');
+  r = runCli(['profile', 'install', 'world.ts', '--profile', 'old'], { storeRoot: env.root, cwd: env.dir });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, `'${note}' is a file, not a directory`);
+  const l = list(env, ['--profile', 'old']);
+  assert.equal(names(l), ['note-1.0', 'world-0.5'], 'the old elements are kept');
+  assert.ok(fs.existsSync(path.join(l.profile, 'bin', 'world')));
+  assert.match(ok(env, ['env', '--profile', 'old']), `${l.profile}/bin`);
+  ok(env, ['profile', 'rollback', '--profile', 'old']);
+  assert.is(list(env, ['--profile', 'old']).generations.find((g) => g.current)!.path, old);
+  assert.match(ok(env, ['profile', 'diff-closures', '--profile', 'old']), 'world: ∅ → 0.5');
 });
 
 test.run();
