@@ -7,9 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StoreError } from '../errors.js';
 import { canonicaliseTree, pathExists, removeTree } from '../archive/canonical.js';
-import { packPath } from '../archive/dump.js';
 import { listTree } from '../archive/walk.js';
-import { HashSink, sha256 } from '../hash/sha256.js';
+import { sha256 } from '../hash/sha256.js';
 import { toSRI } from '../hash/sri.js';
 import { isFixedOutput } from '../derivation/derivation.js';
 import { BUILDENV, builtinFor, FETCHURL, UNPACK_DEB } from '../derivation/builtins.js';
@@ -17,7 +16,7 @@ import type { BuildNode } from '../derivation/graph.js';
 import type { NewPathInfo } from '../store/local-store.js';
 import { diskFullNote } from '../store/disk-full.js';
 import { ownedName } from '../store/process.js';
-import { ReferenceScanner } from './scan.js';
+import { hashAndScan } from './scan.js';
 import { buildEnvironment, SANDBOX_BUILD_DIR } from './environment.js';
 import { bwrapArgs, isHermetic, prepareScratch, scratchOutputs, type SandboxInit, type SandboxPath } from './sandbox.js';
 import { fetchToFile, type Mirrors } from './fetch.js';
@@ -93,18 +92,6 @@ function tail(file: string, n: number): string {
   }
 }
 
-
-/** Hash an output's canonical archive and find its references in the same pass. */
-async function hashAndScan(location: string, candidates: Iterable<string>): Promise<{ narHash: string; narSize: number; digest: Buffer; references: string[] }> {
-  const sink = new HashSink();
-  const scanner = new ReferenceScanner(candidates);
-  for await (const chunk of packPath(location)) {
-    sink.update(chunk as Buffer);
-    scanner.update(chunk as Buffer);
-  }
-  const digest = sink.digest();
-  return { narHash: toSRI(digest), narSize: sink.size, digest, references: [...scanner.found].sort() };
-}
 
 /**
  * A failed build's error. `space`: where the build wrote; if that file system is (nearly) full

@@ -3,6 +3,9 @@
  * nix32 characters and looking it up among the hash parts of the candidate paths.
  */
 import { NIX32_ALPHABET } from '../hash/nix32.js';
+import { HashSink } from '../hash/sha256.js';
+import { toSRI } from '../hash/sri.js';
+import { packPath } from '../archive/dump.js';
 import { HASH_PART_LENGTH, hashPartOf } from '../store/path.js';
 
 const IS_NIX32 = new Uint8Array(256);
@@ -41,4 +44,16 @@ export class ReferenceScanner {
       this.tail = (this.tail + Buffer.from(chunk.buffer, chunk.byteOffset + from, chunk.length - from).toString('latin1')).slice(-keep);
     }
   }
+}
+
+/** Hash an output's canonical archive and find its references in the same pass. */
+export async function hashAndScan(location: string, candidates: Iterable<string>): Promise<{ narHash: string; narSize: number; digest: Buffer; references: string[] }> {
+  const sink = new HashSink();
+  const scanner = new ReferenceScanner(candidates);
+  for await (const chunk of packPath(location)) {
+    sink.update(chunk as Buffer);
+    scanner.update(chunk as Buffer);
+  }
+  const digest = sink.digest();
+  return { narHash: toSRI(digest), narSize: sink.size, digest, references: [...scanner.found].sort() };
 }

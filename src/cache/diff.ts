@@ -33,6 +33,17 @@ export interface ClosureDiff {
   sizeB: number;
 }
 
+/** The closure of store paths, with sizes and derivers, as diffClosures takes it (`except` left out). */
+export function storeClosure(store: LocalStore, roots: readonly string[], except: ReadonlySet<string> = new Set()): ClosureEntry[] {
+  return store
+    .queryClosure(roots)
+    .filter((q) => !except.has(q))
+    .map((q) => {
+      const i = store.pathInfo(q);
+      return { path: q, narSize: i.narSize, deriver: i.deriver };
+    });
+}
+
 /** Split `<hash>-name-1.2.3[-output]` into a package name and a version. */
 export function splitName(storePath: string): { name: string; version: string } {
   const base = path.basename(storePath).slice(33);

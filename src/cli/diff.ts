@@ -5,8 +5,9 @@ import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import type { LocalStore } from '../store/local-store.js';
 import { BUNDLE_MAGIC, readBundleIndex } from '../cache/bundle.js';
-import { diffClosures, type ClosureEntry, type PackageChange } from '../cache/diff.js';
+import { diffClosures, storeClosure, type ClosureEntry, type PackageChange } from '../cache/diff.js';
 import { resolveInstallable } from './resolve.js';
+import { formatSizeDelta as size } from '../gc/format.js';
 
 async function closureOf(store: LocalStore, arg: string, ctx: Context): Promise<ClosureEntry[]> {
   const abs = path.resolve(ctx.cwd, arg);
@@ -25,16 +26,7 @@ async function closureOf(store: LocalStore, arg: string, ctx: Context): Promise<
   if (head.equals(BUNDLE_MAGIC)) return (await readBundleIndex(abs, store)).entries.map((e) => ({ path: e.meta.path, narSize: e.meta.narSize, deriver: e.meta.deriver }));
   const p = resolveInstallable(store, arg, ctx.cwd);
   store.addTempRoots([p]);
-  return store.queryClosure([p]).map((q) => {
-    const i = store.pathInfo(q);
-    return { path: q, narSize: i.narSize, deriver: i.deriver };
-  });
-}
-
-function size(n: number): string {
-  const sign = n < 0 ? '-' : '+';
-  const a = Math.abs(n);
-  return sign + (a >= 1048576 ? `${(a / 1048576).toFixed(1)} MiB` : a >= 1024 ? `${(a / 1024).toFixed(1)} KiB` : `${a} B`);
+  return storeClosure(store, [p]);
 }
 
 const diff: Command = {

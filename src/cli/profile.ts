@@ -1,17 +1,20 @@
 import type { Command } from './command.js';
 import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
-import { Profile, packageName, readManifest, storeName, writeManifest, type ManifestElement } from '../profile/profiles.js';
+import { Profile, isManifestOnly, packageName, readManifest, storeName, type ManifestElement } from '../profile/profiles.js';
+import { writeGeneration } from '../profile/generation.js';
 import { formatDate, parseAge } from '../gc/format.js';
 import { REALIZE_FLAGS, realizeArg } from './realize-file.js';
 import { resolveInstallable } from './resolve.js';
 
-const SUBCOMMANDS = 'install|remove|list|rollback|switch|delete-older-than|keep-last';
+const SUBCOMMANDS = 'install|remove|list|rollback|switch|delete-older-than|keep-last|diff-closures';
 
 const profile: Command = {
   usage: `store profile ${SUBCOMMANDS} [ARGS] [--profile NAME]`,
   summary: [
-    'Profiles and their generations, as in Nix. Each change makes a new generation; every generation is a GC root until deleted; the current one is never deleted.',
+    'Profiles and their generations, as in Nix. Each change makes a new generation: an environment (a buildEnv of the installed packages, with',
+    'manifest.json inside) that the profile link leads to, so <profile>/bin on PATH runs them (see store env --profile NAME).',
+    'Every generation is a GC root until deleted; the current one is never deleted.',
     '  install FILE|PATH...     add store paths, or the outputs of realizing FILE (replacing older versions of the same package)',
     '  remove NAME|PATH...      remove elements by name or store path',
     '  list                     generations (current marked) and the current elements',
@@ -19,6 +22,7 @@ const profile: Command = {
     '  switch N                 switch to generation N',
     '  delete-older-than AGE    delete generations older than AGE (30d, 12h…), keeping the current one and the newest older one',
     '  keep-last N              keep the N newest generations (and the current one)',
+    '  diff-closures            for each generation, what changed in its closure since the one before: versions and sizes',
   ].join('\n'),
   flags: {
     profile: { kind: 'string', short: 'p', description: 'profile name (default: default); profiles are per user under var/profiles/per-user/USER/' },
@@ -38,8 +42,8 @@ const profile: Command = {
     const changeElements = async (edit: (elements: ManifestElement[]) => ManifestElement[]) =>
       prof.locked(store, async () => {
         const before = readManifest(currentPath());
-        const manifest = { version: 1 as const, elements: edit(before.elements) };
-        const p = await writeManifest(store, prof.name, manifest);
+        const { path: p, manifest, unlinked } = await writeGeneration(store, { version: 1, elements: edit(before.elements) });
+        for (const u of unlinked) ctx.stderr.write(`note: '${u}' is a file, not a directory: it is in the profile's manifest but adds nothing to its bin/\n`);
         const gen = prof.createGeneration(p);
         return { gen, manifest };
       });
@@ -79,7 +83,7 @@ const profile: Command = {
           ctx.stdout.write(`profile '${prof.name}' has no generations yet ('store profile install FILE' makes one)\n`);
           return 0;
         }
-        const lines = gens.map((g) => `${String(g.number).padStart(4)}   ${formatDate(g.time)}   ${g.path}${g.current ? '   (current)' : ''}`);
+        const lines = gens.map((g) => `${String(g.number).padStart(4)}   ${formatDate(g.time)}   ${g.path}${g.current ? '   (current)' : ''}${isManifestOnly(g.path) ? '   (manifest only)' : ''}`);
         lines.push('', `elements of generation ${cur?.number ?? '?'}:`, ...elements.map((e) => `  ${e.name}  ${e.path}`));
         ctx.stdout.write(lines.join('\n') + '\n');
         return 0;
@@ -116,6 +120,17 @@ const profile: Command = {
           ctx.stdout.write(deleted.length ? `${verb} generations ${deleted.join(', ')} of profile '${prof.name}'\n` : `no generations of profile '${prof.name}' to delete\n`);
           if (deleted.length && !dryRun) ctx.stdout.write("run 'store gc' to free what only they kept alive\n");
         }
+        return 0;
+      }
+      case 'diff-closures': {
+        if (rest.length) throw new StoreError('USAGE', 'store profile diff-closures takes no arguments (use --profile NAME)');
+        const { generationDiffs, formatGenerationDiffs } = await import('./profile-diff.js');
+        const gens = prof.generations();
+        store.addTempRoots(gens.map((g) => g.path));
+        const diffs = generationDiffs(store, gens.filter((g) => store.isValid(g.path)));
+        if (json) printJson(ctx, { profile: prof.link, diffs });
+        else if (gens.length < 2) ctx.stdout.write(`profile '${prof.name}' has ${gens.length === 0 ? 'no generations' : 'one generation'}: nothing to compare\n`);
+        else ctx.stdout.write(formatGenerationDiffs(diffs));
         return 0;
       }
       default:

@@ -11,7 +11,7 @@ import { StoreError } from '../errors.js';
 import type { FlagSpec, Parsed } from './args.js';
 import type { Context } from './command.js';
 import type { LocalStore } from '../store/local-store.js';
-import { resolveInstallable } from './resolve.js';
+import { linkIntoStore, resolveInstallable } from './resolve.js';
 import { EVAL_FLAGS, evalOptions, expressionFile } from './eval-flags.js';
 
 export interface Realized {
@@ -32,14 +32,7 @@ export const REALIZE_FLAGS: FlagSpec = {
 
 function isStorePathArg(store: LocalStore, arg: string, cwd: string): boolean {
   const abs = path.resolve(cwd, arg);
-  if (abs.startsWith(store.storeDir + '/')) return true;
-  try {
-    const st = fs.lstatSync(abs);
-    if (!st.isSymbolicLink()) return false;
-    return path.resolve(path.dirname(abs), fs.readlinkSync(abs)).startsWith(store.storeDir + '/');
-  } catch {
-    return false;
-  }
+  return abs.startsWith(store.storeDir + '/') || linkIntoStore(abs, store.storeDir) !== undefined;
 }
 
 export async function realizeArg(store: LocalStore, arg: string, args: Parsed, ctx: Context): Promise<Realized[]> {

@@ -11,7 +11,7 @@ import { environmentOf } from './env.js';
 const PURE_KEEP = ['HOME', 'USER', 'LOGNAME', 'TERM', 'DISPLAY', 'WAYLAND_DISPLAY', 'XAUTHORITY', 'TZ', 'LANG', 'PAGER', 'SHLVL'];
 
 const shell: Command = {
-  usage: 'store shell FILE|PATH [--attr NAME] [-c COMMAND] [--pure [--keep VAR...]] [--hermetic]',
+  usage: 'store shell FILE|PATH|--profile NAME [--attr NAME] [-c COMMAND] [--pure [--keep VAR...]] [--hermetic]',
   summary: [
     'Realize an environment and start $SHELL (or /bin/sh) with it activated; with -c, run COMMAND',
     'with /bin/sh instead. Exits with the status of the shell or command. The environment stays',
@@ -19,6 +19,7 @@ const shell: Command = {
   ].join('\n'),
   flags: {
     ...REALIZE_FLAGS,
+    profile: { kind: 'string', short: 'p', description: 'the environment of this profile of the user (see store profile list)' },
     command: { kind: 'string', short: 'c', description: 'run this command with /bin/sh -c instead of an interactive shell' },
     pure: { kind: 'boolean', description: `clear the environment except ${PURE_KEEP.join(', ')} (PATH is only the environment's)` },
     keep: { kind: 'strings', description: 'with --pure: keep these variables too' },

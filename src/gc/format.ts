@@ -13,6 +13,13 @@ export function formatBytes(n: number): string {
   return `${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)} ${units[u]}`;
 }
 
+/** A signed size change as `store diff` prints it: "+12.3 KiB", "-1.0 MiB", "+0 B". */
+export function formatSizeDelta(n: number): string {
+  const sign = n < 0 ? '-' : '+';
+  const a = Math.abs(n);
+  return sign + (a >= 1048576 ? `${(a / 1048576).toFixed(1)} MiB` : a >= 1024 ? `${(a / 1024).toFixed(1)} KiB` : `${a} B`);
+}
+
 /** "3d", "5h", "12m", "40s": the largest whole unit. */
 export function formatAge(seconds: number): string {
   const s = Math.max(0, Math.floor(seconds));

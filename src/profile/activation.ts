@@ -15,6 +15,12 @@ import { StoreError } from '../errors.js';
 export interface Activation {
   /** The environment's store path. */
   storePath: string;
+  /**
+   * The directory the variables name: the store path, or a profile link that leads to it, so
+   * that a later generation (or a rollback) takes effect in a shell activated before it.
+   * Absent: the store path.
+   */
+  prefix?: string;
   /** Variables set to a value. */
   set: Record<string, string>;
   /** Variables whose current value gets these directories in front, in this order. */
@@ -46,10 +52,10 @@ function isDir(p: string): boolean {
   }
 }
 
-export function activation(storePath: string): Activation {
+export function activation(storePath: string, prefix = storePath): Activation {
   if (!isDir(storePath)) throw new StoreError('USAGE', `'${storePath}' is not a directory, so it cannot be activated as an environment`, { hint: 'give an expression whose output is a directory tree, e.g. a buildEnv' });
   const libs = ['lib', ...multiarchDirs(storePath)];
-  const existing = (rels: string[]) => rels.filter((r) => isDir(path.join(storePath, r))).map((r) => (r === '' ? storePath : path.join(storePath, r)));
+  const existing = (rels: string[]) => rels.filter((r) => isDir(path.join(storePath, r))).map((r) => (r === '' ? prefix : path.join(prefix, r)));
   const prepend: Record<string, string[]> = {};
   const add = (name: string, dirs: string[]) => {
     if (dirs.length) prepend[name] = dirs;
@@ -60,8 +66,8 @@ export function activation(storePath: string): Activation {
   add('PKG_CONFIG_PATH', existing([...libs.map((l) => `${l}/pkgconfig`), 'share/pkgconfig']));
   add('ACLOCAL_PATH', existing(['share/aclocal']));
   // CMake looks below a prefix itself (lib/cmake, lib/<arch>/cmake, share/cmake…).
-  if (existing([...libs.map((l) => `${l}/cmake`), 'share/cmake']).length) prepend.CMAKE_PREFIX_PATH = [storePath];
-  return { storePath, set: { HEPSTORE_ENV: storePath }, prepend };
+  if (existing([...libs.map((l) => `${l}/cmake`), 'share/cmake']).length) prepend.CMAKE_PREFIX_PATH = [prefix];
+  return { storePath, ...(prefix !== storePath ? { prefix } : {}), set: { HEPSTORE_ENV: prefix }, prepend };
 }
 
 function plain(s: string, what: string): string {
@@ -78,9 +84,14 @@ export function cshQuote(s: string): string {
   return `'${plain(s, `'${s}'`).replaceAll("'", `'\\''`).replaceAll('!', `'\\!'`)}'`;
 }
 
+function header(a: Activation): string {
+  const p = a.prefix ?? a.storePath;
+  return `# hepstore environment ${p === a.storePath ? a.storePath : `${plain(p, `'${p}'`)} (now ${a.storePath})`}`;
+}
+
 /** Commands for sh and its descendants (bash, zsh, ksh), to `eval` or `source`. */
 export function formatSh(a: Activation): string {
-  const lines = [`# hepstore environment ${a.storePath}`];
+  const lines = [header(a)];
   for (const [k, v] of Object.entries(a.set)) lines.push(`export ${k}=${shQuote(v)}`);
   for (const [k, dirs] of Object.entries(a.prepend)) {
     const front = shQuote(dirs.join(':'));
@@ -91,7 +102,7 @@ export function formatSh(a: Activation): string {
 
 /** Commands for csh and tcsh, to `eval` or `source`. */
 export function formatCsh(a: Activation): string {
-  const lines = [`# hepstore environment ${a.storePath}`];
+  const lines = [header(a)];
   for (const [k, v] of Object.entries(a.set)) lines.push(`setenv ${k} ${cshQuote(v)}`);
   for (const [k, dirs] of Object.entries(a.prepend)) {
     const front = cshQuote(dirs.join(':'));
@@ -101,7 +112,7 @@ export function formatCsh(a: Activation): string {
 }
 
 export function formatJson(a: Activation): string {
-  return JSON.stringify({ storePath: a.storePath, set: a.set, prepend: a.prepend }, null, 2) + '\n';
+  return JSON.stringify({ storePath: a.storePath, ...(a.prefix !== undefined && a.prefix !== a.storePath ? { prefix: a.prefix } : {}), set: a.set, prepend: a.prepend }, null, 2) + '\n';
 }
 
 /** The variables of `base` with the activation applied, as the sh form would leave them. */

@@ -5,8 +5,10 @@
  * always see a whole generation. A generation's time is its link's mtime. The current
  * generation is never deleted.
  *
- * A generation's content is a manifest: a small JSON text object in the store whose
- * references are the installed paths (so its closure is everything installed).
+ * A generation is an environment (src/profile/generation.ts): the installed packages merged
+ * into one symlink tree, with the manifest at its top as `manifest.json`; its closure is
+ * everything installed. Generations made before that are the manifest alone, a JSON text
+ * object in the store: they can still be listed, switched to and rolled back to.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -192,16 +194,29 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** The manifest of a generation (an empty one for a profile with no generation). */
+/** The manifest's name inside a generation. */
+export const MANIFEST_FILE = 'manifest.json';
+
+/** Whether a generation is of the older kind: the manifest file alone, no environment. */
+export function isManifestOnly(storePath: string): boolean {
+  try {
+    return fs.statSync(storePath).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The manifest of a generation (an empty one for a profile with no generation), of either kind. */
 export function readManifest(storePath: string | undefined): Manifest {
   if (!storePath) return { version: 1, elements: [] };
+  const file = isManifestOnly(storePath) ? storePath : path.join(storePath, MANIFEST_FILE);
   try {
-    const m = JSON.parse(fs.readFileSync(storePath, 'utf8')) as Manifest;
+    const m = JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
     if (m && m.version === 1 && Array.isArray(m.elements)) return m;
   } catch {
     /* fall through */
   }
-  throw new StoreError('IO', `'${storePath}' is not a profile manifest`, { hint: 'the profile link was changed by hand; switch to another generation' });
+  throw new StoreError('IO', `'${storePath}' is not a profile generation (it has no ${MANIFEST_FILE})`, { hint: 'the profile link was changed by hand; switch to another generation' });
 }
 
 /**
@@ -217,11 +232,4 @@ export function packageName(name: string): string {
 /** The name of a store path without its hash part. */
 export function storeName(p: string): string {
   return path.basename(p).slice(33);
-}
-
-/** Write a manifest into the store (temporarily rooted by this process) and return its path. */
-export async function writeManifest(store: LocalStore, profileName: string, manifest: Manifest): Promise<string> {
-  const elements = [...manifest.elements].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.path < b.path ? -1 : 1));
-  const text = JSON.stringify({ version: 1, elements }, null, 2) + '\n';
-  return store.addTextToStore(`${profileName}-profile.json`, text, [...new Set(elements.map((e) => e.path))].sort());
 }

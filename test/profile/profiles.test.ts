@@ -2,8 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { newStore, expectStoreError } from '../helpers.js';
-import { Profile, readManifest, writeManifest } from '../../src/profile/profiles.js';
+import { newStore, expectStoreError, placeWithReferences, rejectsStoreError } from '../helpers.js';
+import { Profile, isManifestOnly, readManifest, MANIFEST_FILE, type Manifest } from '../../src/profile/profiles.js';
+import { writeGeneration } from '../../src/profile/generation.js';
 import { findRoots } from '../../src/gc/roots.js';
 import { collectGarbage } from '../../src/gc/collect.js';
 import type { LocalStore } from '../../src/store/local-store.js';
@@ -100,24 +101,98 @@ test('keep-last N keeps the N newest generations and the current one; the curren
   }
 });
 
-test('a generation is a manifest whose references are the installed paths; deleting generations frees their paths', async () => {
+const exec = (s: string) => ({ exec: `#!/bin/sh\n${s}\n` });
+
+/** A package with a program bin/NAME, referring to `refs`. */
+async function pkg(store: LocalStore, name: string, refs: string[] = [], extra: Record<string, string> = {}): Promise<string> {
+  const tool = name.replace(/-\d.*$/, '');
+  return (await placeWithReferences(store, name, { bin: { [tool]: exec(`echo ${name}`) }, share: { [tool]: { refs: refs.join('\n') } }, ...extra }, refs)).path;
+}
+
+const manifestOf = (...paths: string[]): Manifest => ({ version: 1, elements: paths.map((p) => ({ name: path.basename(p).slice(33), path: p })) });
+
+test('a generation is a buildEnv of the installed packages with manifest.json at its top; the same set gives the same path', async () => {
+  const store = newStore();
+  try {
+    const lib = (await placeWithReferences(store, 'lib-1.0', { lib: { 'libx.so': 'x' } }, [])).path;
+    const tool = await pkg(store, 'tool-2.0', [lib]);
+    const other = await pkg(store, 'other-0.1');
+    const g = await writeGeneration(store, manifestOf(tool, other));
+    assert.ok(fs.statSync(g.path).isDirectory());
+    // Merged bin/: one link per program, into the packages.
+    assert.is(fs.realpathSync(path.join(g.path, 'bin', 'tool')), fs.realpathSync(path.join(tool, 'bin', 'tool')));
+    assert.is(fs.realpathSync(path.join(g.path, 'bin', 'other')), fs.realpathSync(path.join(other, 'bin', 'other')));
+    assert.ok(fs.lstatSync(path.join(g.path, MANIFEST_FILE)).isFile(), 'the manifest is a file of the generation');
+    assert.equal(readManifest(g.path).elements.map((e) => e.path), [other, tool], 'sorted by name');
+    assert.equal(store.pathInfo(g.path).references, [other, tool].sort(), 'references: the installed paths');
+    assert.ok(store.queryClosure([g.path]).includes(lib), 'the closure has their dependencies');
+    // Deterministic: the same set (in any order) is the same path; another set another one.
+    assert.is((await writeGeneration(store, manifestOf(other, tool))).path, g.path);
+    assert.is.not((await writeGeneration(store, manifestOf(tool))).path, g.path);
+    assert.equal(g.unlinked, []);
+  } finally {
+    store.close();
+  }
+});
+
+test('a generation: a package that is a file is in the manifest and closure but not linked; a collision is refused; a package manifest.json loses', async () => {
+  const store = newStore();
+  try {
+    const file = (await placeWithReferences(store, 'notes-1.0', { data: 'x' }, [])).path;
+    const single = await store.addTextToStore('single-1.0', 'just a file\n', []);
+    const tool = await pkg(store, 'tool-2.0', [], { [MANIFEST_FILE]: '{"not":"ours"}' });
+    const g = await writeGeneration(store, manifestOf(tool, single, file));
+    assert.equal(g.unlinked, [single]);
+    assert.ok(store.pathInfo(g.path).references.includes(single));
+    assert.equal(readManifest(g.path).elements.map((e) => e.path).sort(), [tool, single, file].sort(), 'the profile manifest, not the package one');
+    const clash = await pkg(store, 'tool-3.0');
+    const e = await rejectsStoreError(writeGeneration(store, manifestOf(tool, clash)), 'USAGE');
+    assert.match(e.message, 'bin/tool');
+    assert.match(e.hint ?? '', 'store profile remove');
+  } finally {
+    store.close();
+  }
+});
+
+test('gc keeps the closures of every generation; deleting generations frees what only they kept', async () => {
   const store = newStore();
   try {
     const prof = new Profile(store.layout, 'ana', 'bob');
-    const lib = await put(store, 'lib');
-    const tool = await put(store, 'tool', [lib]);
-    const other = await put(store, 'other');
-    const m1 = await writeManifest(store, prof.name, { version: 1, elements: [{ name: 'tool', path: tool }] });
-    const m2 = await writeManifest(store, prof.name, { version: 1, elements: [{ name: 'other', path: other }] });
-    assert.equal(store.pathInfo(m1).references, [tool]);
-    assert.equal(readManifest(m1).elements, [{ name: 'tool', path: tool }]);
-    prof.createGeneration(m1);
-    prof.createGeneration(m2);
+    const lib = (await placeWithReferences(store, 'lib-1.0', { lib: { 'libx.so': 'x' } }, [])).path;
+    const tool = await pkg(store, 'tool-2.0', [lib]);
+    const other = await pkg(store, 'other-0.1');
+    const g1 = await writeGeneration(store, manifestOf(tool));
+    prof.createGeneration(g1.path);
+    const g2 = await writeGeneration(store, manifestOf(other));
+    prof.createGeneration(g2.path);
+    assert.is(fs.readlinkSync(prof.link), 'ana-2-link');
+    assert.is(fs.readlinkSync(path.join(prof.dir, 'ana-2-link')), g2.path, 'profile -> generation link -> environment');
+    assert.is(fs.realpathSync(path.join(prof.link, 'bin', 'other')), fs.realpathSync(path.join(other, 'bin', 'other')));
     store.releaseTempRoots();
     assert.is((await collectGarbage(store)).deleted.length, 0, 'both generations keep their closures');
     prof.keepLast(1);
     const r = await collectGarbage(store);
-    assert.equal(r.deleted.map((d) => d.path).sort(), [m1, tool, lib].sort());
+    assert.equal(r.deleted.map((d) => d.path).sort(), [g1.path, tool, lib].sort());
+    assert.ok(fs.existsSync(path.join(prof.link, 'bin', 'other')), 'the live generation is whole');
+  } finally {
+    store.close();
+  }
+});
+
+test('a generation of the older kind (the manifest alone) can still be read, listed and rolled back to', async () => {
+  const store = newStore();
+  try {
+    const prof = new Profile(store.layout, 'old', 'carol');
+    const tool = await pkg(store, 'tool-2.0');
+    const old = await store.addTextToStore('old-profile.json', JSON.stringify(manifestOf(tool)), [tool]);
+    prof.createGeneration(old);
+    const g = await writeGeneration(store, manifestOf(tool, await pkg(store, 'other-0.1')));
+    prof.createGeneration(g.path);
+    assert.ok(isManifestOnly(old));
+    assert.not.ok(isManifestOnly(g.path));
+    assert.equal(readManifest(old).elements.map((e) => e.path), [tool]);
+    assert.is(prof.rollback().path, old);
+    assert.equal(readManifest(prof.generations().find((x) => x.current)!.path).elements.map((e) => e.path), [tool]);
   } finally {
     store.close();
   }
