@@ -8,6 +8,7 @@ import { VERSION } from '../version.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   realize: { summary: 'evaluate an expression file and build or find its outputs', load: async () => (await import('./realize.js')).default },
+  init: { summary: 'make a directory ready for an expression of your own: env.ts, tsconfig.json, editor types', load: async () => (await import('./init.js')).default },
   eval: { summary: 'print the .drv and output paths of an expression file without building', load: async () => (await import('./eval.js')).default },
   log: { summary: 'print the build log of a store path', load: async () => (await import('./log.js')).default },
   'show-derivation': { summary: 'print .drv files as JSON', load: async () => (await import('./show-derivation.js')).default },

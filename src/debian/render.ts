@@ -8,7 +8,7 @@ export interface RenderInput {
   without: string[];
   cycles: string[][];
   packages: DebianPackage[];
-  /** The module the file takes the PinnedSet type from (default '../lib.ts', for exprs/debian/sets/). */
+  /** The module the file takes the PinnedSet type from (default 'hepstore', which resolves wherever the file is written). */
   typesFrom?: string;
 }
 
@@ -20,7 +20,7 @@ export function renderPinnedSet(r: RenderInput): string {
     `// Generated from apt's metadata by:`,
     `//   ${r.command}`,
     `// Do not edit: regenerate. ${r.packages.length} packages, ${(r.packages.reduce((s, p) => s + p.size, 0) / 1e6).toFixed(1)} MB of .deb files.`,
-    `import type { PinnedSet } from ${q(r.typesFrom ?? '../lib.ts').replace(/"/g, "'")};`,
+    `import type { PinnedSet } from ${q(r.typesFrom ?? 'hepstore').replace(/"/g, "'")};`,
     ``,
     `export default {`,
     `  command: ${q(r.command)},`,

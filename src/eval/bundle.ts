@@ -10,13 +10,30 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { StoreError } from '../errors.js';
 import { codeFrame } from '../code-frame.js';
 
 const API_URL = new URL('../expr/index.js', import.meta.url).href;
+/** Where `import … from "hepstore/NAME"` is taken from: the package's expressions, NAME.ts. */
+const EXPRS_DIR = fileURLToPath(new URL('../../../exprs/', import.meta.url));
+
+/** The file of `hepstore/NAME` (the package sets and helpers in exprs/), or an error naming what there is. */
+function exprsModule(spec: string): { path: string } | { errors: Array<{ text: string }> } {
+  const name = spec.slice('hepstore/'.length).replace(/\.ts$/, '');
+  const file = path.join(EXPRS_DIR, `${name}.ts`);
+  if (!name.split('/').includes('..') && fs.existsSync(file)) return { path: file };
+  const dir = path.dirname(path.join(EXPRS_DIR, name));
+  let there: string[] = [];
+  try {
+    there = fs.readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => `hepstore/${path.relative(EXPRS_DIR, path.join(dir, f)).replace(/\.ts$/, '')}`);
+  } catch {
+    there = ['hepstore/debian/python', 'hepstore/debian/sets/laptop', 'hepstore/cmssw/release', 'hepstore/source/zlib'];
+  }
+  return { errors: [{ text: `"${spec}" is not a module of hepstore (there are: ${there.slice(0, 12).join(', ')})` }] };
+}
 /** Changes whenever the way bundles are made changes. */
-const BUNDLE_FORMAT = '4';
+const BUNDLE_FORMAT = '5';
 
 interface CacheIndex {
   inputs: Record<string, string>;
@@ -113,6 +130,9 @@ export async function bundleExpression(entry: string, cacheDir?: string): Promis
       // each time the bundle is loaded.)
       sourcesContent: false,
       sourceRoot: 'file:///',
+      // No tsconfig.json on disk changes how an expression is compiled (it is no input of the
+      // evaluation cache): the editor settings `store init` writes are for types only.
+      tsconfigRaw: {},
       write: false,
       logLevel: 'silent',
       plugins: [
@@ -120,6 +140,7 @@ export async function bundleExpression(entry: string, cacheDir?: string): Promis
           name: 'hepstore',
           setup(b) {
             b.onResolve({ filter: /^hepstore$/ }, () => ({ path: API_URL, external: true }));
+            b.onResolve({ filter: /^hepstore\// }, (args) => exprsModule(args.path));
             // Every file read is recorded with its hash for the cache key (JSON and text
             // files too, with esbuild's loader for them), and each source keeps its own
             // import.meta.url (the bundle lives elsewhere).
