@@ -148,7 +148,7 @@ export function svgOf(c: Closure, l: Layout): string {
     const y = r1(n.y - n.height / 2);
     const share = n.node.closureSize / total;
     out.push(
-      `<g class="node"><title>${esc(`${n.node.path}\nown ${formatBytes(n.node.narSize)} (${n.node.narSize} bytes), closure ${formatBytes(n.node.closureSize)} (${n.node.closureSize} bytes)`)}</title>`,
+      `<g class="node"${n.node.path === c.root ? ' id="root"' : ''}><title>${esc(`${n.node.path}\nown ${formatBytes(n.node.narSize)} (${n.node.narSize} bytes), closure ${formatBytes(n.node.closureSize)} (${n.node.closureSize} bytes)`)}</title>`,
       `<rect x="${x}" y="${y}" width="${n.width}" height="${n.height}" rx="5" fill="${fill(share)}" stroke="${n.node.path === c.root ? '#1d4ed8' : '#64748b'}" stroke-width="${n.node.path === c.root ? 2 : 1}"/>`,
       `<text x="${r1(n.x)}" y="${r1(n.y - 2)}" text-anchor="middle" font-weight="bold" fill="${share > 0.6 ? '#ffffff' : '#111827'}">${esc(n.node.name)}</text>`,
       `<text x="${r1(n.x)}" y="${r1(n.y + LINE - 2)}" text-anchor="middle" fill="${share > 0.6 ? '#f1f5f9' : '#374151'}">${esc(sizes(n.node))}</text></g>`,
@@ -157,6 +157,9 @@ export function svgOf(c: Closure, l: Layout): string {
   out.push('</g>', '</svg>');
   return out.join('\n') + '\n';
 }
+
+/** Wider than this (in pixels) a picture starts at actual size, since fitted to a page its boxes could not be read. */
+const FIT_WIDTH_MAX = 4000;
 
 export function htmlOf(c: Closure, l: Layout): string {
   const root = c.nodes.get(c.root)!;
@@ -172,14 +175,25 @@ h1 { font-size: 1.2em; margin: 0 0 .3em; }
 p { margin: 0 0 1em; color: #374151; }
 code { font-size: .95em; }
 .graph { overflow: auto; border: 1px solid #e5e7eb; border-radius: 6px; }
+.graph svg { display: block; width: 100%; height: auto; }
+#actual:checked ~ .graph svg { width: auto; }
+label { font-size: .9em; color: #374151; }
 .node:hover rect { stroke: #dc2626; stroke-width: 2; }
 </style>
 </head>
 <body>
 <h1>${esc(title)}</h1>
 <p><code>${esc(root.path)}</code>: ${c.nodes.size} path${c.nodes.size === 1 ? '' : 's'}, ${esc(formatBytes(root.closureSize))} in all. Each box gives a path's own size and its closure size; darker boxes keep more of the closure alive. Hover a box for its store path.</p>
+<input type="checkbox" id="actual"${l.width > FIT_WIDTH_MAX ? ' checked' : ''}><label for="actual"> actual size (scroll to move around); otherwise the whole closure fits the width</label>
 <div class="graph">
 ${svgOf(c, l)}</div>
+<script>
+// At actual size, start with the root's box in view (a wide closure is wider than the page).
+const actual = document.getElementById('actual');
+const toRoot = () => { if (actual.checked) document.getElementById('root').scrollIntoView({ block: 'nearest', inline: 'center' }); };
+actual.addEventListener('change', toRoot);
+toRoot();
+</script>
 </body>
 </html>
 `;
