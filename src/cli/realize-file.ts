@@ -12,6 +12,7 @@ import type { FlagSpec, Parsed } from './args.js';
 import type { Context } from './command.js';
 import type { LocalStore } from '../store/local-store.js';
 import { resolveInstallable } from './resolve.js';
+import { PROGRESS_FLAGS } from './progress.js';
 
 export interface Realized {
   path: string;
@@ -27,6 +28,7 @@ export const REALIZE_FLAGS: FlagSpec = {
   'no-sandbox': { kind: 'boolean', description: 'build without the bubblewrap sandbox' },
   pure: { kind: 'boolean', description: 'refuse (exit 1, building nothing) if anything in the closure uses a host tool or a host program as builder (default: "pure" of etc/hepstore.json)' },
   'eval-timeout': { kind: 'string', description: 'seconds the evaluation may take (default: "evalTimeout" of etc/hepstore.json, else 300)' },
+  ...PROGRESS_FLAGS,
 };
 
 function isStorePathArg(store: LocalStore, arg: string, cwd: string): boolean {
@@ -50,13 +52,14 @@ export async function realizeArg(store: LocalStore, arg: string, args: Parsed, c
   }
   const file = path.resolve(ctx.cwd, arg);
   if (!fs.existsSync(file)) throw new StoreError('USAGE', `'${arg}' is neither a store path nor an expression file`);
-  const [{ evaluateFile }, { refuseHostDependencies }, { buildGraph }, { realize }, { readStoreConfig, evalTimeoutMs }, { progressReporter }, { parseJobs, outputSigner }] = await Promise.all([
+  const [{ evaluateFile }, { refuseHostDependencies }, { buildGraph }, { realize }, { readStoreConfig, evalTimeoutMs }, { openProgress }, { realizeDisplay }, { parseJobs, outputSigner }] = await Promise.all([
     import('../eval/evaluate.js'),
     import('../eval/host-deps.js'),
     import('../eval/graph.js'),
     import('../build/realize.js'),
     import('../store/config.js'),
     import('./progress.js'),
+    import('./realize-progress.js'),
     import('./realize.js'),
   ]);
   const config = readStoreConfig(store.layout.configFile);
@@ -69,18 +72,20 @@ export async function realizeArg(store: LocalStore, arg: string, args: Parsed, c
   });
   if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
   if (args.flags.pure || config.pure === true) refuseHostDependencies(roots, file);
-  const progress = progressReporter(ctx.stderr, Boolean(ctx.stderr.isTTY) && !args.flags.json);
+  const progress = await openProgress(ctx, args.flags);
+  const display = realizeDisplay(progress);
   try {
     const result = await realize(store, buildGraph(roots), {
       jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
       sandbox: args.flags['no-sandbox'] ? false : config.sandbox,
       sandboxPaths: config.sandboxPaths,
-      onEvent: progress.onEvent,
+      onEvent: display.onEvent,
       sign: await outputSigner(store, config),
     });
     const source = attr ? `${file}#${attr}` : file;
     return result.roots.flatMap((r) => Object.values(r.outputs).map((p) => ({ path: p, drvPath: r.drvPath, attr: r.attr, source })));
   } finally {
+    display.close();
     progress.close();
   }
 }

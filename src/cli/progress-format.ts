@@ -1,0 +1,108 @@
+/**
+ * What a progress line says: counts (done/total), bytes in binary units, the rate and an
+ * estimate of the time left. Pure functions and a small rate estimator; the terminal is
+ * progress-tty.ts's business.
+ */
+import { formatBytes } from '../gc/format.js';
+
+export interface ActivityState {
+  /** Items done (paths, builds, downloads) and how many in all, when known. */
+  done: number;
+  total?: number;
+  /** What the items are, plural ("paths"). */
+  unit: string;
+  bytes?: number;
+  totalBytes?: number;
+  /** Items under way now (builds holding a build slot, downloads), and some of their names. */
+  running?: number;
+  names?: readonly string[];
+}
+
+/** Bytes (or items) per second over the last few seconds of samples. */
+export class RateMeter {
+  private samples: Array<[number, number]> = [];
+  constructor(private readonly windowMs = 5000) {}
+
+  sample(value: number, now = Date.now()): void {
+    const last = this.samples[this.samples.length - 1];
+    if (last && last[1] === value && now - last[0] < this.windowMs / 2) return;
+    this.samples.push([now, value]);
+    while (this.samples.length > 2 && now - this.samples[1][0] > this.windowMs) this.samples.shift();
+  }
+
+  /** Per second, or undefined until there are samples far enough apart. */
+  perSecond(now = Date.now()): number | undefined {
+    if (this.samples.length < 2) return undefined;
+    const [t0, v0] = this.samples[0];
+    const [t1, v1] = this.samples[this.samples.length - 1];
+    // Nothing new for a while: the rate has fallen, whatever the window says.
+    const span = Math.max(t1, now) - t0;
+    if (span < 200) return undefined;
+    return Math.max(0, (v1 - v0) / (span / 1000));
+  }
+}
+
+/** 0:07, 12:34, 1:02:03. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+/** Seconds left: from the byte rate when there are bytes to go, else from the item rate; undefined when unknown. */
+export function estimate(st: ActivityState, byteRate: number | undefined, itemRate: number | undefined): number | undefined {
+  if (st.totalBytes !== undefined && st.bytes !== undefined && byteRate) return (st.totalBytes - st.bytes) / byteRate;
+  if (st.total !== undefined && itemRate) return (st.total - st.done) / itemRate;
+  if (st.total !== undefined && st.done >= st.total) return 0;
+  return undefined;
+}
+
+const STYLE = { label: '\x1b[1;34m', rate: '\x1b[32m', off: '\x1b[0m' };
+
+/**
+ * One line: `label  done/total unit[, N running: names]  bytes/total  rate/s  ETA m:ss`.
+ * `color`: escape codes for the label and rate (never with NO_COLOR); `width`: the line is cut
+ * to it (the terminal's columns).
+ */
+export function formatLine(label: string, st: ActivityState, byteRate: number | undefined, eta: number | undefined, opts: { color?: boolean; width?: number } = {}): string {
+  const parts: string[] = [];
+  let counts = `${st.done}${st.total !== undefined ? `/${st.total}` : ''} ${st.unit}`;
+  if (st.running !== undefined) {
+    counts += `, ${st.running} running`;
+    if (st.names?.length) counts += `: ${st.names.slice(0, 3).join(', ')}${st.names.length > 3 ? `, +${st.names.length - 3}` : ''}`;
+  }
+  parts.push(counts);
+  if (st.bytes !== undefined) parts.push(st.totalBytes !== undefined ? `${formatBytes(st.bytes)}/${formatBytes(st.totalBytes)}` : formatBytes(st.bytes));
+  const rate = st.bytes !== undefined && byteRate !== undefined ? `${formatBytes(Math.round(byteRate))}/s` : undefined;
+  if (rate) parts.push(opts.color ? `${STYLE.rate}${rate}${STYLE.off}` : rate);
+  parts.push(`ETA ${eta === undefined || !Number.isFinite(eta) ? '-:--' : formatDuration(eta)}`);
+  const head = `[${label}]`;
+  let line = `${head} ${parts.join('  ')}`;
+  if (opts.width && opts.width > 10 && visibleLength(line) > opts.width - 1) line = cut(line, opts.width - 2) + '…';
+  return opts.color ? line.replace(head, `${STYLE.label}${head}${STYLE.off}`) : line;
+}
+
+function visibleLength(s: string): number {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/\x1b\[[0-9;]*m/g, '').length;
+}
+
+/** The first `n` visible characters of `s`, its escape codes kept (and a reset after a cut inside one). */
+function cut(s: string, n: number): string {
+  let out = '';
+  let seen = 0;
+  for (let i = 0; i < s.length && seen < n; ) {
+    // eslint-disable-next-line no-control-regex
+    const m = /^\x1b\[[0-9;]*m/.exec(s.slice(i));
+    if (m) {
+      out += m[0];
+      i += m[0].length;
+    } else {
+      out += s[i++];
+      seen++;
+    }
+  }
+  return out.includes('\x1b[') ? out + STYLE.off : out;
+}
