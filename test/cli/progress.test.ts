@@ -216,4 +216,24 @@ test('--json: progress events as JSON lines on stderr, the result on stdout as b
   }
 });
 
+test('-L prints the builders\' output as it is written, after the derivation\'s name; without it, nothing', async () => {
+  const dir = tmpDir('progress-logs');
+  fs.writeFileSync(
+    path.join(dir, 'default.ts'),
+    `import { derivation } from 'hepstore';\nexport default derivation({ name: 'talks', builder: '/bin/sh', args: ['-c', 'echo first line; echo second line >&2; echo done > $out'] });\n`,
+  );
+  const root = path.join(tmpDir('progress-store'), 'root');
+  const r = await runCliAsync(['realize', '-L', 'default.ts', '--no-out-link'], { storeRoot: root, cwd: dir });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stderr, 'talks> first line\ntalks> second line\n');
+  assert.match(r.stdout, /-talks\n$/);
+  const quiet = await runCliAsync(['realize', 'default.ts', '--no-out-link'], { storeRoot: path.join(tmpDir('progress-store'), 'root'), cwd: dir });
+  assert.is(quiet.status, 0, quiet.stderr);
+  assert.is(quiet.stderr, '');
+  const json = await runCliAsync(['realize', '-L', '--json', 'default.ts', '--no-out-link'], { storeRoot: path.join(tmpDir('progress-store'), 'root'), cwd: dir });
+  assert.is(json.status, 0, json.stderr);
+  const logs = json.stderr.trimEnd().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'log');
+  assert.equal(logs.map((e) => [e.name, e.line]), [['talks', 'first line'], ['talks', 'second line']]);
+});
+
 test.run();
