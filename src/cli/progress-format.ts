@@ -80,7 +80,10 @@ export function formatLine(label: string, st: ActivityState, byteRate: number | 
   parts.push(`ETA ${eta === undefined || !Number.isFinite(eta) ? '-:--' : formatDuration(eta)}`);
   const head = `[${label}]`;
   let line = `${head} ${parts.join('  ')}`;
-  if (opts.width && opts.width > 10 && visibleLength(line) > opts.width - 1) line = cut(line, opts.width - 2) + '…';
+  const labelCodes = opts.color ? STYLE.label.length + STYLE.off.length : 0;
+  // The width counts the escape codes too: the terminal library cuts lines to it as strings.
+  const room = opts.width ? opts.width - 1 - labelCodes - (line.length - visibleLength(line)) : Infinity;
+  if (opts.width && opts.width > 10 && visibleLength(line) > room) line = cut(line, room - 1) + '…';
   return opts.color ? line.replace(head, `${STYLE.label}${head}${STYLE.off}`) : line;
 }
 

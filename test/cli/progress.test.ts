@@ -20,26 +20,27 @@ const TMUX = ['/usr/bin/tmux', '/bin/tmux'].find((p) => fs.existsSync(p));
 
 /**
  * Loopback: GET /files/data.bin sends FILE in 48 KiB pieces every 100 ms (about 3 s in all);
- * /cache/ is a binary cache (GET, HEAD, PUT) whose PUTs are answered after `putDelayMs`.
+ * /cache/ is a binary cache (GET, HEAD, PUT) whose PUTs are answered after `putDelayMs`, and
+ * whose archives are sent as slowly.
  */
 async function serve(cacheDir: string, putDelayMs = 1500) {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x').pathname;
-    if (url === '/files/data.bin') {
-      res.writeHead(200, { 'content-length': FILE.length });
+    const slowly = (body: Buffer) => {
+      res.writeHead(200, { 'content-length': body.length });
       let at = 0;
       const timer = setInterval(() => {
-        const piece = FILE.subarray(at, at + 48 * 1024);
+        const piece = body.subarray(at, at + 48 * 1024);
         at += piece.length;
         if (piece.length) res.write(piece);
-        if (at >= FILE.length) {
+        if (at >= body.length) {
           clearInterval(timer);
           res.end();
         }
       }, 100);
       res.on('close', () => clearInterval(timer));
-      return;
-    }
+    };
+    if (url === '/files/data.bin') return slowly(FILE);
     if (!url.startsWith('/cache/')) return void res.writeHead(404).end();
     const file = path.join(cacheDir, url.slice('/cache/'.length));
     if (req.method === 'PUT') {
@@ -54,6 +55,7 @@ async function serve(cacheDir: string, putDelayMs = 1500) {
     }
     if (!fs.existsSync(file)) return void res.writeHead(404).end();
     const body = fs.readFileSync(file);
+    if (req.method === 'GET' && url.startsWith('/cache/nar/')) return slowly(body);
     res.writeHead(200, { 'content-length': body.length });
     res.end(req.method === 'HEAD' ? undefined : body);
   });
@@ -122,12 +124,19 @@ test('on a terminal: realize shows the download (counts, bytes, rate, ETA), push
     const root = path.join(tmpDir('progress-store'), 'root');
     const node = `${sh(process.execPath)} ${sh(CLI)}`;
     const screens = await inTmux(
-      [`cd ${sh(dir)}`, `${node} realize default.ts || echo REALIZE FAILED`, `${node} push --to ${srv.base}/cache ./result || echo PUSH FAILED`].join('\n'),
+      [
+        `cd ${sh(dir)}`,
+        `${node} realize default.ts || echo REALIZE FAILED`,
+        `${node} push --to ${srv.base}/cache --compression none ./result || echo PUSH FAILED`,
+        // Deleted, and substituted from the cache.
+        `P=$(readlink result); rm result; ${node} delete "$P" >/dev/null || echo DELETE FAILED`,
+        `${node} realize default.ts --substituters ${srv.base}/cache --no-require-sigs || echo SUBSTITUTE FAILED`,
+      ].join('\n'),
       { STORE_ROOT: root, NO_COLOR: '1' },
     );
     const all = screens.join('\n----\n');
     assert.ok(/^DONE$/m.test(screens[screens.length - 1]), `the commands did not finish:\n${screens[screens.length - 1]}`);
-    assert.not.match(all, /FAILED/);
+    assert.not.match(all, /FAILED/, all);
     // The download: files done/total, bytes of the total in binary units, a rate, an ETA.
     const download = screens.flatMap((s) => s.split('\n')).filter((l) => l.startsWith('[downloading]'));
     assert.ok(download.length > 0, `no download line seen:\n${all}`);
@@ -141,10 +150,16 @@ test('on a terminal: realize shows the download (counts, bytes, rate, ETA), push
       push.some((l) => /\d\/1 paths +\d+(\.\d+)? (KiB|MiB)\/1\.43 MiB .*ETA \d+:\d\d/.test(l)),
       `no push line with counts, bytes and ETA:\n${push.join('\n') || all}`,
     );
+    const fetching = screens.flatMap((s) => s.split('\n')).filter((l) => l.startsWith('[fetching]'));
+    assert.ok(
+      fetching.some((l) => /0\/1 paths +\d+(\.\d+)? (KiB|MiB)\/1\.43 MiB +\d+(\.\d+)? (B|KiB|MiB)\/s +ETA \d+:\d\d/.test(l)),
+      `no substitution line with counts, bytes, rate and ETA:\n${fetching.join('\n') || all}`,
+    );
     // Gone once done: the last screen has the results and no progress line.
     const last = screens[screens.length - 1];
-    assert.not.match(last, /^\[(downloading|building|pushing)\]/m);
+    assert.not.match(last, /^\[(downloading|building|pushing|fetching)\]/m, last);
     assert.match(last, /pushed 1 paths/);
+    assert.match(last, /substituted 1 path \(1\.43 MiB downloaded\)/);
 
     // The same through pipes (a fresh store and cache): nothing of the progress display.
     const root2 = path.join(tmpDir('progress-store'), 'root');
