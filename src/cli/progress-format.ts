@@ -76,36 +76,15 @@ export function formatLine(label: string, st: ActivityState, byteRate: number | 
   parts.push(counts);
   if (st.bytes !== undefined) parts.push(st.totalBytes !== undefined ? `${formatBytes(st.bytes)}/${formatBytes(st.totalBytes)}` : formatBytes(st.bytes));
   const rate = st.bytes !== undefined && byteRate !== undefined ? `${formatBytes(Math.round(byteRate))}/s` : undefined;
-  if (rate) parts.push(opts.color ? `${STYLE.rate}${rate}${STYLE.off}` : rate);
+  if (rate) parts.push(rate);
   parts.push(`ETA ${eta === undefined || !Number.isFinite(eta) ? '-:--' : formatDuration(eta)}`);
   const head = `[${label}]`;
   let line = `${head} ${parts.join('  ')}`;
-  const labelCodes = opts.color ? STYLE.label.length + STYLE.off.length : 0;
-  // The width counts the escape codes too: the terminal library cuts lines to it as strings.
-  const room = opts.width ? opts.width - 1 - labelCodes - (line.length - visibleLength(line)) : Infinity;
-  if (opts.width && opts.width > 10 && visibleLength(line) > room) line = cut(line, room - 1) + '…';
-  return opts.color ? line.replace(head, `${STYLE.label}${head}${STYLE.off}`) : line;
-}
-
-function visibleLength(s: string): number {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/\x1b\[[0-9;]*m/g, '').length;
-}
-
-/** The first `n` visible characters of `s`, its escape codes kept (and a reset after a cut inside one). */
-function cut(s: string, n: number): string {
-  let out = '';
-  let seen = 0;
-  for (let i = 0; i < s.length && seen < n; ) {
-    // eslint-disable-next-line no-control-regex
-    const m = /^\x1b\[[0-9;]*m/.exec(s.slice(i));
-    if (m) {
-      out += m[0];
-      i += m[0].length;
-    } else {
-      out += s[i++];
-      seen++;
-    }
-  }
-  return out.includes('\x1b[') ? out + STYLE.off : out;
+  // The width counts the colour codes too: the terminal library cuts lines to it as strings.
+  const codes = STYLE.label.length + STYLE.off.length + (rate ? STYLE.rate.length + STYLE.off.length : 0);
+  const room = opts.width && opts.width > 10 ? opts.width - 1 - (opts.color ? codes : 0) : Infinity;
+  if (line.length > room) line = line.slice(0, room - 1) + '…';
+  if (!opts.color) return line;
+  line = line.replace(head, `${STYLE.label}${head}${STYLE.off}`);
+  return rate && line.includes(`  ${rate}  `) ? line.replace(`  ${rate}  `, `  ${STYLE.rate}${rate}${STYLE.off}  `) : line;
 }
