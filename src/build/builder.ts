@@ -23,6 +23,7 @@ import { fetchToFile, type Mirrors } from './fetch.js';
 import type { Timeouts } from '../net/http.js';
 import { linkEnvironment, parseEnvSpec } from './buildenv.js';
 import { unpackDebs } from './unpack-deb.js';
+import { followLog } from './follow-log.js';
 import { Launcher, type RunLimits, type RunResult } from './launcher.js';
 import type { Semaphore } from './semaphore.js';
 import { dependencyOrder, GraphCycle } from '../graph.js';
@@ -72,6 +73,30 @@ export interface BuildTask {
    * are moved to the given temporary names (in the store, for `store verify --repair`).
    */
   check?: { expected: Record<string, string>; keep?: Record<string, string> };
+  /** What the build is doing, for a progress display (none of it changes the build). */
+  report?: BuildReport;
+}
+
+export interface BuildReport {
+  /** The build holds a slot from `held` true to false: a builder process (-j), or a download. */
+  slot?: (held: boolean, kind: 'build' | 'fetch') => void;
+  /** Bytes of a download so far, and its size when the server gives one. */
+  download?: (bytes: number, total: number | undefined) => void;
+  /** Each line of the build's output as it is written (`store realize -L`). */
+  log?: (line: string) => void;
+}
+
+/** `fn` in a slot of `slots`, told to `report` (kind `kind`) while it holds it. */
+function inSlot<T>(slots: Semaphore, report: BuildReport | undefined, kind: 'build' | 'fetch', fn: () => Promise<T>): Promise<T> {
+  if (!report?.slot) return slots.with(fn);
+  return slots.with(async () => {
+    report.slot!(true, kind);
+    try {
+      return await fn();
+    } finally {
+      report.slot!(false, kind);
+    }
+  });
 }
 
 export interface BuiltOutput extends NewPathInfo {
@@ -148,13 +173,19 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
   const outputs = Object.entries(drv.outputs);
   if (!task.check) for (const [, o] of outputs) if (pathExists(o.path)) removeTree(o.path); // stale, unregistered leftovers
   let ok = false;
+  const report = task.report;
+  // A line for the log file, and for -L.
+  const say = (l: string) => {
+    fs.appendFileSync(log, l + '\n');
+    report?.log?.(l);
+  };
   try {
     if (builtin === FETCHURL) {
       const target = written(outputs[0][1].path);
       fs.writeFileSync(log, '');
       try {
         const urls = drv.env.urls !== undefined ? drv.env.urls.split(' ').filter(Boolean) : drv.env.url;
-        await s.fetchSlots.with(() => fetchToFile(urls, target, { log: (l) => fs.appendFileSync(log, l + '\n'), mirrors: s.mirrors, timeouts: s.timeouts, hint: drv.env.hint || undefined }));
+        await inSlot(s.fetchSlots, report, 'fetch', () => fetchToFile(urls, target, { log: say, mirrors: s.mirrors, timeouts: s.timeouts, hint: drv.env.hint || undefined, onBytes: report?.download }));
         if (drv.env.executable === '1') fs.chmodSync(target, 0o755);
       } catch (e) {
         fs.appendFileSync(log, `${(e as Error).message}\n`);
@@ -165,7 +196,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
       try {
         if (outputs.length !== 1 || !drv.outputs.out) throw new StoreError('BUILD_FAILED', `${UNPACK_DEB.builder} makes exactly one output, 'out'`);
         const debs = visibleStorePaths(drv.env.debs, task.inputClosure, s.storeDir, UNPACK_DEB.builder);
-        await s.slots.with(() => unpackDebs(debs, written(drv.outputs.out.path), { log: (l) => fs.appendFileSync(log, l + '\n') }));
+        await inSlot(s.slots, report, 'build', () => unpackDebs(debs, written(drv.outputs.out.path), { log: say }));
       } catch (e) {
         fs.appendFileSync(log, `${(e as Error).message}\n${(e as StoreError).hint ? `hint: ${(e as StoreError).hint}\n` : ''}`);
         throw failure(node, 'could not unpack its packages', log);
@@ -179,7 +210,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
         try {
           if (outputs.length !== 1 || !drv.outputs.out) throw new StoreError('BUILD_FAILED', `${BUILDENV.builder} makes exactly one output, 'out'`);
           const spec = parseEnvSpec(drv.env.__buildEnv);
-          await s.slots.with(async () => linkEnvironment(spec, written(drv.outputs.out.path), { storeDir: s.storeDir, visible: task.inputClosure, log: (l) => fs.appendFileSync(log, l + '\n') }));
+          await inSlot(s.slots, report, 'build', async () => linkEnvironment(spec, written(drv.outputs.out.path), { storeDir: s.storeDir, visible: task.inputClosure, log: say }));
         } catch (e) {
           fs.appendFileSync(log, `${(e as Error).message}\n${(e as StoreError).hint ? `hint: ${(e as StoreError).hint}\n` : ''}`);
           throw failure(node, 'could not link the environment', log, { space });
@@ -202,7 +233,19 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
         );
         cmd = s.sandbox!.bwrap;
       }
-      const r: RunResult = command.length === 0 ? { code: 0, signal: null } : await s.slots.with(() => s.launcher.run({ cmd, args, env, cwd: buildDir, logFile: runLog, limits: s.limits }));
+      const r: RunResult =
+        command.length === 0
+          ? { code: 0, signal: null }
+          : await inSlot(s.slots, report, 'build', async () => {
+              // Emptied first (the launcher truncates it too): no line of an earlier attempt is shown.
+              if (report?.log) fs.writeFileSync(runLog, '');
+              const stop = report?.log ? followLog(runLog, report.log) : undefined;
+              try {
+                return await s.launcher.run({ cmd, args, env, cwd: buildDir, logFile: runLog, limits: s.limits });
+              } finally {
+                stop?.();
+              }
+            });
       if (runLog !== log && fs.existsSync(runLog)) fs.appendFileSync(log, fs.readFileSync(runLog));
       if (r.error) {
         fs.appendFileSync(log, `cannot run builder '${drv.builder}': ${r.error.message}\n`);

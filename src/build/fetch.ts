@@ -23,6 +23,8 @@ export interface FetchOptions {
   hint?: string;
   /** Connect and stall timeouts of http(s) downloads. */
   timeouts?: Timeouts;
+  /** Bytes of an http(s) download so far, and its size when the server gives one (Content-Length). */
+  onBytes?: (bytes: number, total: number | undefined) => void;
 }
 
 class Skip extends Error {}
@@ -55,7 +57,13 @@ async function fetchHttp(url: string, dest: string, o: FetchOptions): Promise<vo
     throw new Error(`HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim());
   }
   let bytes = 0;
-  res.on('data', (c: Buffer) => (bytes += c.length));
+  const length = Number(res.headers['content-length']);
+  const total = Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+  o.onBytes?.(0, total);
+  res.on('data', (c: Buffer) => {
+    bytes += c.length;
+    o.onBytes?.(bytes, total);
+  });
   await pipeline(res, fs.createWriteStream(dest, { mode: 0o644, highWaterMark: 1 << 20 }));
   o.log(`fetched ${bytes} bytes`);
 }

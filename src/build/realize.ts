@@ -17,7 +17,7 @@ import { PathLocks } from '../store/locks.js';
 import { toStorePath } from '../store/path.js';
 import { ownedName } from '../store/process.js';
 import { networkTimeouts, readStoreConfig } from '../store/config.js';
-import { runBuild, type BuilderSettings } from './builder.js';
+import { runBuild, type BuilderSettings, type BuildReport } from './builder.js';
 import { defaultSandboxPaths, findBwrap, findSandboxInit, parseSandboxPath, withLibraries, writeSandboxEtc, type SandboxPath } from './sandbox.js';
 import { Launcher } from './launcher.js';
 import { Semaphore } from './semaphore.js';
@@ -45,6 +45,8 @@ export interface RealizeOptions {
   timeoutMs?: number;
   maxSilentMs?: number;
   onEvent?: (e: RealizeEvent) => void;
+  /** Report each line of the builders' output as a 'log' event as it is written (`store realize -L`). */
+  buildLogs?: boolean;
   /**
    * Fetch missing outputs (and their closures) from binary caches instead of building them
    * (src/cache/substitute.ts). Returns, for each path it could not fetch, why.
@@ -61,7 +63,14 @@ export interface RealizeOptions {
 
 export type RealizeEvent =
   | { type: 'plan'; toBuild: number; drvs: number }
+  /** Taken up (queued for a build slot or a download; see 'slot'). */
   | { type: 'start'; drvPath: string; name: string }
+  /** Holds a build slot (-j), or a download slot, from held true to held false. */
+  | { type: 'slot'; drvPath: string; name: string; held: boolean; kind: 'build' | 'fetch' }
+  /** Bytes of a download (builtin:fetchurl) so far, and its size when the server gives one. */
+  | { type: 'download'; drvPath: string; name: string; bytes: number; total?: number }
+  /** A line of a builder's output (with `buildLogs`). */
+  | { type: 'log'; drvPath: string; name: string; line: string }
   | { type: 'done'; drvPath: string; name: string; built: boolean }
   | { type: 'failed'; drvPath: string; name: string; error: StoreError }
   | { type: 'waiting'; drvPath: string; name: string; holder: number }
@@ -401,27 +410,34 @@ async function schedule(
       return;
     }
     emit({ type: 'start', drvPath: n.drvPath, name: n.drv.name });
+    const { drvPath } = n;
+    const { name } = n.drv;
+    const report: BuildReport = {
+      slot: (held, kind) => emit({ type: 'slot', drvPath, name, held, kind }),
+      download: (bytes, total) => emit({ type: 'download', drvPath, name, bytes, ...(total === undefined ? {} : { total }) }),
+      ...(opts.buildLogs ? { log: (line: string) => emit({ type: 'log', drvPath, name, line }) } : {}),
+    };
     const inputs = [...n.drv.inputSrcs];
     for (const [d, os_] of Object.entries(n.drv.inputDrvs)) for (const o of os_) inputs.push(graph.nodes.get(d)!.drv.outputs[o].path);
     const inputClosure = store.queryClosure(inputs);
     if (check) {
       const expected: Record<string, string> = {};
       for (const o of outs) expected[o] = store.pathInfo(o).narHash;
-      await runBuild({ node: n, inputClosure, check: { expected } }, settings);
+      await runBuild({ node: n, inputClosure, check: { expected }, report }, settings);
       result.checked.push(n.drvPath);
     } else if (repair.length) {
       const expected: Record<string, string> = {};
       for (const o of outs) if (validNow.has(o)) expected[o] = store.pathInfo(o).narHash;
       const keep = Object.fromEntries(repair.map((o) => [o, store.tempPath('repair')]));
       try {
-        await runBuild({ node: n, inputClosure, check: { expected, keep } }, settings);
+        await runBuild({ node: n, inputClosure, check: { expected, keep }, report }, settings);
         for (const o of repair) store.replaceValidPath(keep[o], o, expected[o]);
       } finally {
         for (const t of Object.values(keep)) if (pathExists(t)) removeTree(t);
       }
       result.repaired.push(...repair);
     } else {
-      const built = await runBuild({ node: n, inputClosure }, settings);
+      const built = await runBuild({ node: n, inputClosure, report }, settings);
       try {
         store.registerValidPaths(built.map(({ location: _l, ...info }) => (opts.sign ? { ...info, sigs: opts.sign(info) } : info)));
       } catch (e) {

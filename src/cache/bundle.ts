@@ -24,6 +24,7 @@ import { parseSRI, toSRI } from '../hash/sri.js';
 import type { LocalStore, NewPathInfo, PathInfo } from '../store/local-store.js';
 import { addSignatures, hasTrustedSignature, untrustedReason, type SecretKey, type TrustedKeys } from './signing.js';
 import { checkContentAddress } from './content-address.js';
+import type { TransferProgress } from './transfer.js';
 
 export const BUNDLE_MAGIC = Buffer.from('HEPSTORE-BUNDLE\n');
 const FORMAT = 'hepstore-bundle';
@@ -91,6 +92,8 @@ export interface ExportOptions {
   closure?: boolean;
   /** Sign each path's metadata in the bundle with these keys. */
   keys?: readonly SecretKey[];
+  /** Paths written, and archive bytes (narSize) of the paths to write. */
+  onProgress?: (p: TransferProgress) => void;
 }
 
 /** Write `paths` (and, by default, their closure) to `out` as a bundle; returns the paths written. */
@@ -106,6 +109,9 @@ export async function exportBundle(store: LocalStore, paths: readonly string[], 
     order = store.topoSortClosure(paths).filter((p) => set.has(p));
   }
   const sink = new Sink(out);
+  const progress: TransferProgress = { donePaths: 0, totalPaths: order.length, doneBytes: 0, totalBytes: 0 };
+  if (opts.onProgress) for (const p of order) progress.totalBytes += store.pathInfo(p).narSize;
+  opts.onProgress?.(progress);
   let bytes = 0;
   const put = async (b: Buffer) => {
     bytes += b.length;
@@ -128,10 +134,12 @@ export async function exportBundle(store: LocalStore, paths: readonly string[], 
       if (hash.size > info.narSize) break;
       pending.push(c);
       pendingBytes += c.length;
+      progress.doneBytes += c.length;
       if (pendingBytes >= 1 << 20) {
         await put(pending.length === 1 ? pending[0] : Buffer.concat(pending));
         pending = [];
         pendingBytes = 0;
+        opts.onProgress?.(progress);
       }
     }
     const narHash = toSRI(hash.digest());
@@ -141,6 +149,8 @@ export async function exportBundle(store: LocalStore, paths: readonly string[], 
       });
     }
     if (pendingBytes) await put(Buffer.concat(pending));
+    progress.donePaths++;
+    opts.onProgress?.(progress);
   }
   await put(Buffer.from([0]));
   await sink.end();
@@ -270,7 +280,8 @@ export interface ImportOptions {
   /** Require a signature by a trusted key on every path that is not content-addressed (default true). */
   requireSigs?: boolean;
   trusted?: TrustedKeys;
-  onProgress?: (done: number, total: number) => void;
+  /** Archives restored (and bytes, narSize), of those to import. */
+  onProgress?: (p: TransferProgress) => void;
 }
 
 export interface ImportResult {
@@ -324,10 +335,17 @@ export async function importBundle(store: LocalStore, file: string, opts: Import
   try {
     // Every archive is restored (several at once) and hashed as it is read; then each is
     // checked, in bundle order, and only if all pass is anything registered.
-    let done = 0;
+    const progress: TransferProgress = { donePaths: 0, totalPaths: todo.length, doneBytes: 0, totalBytes: todo.reduce((n, e) => n + e.meta.narSize, 0) };
+    opts.onProgress?.(progress);
     const restored = await restoreRanges(
       todo.map((e, i) => ({ file, start: e.offset, length: e.meta.narSize, dest: staged[i].temp })),
-      { onDone: () => opts.onProgress?.(++done, todo.length) },
+      {
+        onDone: (i) => {
+          progress.donePaths++;
+          progress.doneBytes += todo[i].meta.narSize;
+          opts.onProgress?.(progress);
+        },
+      },
     );
     for (let i = 0; i < todo.length; i++) {
       const m = todo[i].meta;

@@ -19,14 +19,15 @@ import { ownedName } from '../store/process.js';
 import type { BinaryCache } from './binary-cache.js';
 import { CACHE_INFO_FILE, parseCacheInfo, serialiseCacheInfo, serialiseNarInfo, type Compression, type NarInfo } from './narinfo.js';
 import { addSignatures, type SecretKey } from './signing.js';
-import { EXTENSIONS, compressor, hashTap, mapLimit } from './transfer.js';
+import { EXTENSIONS, compressor, hashTap, mapLimit, type TransferProgress } from './transfer.js';
 
 export interface PushOptions {
   keys?: readonly SecretKey[];
   compression?: Compression;
   jobs?: number;
   priority?: number;
-  onProgress?: (p: { donePaths: number; totalPaths: number; doneBytes: number; totalBytes: number }) => void;
+  /** Archive bytes (uncompressed) read so far of those to upload; paths uploaded. */
+  onProgress?: (p: TransferProgress) => void;
 }
 
 export interface PushResult {
@@ -70,6 +71,8 @@ export async function pushClosure(store: LocalStore, cache: BinaryCache, paths: 
   let doneBytes = 0;
   let donePaths = 0;
   let fileBytes = 0;
+  const report = () => opts.onProgress?.({ donePaths, totalPaths: todo.length, doneBytes, totalBytes });
+  report();
   // Archives are staged in the store's var/tmp, named after this process, so that `store gc`
   // removes those of a killed push (a file:// cache on the same file system takes them by rename).
   const staging = store.layout.tmpDir;
@@ -81,7 +84,7 @@ export async function pushClosure(store: LocalStore, cache: BinaryCache, paths: 
     try {
       const nar = new HashSink();
       const file = new HashSink();
-      const stages: Transform[] = [hashTap(nar, (n) => ((doneBytes += n), opts.onProgress?.({ donePaths, totalPaths: todo.length, doneBytes, totalBytes })))];
+      const stages: Transform[] = [hashTap(nar, (n) => ((doneBytes += n), report()))];
       const z = compressor(compression);
       if (z) stages.push(z);
       stages.push(hashTap(file));
@@ -110,6 +113,7 @@ export async function pushClosure(store: LocalStore, cache: BinaryCache, paths: 
         ca: info.ca,
       });
       donePaths++;
+      report();
     } finally {
       await fs.promises.rm(temp, { force: true });
     }

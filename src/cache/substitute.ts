@@ -21,15 +21,11 @@ import { CACHE_INFO_FILE, parseCacheInfo, parseNarInfo, type NarInfo } from './n
 import { narInfoFile } from './push.js';
 import { hasTrustedSignature, untrustedReason, type TrustedKeys } from './signing.js';
 import { checkContentAddress } from './content-address.js';
-import { decompressor, hashTap, mapLimit, maxFileSize } from './transfer.js';
+import { decompressor, hashTap, mapLimit, maxFileSize, type TransferProgress } from './transfer.js';
 import { byteLimit, type Timeouts } from '../net/http.js';
 
-export interface SubstituteProgress {
-  donePaths: number;
-  totalPaths: number;
-  doneBytes: number;
-  totalBytes: number;
-}
+/** Paths substituted, and compressed bytes downloaded, of those to fetch. */
+export type SubstituteProgress = TransferProgress;
 
 export interface SubstituteOptions {
   substituters: readonly string[];
@@ -224,6 +220,7 @@ export async function substitutePaths(store: LocalStore, wanted: readonly string
   const totalBytes = todo.reduce((n, p) => n + found.get(p)!.info.fileSize, 0);
   const progress: SubstituteProgress = { donePaths: 0, totalPaths: todo.length, doneBytes: 0, totalBytes };
   const report = () => opts.onProgress?.(progress);
+  report();
   const done = new Map<string, Promise<boolean>>();
   let slots = Math.max(1, opts.jobs ?? Math.min(8, os.availableParallelism() * 2));
   const waiters: Array<() => void> = [];

@@ -4,6 +4,14 @@ import { Transform } from 'node:stream';
 import { HashSink } from '../hash/sha256.js';
 import type { Compression } from './narinfo.js';
 
+/** How far a transfer of store paths is (push, substitution, export, import): paths and bytes. */
+export interface TransferProgress {
+  donePaths: number;
+  totalPaths: number;
+  doneBytes: number;
+  totalBytes: number;
+}
+
 /** Run `fn` over `items` with at most `limit` at once; results in input order. Stops starting new ones after a failure. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);

@@ -7,9 +7,11 @@ import { readStoreConfig } from '../store/config.js';
 import { exportBundle } from '../cache/bundle.js';
 import { configuredSecretKeys } from '../cache/keys.js';
 import { resolveInstallable } from './resolve.js';
+import { openProgress, PROGRESS_FLAGS } from './progress.js';
+import { transferProgress } from './realize-progress.js';
 
 const exportCmd: Command = {
-  usage: 'store export PATH... -o FILE [--no-closure] [--key-file FILE...] [--json]',
+  usage: 'store export PATH... -o FILE [--no-closure] [--key-file FILE...] [--quiet] [--json]',
   summary:
     'Write store paths with their closure (dependencies first) to one bundle file: canonical archives plus narHash, narSize, references, deriver and signatures. Signs with the configured secret keys. `store import FILE` reads it.',
   flags: {
@@ -17,7 +19,8 @@ const exportCmd: Command = {
     closure: { kind: 'boolean', description: 'include the closure of the paths (the default)' },
     'no-closure': { kind: 'boolean', description: 'only the paths named (their references must already be valid where it is imported)' },
     'key-file': { kind: 'strings', description: 'sign with this secret key (default: "secretKeyFiles" of etc/hepstore.json)' },
-    json: { kind: 'boolean', description: 'print {file, paths, bytes} as JSON' },
+    json: { kind: 'boolean', description: 'print {file, paths, bytes} as JSON (stdout), and progress as JSON lines (stderr)' },
+    ...PROGRESS_FLAGS,
   },
   async run(args, ctx) {
     if (args.positionals.length === 0) throw new StoreError('USAGE', 'store export needs at least one PATH');
@@ -33,13 +36,18 @@ const exportCmd: Command = {
     const temp = toStdout ? '' : `${file}.tmp-${process.pid}`;
     const stream = toStdout ? ctx.stdout : fs.createWriteStream(temp, { highWaterMark: 1 << 20 });
     let result;
+    const progress = await openProgress(ctx, args.flags);
+    const shown = transferProgress(progress, 'export', 'exporting');
     try {
-      result = await exportBundle(store, paths, stream, { closure: !args.flags['no-closure'], keys });
+      result = await exportBundle(store, paths, stream, { closure: !args.flags['no-closure'], keys, onProgress: shown.onProgress });
       if (!toStdout) fs.renameSync(temp, file);
     } catch (err) {
       if (!toStdout) fs.rmSync(temp, { force: true });
       if (err instanceof StoreError) throw err;
       throw new StoreError('IO', `cannot write the bundle ${toStdout ? 'to stdout' : file}: ${(err as Error).message}`, { cause: err });
+    } finally {
+      shown.end();
+      progress.close();
     }
     if (args.flags.json) printJson(ctx, { file: toStdout ? '-' : file, paths: result.paths, bytes: result.bytes });
     else ctx.stderr.write(`exported ${result.paths.length} paths (${result.bytes} bytes)${toStdout ? '' : ` to ${file}`}\n`);

@@ -4,9 +4,10 @@ import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { collectGarbage } from '../gc/collect.js';
 import { formatBytes, parseBytes } from '../gc/format.js';
+import { openProgress, PROGRESS_FLAGS } from './progress.js';
 
 const gc: Command = {
-  usage: 'store gc [--dry-run] [--max-freed BYTES] [--keep-derivations] [--keep-outputs] [--json]',
+  usage: 'store gc [--dry-run] [--max-freed BYTES] [--keep-derivations] [--keep-outputs] [--quiet] [--json]',
   summary:
     'Delete every store path that no root keeps alive (out-links, profiles, releases, running processes), referrers first, and stray files in the store directory. Prints the number of paths and bytes freed.',
   flags: {
@@ -14,7 +15,8 @@ const gc: Command = {
     'max-freed': { kind: 'string', description: 'stop once this much is freed (bytes; K, M, G, T suffixes)' },
     'keep-derivations': { kind: 'boolean', description: 'keep the .drv files of live outputs (the default, as Nix keep-derivations; "keepDerivations": false in etc/hepstore.json turns it off)' },
     'keep-outputs': { kind: 'boolean', description: 'keep the outputs of live .drv files (as Nix keep-outputs; default: "keepOutputs" of etc/hepstore.json)' },
-    json: { kind: 'boolean', description: 'print a JSON report' },
+    json: { kind: 'boolean', description: 'print a JSON report (stdout), and progress as JSON lines (stderr)' },
+    ...PROGRESS_FLAGS,
   },
   async run(args, ctx) {
     if (args.positionals.length) throw new StoreError('USAGE', 'store gc takes no arguments', { hint: "to delete particular paths use 'store delete PATH'" });
@@ -22,15 +24,21 @@ const gc: Command = {
     const dryRun = Boolean(args.flags['dry-run']);
     // On a full disk even opening the database may need space: the reserve goes first.
     const store = await ctx.store({ gc: !dryRun });
-    const tty = Boolean(ctx.stderr.isTTY) && !args.flags.json;
-    const r = await collectGarbage(store, {
-      dryRun,
-      maxFreed,
-      ...gcKeepOptions(readStoreConfig(store.layout.configFile), store.layout.configFile, args.flags),
-      onWait: (holder) => ctx.stderr.write(`waiting for another garbage collection (pid ${holder}) to finish\n`),
-      onProgress: tty ? (done, total) => ctx.stderr.write(`\r\x1b[Kdeleted ${done}/${total} paths`) : undefined,
-    });
-    if (tty && !dryRun && r.deleted.length) ctx.stderr.write('\r\x1b[K');
+    const progress = await openProgress(ctx, args.flags);
+    const deleting = progress.activity('gc', 'deleting', 'paths');
+    let r;
+    try {
+      r = await collectGarbage(store, {
+        dryRun,
+        maxFreed,
+        ...gcKeepOptions(readStoreConfig(store.layout.configFile), store.layout.configFile, args.flags),
+        onWait: (holder) => progress.message(`waiting for another garbage collection (pid ${holder}) to finish`),
+        onProgress: (done, total, bytes) => deleting.update({ done, total, bytes }),
+      });
+    } finally {
+      deleting.end();
+      progress.close();
+    }
     if (args.flags.json) {
       printJson(ctx, { ...r, paths: r.deleted.length });
       return 0;

@@ -5,21 +5,32 @@ import { StoreError } from '../errors.js';
 import { readStoreConfig } from '../store/config.js';
 import { importBundle } from '../cache/bundle.js';
 import { configuredTrustedKeys } from '../cache/keys.js';
+import { openProgress, PROGRESS_FLAGS } from './progress.js';
+import { transferProgress } from './realize-progress.js';
 
 const importCmd: Command = {
-  usage: 'store import FILE [--no-require-sigs] [--json]',
+  usage: 'store import FILE [--no-require-sigs] [--quiet] [--json]',
   summary:
     'Import a bundle made by `store export`. Every archive is checked against its narHash, the closure must be complete, and every path that is not content-addressed must be signed by a key in "trustedPublicKeys". Nothing is registered unless everything checks out; paths already valid are skipped. Prints the imported paths.',
   flags: {
     'no-require-sigs': { kind: 'boolean', description: 'accept paths without a trusted signature' },
-    json: { kind: 'boolean', description: 'print {imported, alreadyValid, bytes} as JSON' },
+    json: { kind: 'boolean', description: 'print {imported, alreadyValid, bytes} as JSON (stdout), and progress as JSON lines (stderr)' },
+    ...PROGRESS_FLAGS,
   },
   async run(args, ctx) {
     if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store import takes exactly one FILE');
     const store = await ctx.store();
     const config = readStoreConfig(store.layout.configFile);
     const file = path.resolve(ctx.cwd, args.positionals[0]);
-    const r = await importBundle(store, file, { requireSigs: !args.flags['no-require-sigs'], trusted: configuredTrustedKeys(config) });
+    const progress = await openProgress(ctx, args.flags);
+    const shown = transferProgress(progress, 'import', 'importing');
+    let r;
+    try {
+      r = await importBundle(store, file, { requireSigs: !args.flags['no-require-sigs'], trusted: configuredTrustedKeys(config), onProgress: shown.onProgress });
+    } finally {
+      shown.end();
+      progress.close();
+    }
     if (args.flags.json) printJson(ctx, r);
     else {
       for (const p of r.imported) ctx.stdout.write(p + '\n');

@@ -9,9 +9,11 @@ import { configuredSecretKeys } from '../cache/keys.js';
 import type { Compression } from '../cache/narinfo.js';
 import { resolveInstallable } from './resolve.js';
 import { parseJobs } from './realize.js';
+import { openProgress, PROGRESS_FLAGS } from './progress.js';
+import { transferProgress } from './realize-progress.js';
 
 const push: Command = {
-  usage: 'store push --to URL PATH... [--compression gzip|br|none] [--key-file FILE...] [-j N] [--json]',
+  usage: 'store push --to URL PATH... [--compression gzip|br|none] [--key-file FILE...] [-j N] [--quiet] [--json]',
   summary:
     'Upload store paths and their closure to a binary cache (file:///dir, or http(s):// with PUT), archives first and metadata in dependency order, skipping what the cache already has. Signs with the configured secret keys.',
   flags: {
@@ -19,7 +21,8 @@ const push: Command = {
     compression: { kind: 'string', description: 'gzip (default, level 1), br or none' },
     'key-file': { kind: 'strings', description: 'sign with this secret key (default: "secretKeyFiles" of etc/hepstore.json)' },
     jobs: { kind: 'string', short: 'j', description: 'uploads at once (default 4)' },
-    json: { kind: 'boolean', description: 'print {pushed, skipped, narBytes, fileBytes} as JSON' },
+    json: { kind: 'boolean', description: 'print {pushed, skipped, narBytes, fileBytes} as JSON (stdout), and progress as JSON lines (stderr)' },
+    ...PROGRESS_FLAGS,
   },
   async run(args, ctx) {
     const to = args.flags.to as string | undefined;
@@ -31,7 +34,15 @@ const push: Command = {
     const config = readStoreConfig(store.layout.configFile);
     const keys = configuredSecretKeys(config, store.layout.configFile, (args.flags['key-file'] as string[] | undefined)?.map((f) => path.resolve(ctx.cwd, f)));
     const paths = args.positionals.map((a) => resolveInstallable(store, a, ctx.cwd));
-    const r = await pushClosure(store, openBinaryCache(to, { timeouts: networkTimeouts(config, store.layout.configFile) }), paths, { keys, compression, jobs: parseJobs(args.flags.jobs) });
+    const progress = await openProgress(ctx, args.flags);
+    const shown = transferProgress(progress, 'push', 'pushing');
+    let r;
+    try {
+      r = await pushClosure(store, openBinaryCache(to, { timeouts: networkTimeouts(config, store.layout.configFile) }), paths, { keys, compression, jobs: parseJobs(args.flags.jobs), onProgress: shown.onProgress });
+    } finally {
+      shown.end();
+      progress.close();
+    }
     if (args.flags.json) printJson(ctx, r);
     else {
       for (const p of r.pushed) ctx.stdout.write(p + '\n');

@@ -13,6 +13,7 @@ import type { Context } from './command.js';
 import type { LocalStore } from '../store/local-store.js';
 import { linkIntoStore, resolveInstallable } from './resolve.js';
 import { EVAL_FLAGS, evalOptions, expressionFile } from './eval-flags.js';
+import { PROGRESS_FLAGS } from './progress.js';
 
 export interface Realized {
   path: string;
@@ -28,6 +29,7 @@ export const REALIZE_FLAGS: FlagSpec = {
   'no-sandbox': { kind: 'boolean', description: 'build without the bubblewrap sandbox' },
   pure: { kind: 'boolean', description: 'refuse (exit 1, building nothing) if anything in the closure uses a host tool or a host program as builder (default: "pure" of etc/hepstore.json)' },
   ...EVAL_FLAGS,
+  ...PROGRESS_FLAGS,
 };
 
 function isStorePathArg(store: LocalStore, arg: string, cwd: string): boolean {
@@ -43,13 +45,14 @@ export async function realizeArg(store: LocalStore, arg: string, args: Parsed, c
     return [{ path: p, attr: '', source: p }];
   }
   const file = expressionFile(arg, ctx.cwd);
-  const [{ evaluateFile }, { refuseHostDependencies }, { buildGraph }, { realize }, { readStoreConfig }, { progressReporter }, { parseJobs, outputSigner }] = await Promise.all([
+  const [{ evaluateFile }, { refuseHostDependencies }, { buildGraph }, { realize }, { readStoreConfig }, { openProgress }, { realizeDisplay }, { parseJobs, outputSigner }] = await Promise.all([
     import('../eval/evaluate.js'),
     import('../eval/host-deps.js'),
     import('../eval/graph.js'),
     import('../build/realize.js'),
     import('../store/config.js'),
     import('./progress.js'),
+    import('./realize-progress.js'),
     import('./realize.js'),
   ]);
   const config = readStoreConfig(store.layout.configFile);
@@ -57,18 +60,20 @@ export async function realizeArg(store: LocalStore, arg: string, args: Parsed, c
   const roots = await evaluateFile(file, evalOptions(args, config, store.layout.configFile, store.storeDir, path.join(store.layout.varDir, 'cache')));
   if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
   if (args.flags.pure || config.pure === true) refuseHostDependencies(roots, file);
-  const progress = progressReporter(ctx.stderr, Boolean(ctx.stderr.isTTY) && !args.flags.json);
+  const progress = await openProgress(ctx, args.flags);
+  const display = realizeDisplay(progress);
   try {
     const result = await realize(store, buildGraph(roots), {
       jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
       sandbox: args.flags['no-sandbox'] ? false : config.sandbox,
       sandboxPaths: config.sandboxPaths,
-      onEvent: progress.onEvent,
+      onEvent: display.onEvent,
       sign: await outputSigner(store, config),
     });
     const source = attr ? `${file}#${attr}` : file;
     return result.roots.flatMap((r) => Object.values(r.outputs).map((p) => ({ path: p, drvPath: r.drvPath, attr: r.attr, source })));
   } finally {
+    display.close();
     progress.close();
   }
 }

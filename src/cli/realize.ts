@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command, Context } from './command.js';
 import type { Parsed } from './args.js';
 import { printJson } from './command.js';
+import { PROGRESS_FLAGS, type Progress } from './progress.js';
 import { StoreError } from '../errors.js';
 import { lookupEvaluation, saveEvaluation, type CachedRoot, type EvalCacheKey } from '../eval/eval-cache.js';
 import { defaultSystem } from '../expr/context.js';
@@ -35,7 +36,7 @@ export function outLinkNames(base: string, roots: Array<{ outputs: Record<string
 }
 
 const realizeCmd: Command = {
-  usage: 'store realize FILE [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--substituters URL...] [--no-require-sigs] [--no-fallback] [--lock FILE] [--timeout SECONDS] [--max-silent-time SECONDS] [--dry-run] [--pure] [--arg NAME VALUE] [--argstr NAME VALUE] [--eval-timeout SECONDS] [--json]',
+  usage: 'store realize FILE|DIR|DRV [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--substituters URL...] [--no-require-sigs] [--no-fallback] [--lock FILE] [--timeout SECONDS] [--max-silent-time SECONDS] [--dry-run] [--pure] [--arg NAME VALUE] [--argstr NAME VALUE] [--eval-timeout SECONDS] [-L] [--quiet] [--json]',
   summary:
     'Evaluate an expression file and build (or find) every output it names, in parallel and sandboxed. Prints the output paths; makes ./result a GC root.',
   flags: {
@@ -47,7 +48,9 @@ const realizeCmd: Command = {
     'keep-failed': { kind: 'boolean', short: 'K', description: 'keep the build directory of a failed build' },
     'keep-going': { kind: 'boolean', short: 'k', description: 'go on with other builds after one fails' },
     'no-sandbox': { kind: 'boolean', description: 'build without the bubblewrap sandbox' },
-    json: { kind: 'boolean', description: 'print a JSON record of what was realized' },
+    json: { kind: 'boolean', description: 'print a JSON record of what was realized (stdout), and progress as JSON lines (stderr)' },
+    'print-build-logs': { kind: 'boolean', short: 'L', description: "print the builders' output as they write it, each line after the derivation's name" },
+    ...PROGRESS_FLAGS,
     substituters: { kind: 'strings', description: 'binary caches to fetch missing outputs from, instead of building (default: "substituters" of etc/hepstore.json)' },
     'no-substitute': { kind: 'boolean', description: 'build everything missing; ask no binary cache' },
     'no-require-sigs': { kind: 'boolean', description: 'accept substitutes without a signature by a trusted key' },
@@ -139,7 +142,6 @@ async function evaluateAndRealize(
   if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
   if (pure) refuseHostDependencies(roots, file);
   const substituters = args.flags['no-substitute'] ? [] : (args.flags.substituters as string[]).length ? (args.flags.substituters as string[]) : config.substituters ?? [];
-  const substitute = substituters.length ? await substituter(store, config, substituters, !args.flags['no-require-sigs'], ctx.stderr) : undefined;
   let result: { roots: CachedRoot[]; checked: string[]; built: string[] };
   const asked: Array<Record<string, string>> = [];
   const wanted: string[] = [];
@@ -159,7 +161,7 @@ async function evaluateAndRealize(
     // Otherwise realize() writes the missing .drv files, even when nothing is built.
     result = { roots: roots.map((r, i) => ({ attr: r.attr, get drvPath() { return r.drv.drvPath; }, outputs: asked[i] })), checked: [], built: [] };
   } else {
-    result = await buildGraphNow(store, config, graph ?? buildGraph(roots), substitute, args, ctx);
+    result = await buildGraphNow(store, config, graph ?? buildGraph(roots), substituters, args, ctx);
   }
   if (locked) lock!.checkLockAfter(locked, lockFile!, store, graph!);
   // Kept only once everything asked for is valid: the next no-op needs no evaluation.
@@ -167,15 +169,17 @@ async function evaluateAndRealize(
   return result;
 }
 
-/** Realize a graph with the command line's build options, showing progress on a terminal. */
-async function buildGraphNow(store: LocalStore, config: StoreConfig, graph: BuildGraph, substitute: RealizeOptions['substitute'], args: Parsed, ctx: Context) {
-  const [{ realize }, { progressReporter }] = await Promise.all([import('../build/realize.js'), import('./progress.js')]);
-  const progress = progressReporter(ctx.stderr, Boolean(ctx.stderr.isTTY) && !args.flags.json);
-  const onEvent: typeof progress.onEvent = (e) => {
-    if (e.type === 'substitute-failed' && !args.flags['no-fallback']) ctx.stderr.write(`could not substitute ${e.path}: ${e.reason}${missCause(e)}; building it instead\n`);
-    progress.onEvent(e);
-  };
+/** Realize a graph with the command line's build options and substituters, showing progress. */
+async function buildGraphNow(store: LocalStore, config: StoreConfig, graph: BuildGraph, substituters: string[], args: Parsed, ctx: Context) {
+  const [{ realize }, { openProgress }, { realizeDisplay }] = await Promise.all([import('../build/realize.js'), import('./progress.js'), import('./realize-progress.js')]);
+  const progress = await openProgress(ctx, args.flags);
+  const display = realizeDisplay(progress, { printBuildLogs: Boolean(args.flags['print-build-logs']) });
   try {
+    const substitute = substituters.length ? await substituter(store, config, substituters, !args.flags['no-require-sigs'], progress) : undefined;
+    const onEvent: typeof display.onEvent = (e) => {
+      if (e.type === 'substitute-failed' && !args.flags['no-fallback']) progress.message(`could not substitute ${e.path}: ${e.reason}${missCause(e)}; building it instead`);
+      display.onEvent(e);
+    };
     return await realize(store, graph, {
       jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
       sandbox: args.flags['no-sandbox'] ? false : config.sandbox,
@@ -184,12 +188,14 @@ async function buildGraphNow(store: LocalStore, config: StoreConfig, graph: Buil
       keepGoing: Boolean(args.flags['keep-going']),
       check: Boolean(args.flags.check),
       onEvent,
+      buildLogs: Boolean(args.flags['print-build-logs']) || undefined,
       substitute,
       noFallback: Boolean(args.flags['no-fallback']),
       ...buildLimits(config, store.layout.configFile, { timeout: args.flags.timeout, maxSilentTime: args.flags['max-silent-time'] }),
       sign: await outputSigner(store, config),
     });
   } finally {
+    display.close();
     progress.close();
   }
 }
@@ -208,8 +214,7 @@ async function realizeStoreDerivation(store: LocalStore, config: StoreConfig, dr
   graph.roots.push({ drvPath, outputs, attr: '' });
   store.addTempRoots(Object.values(drv.outputs).map((o) => o.path));
   const substituters = args.flags['no-substitute'] ? [] : (args.flags.substituters as string[]).length ? (args.flags.substituters as string[]) : config.substituters ?? [];
-  const substitute = substituters.length ? await substituter(store, config, substituters, !args.flags['no-require-sigs'], ctx.stderr) : undefined;
-  return buildGraphNow(store, config, graph, substitute, args, ctx);
+  return buildGraphNow(store, config, graph, substituters, args, ctx);
 }
 
 /** The .drv path an argument names (a store path ending in .drv), or undefined for an expression file. */
@@ -280,30 +285,25 @@ export async function outputSigner(store: LocalStore, config: StoreConfig) {
   return keys.outputSigner(config, store.layout.configFile);
 }
 
-/** The substitution hook for realize(): src/cache/substitute.ts, with a bytes-done/total display on a terminal. */
-async function substituter(store: LocalStore, config: StoreConfig, urls: string[], requireSigs: boolean, stderr: NodeJS.WriteStream) {
-  const { substitutePaths } = await import('../cache/substitute.js');
-  const { configuredTrustedKeys } = await import('../cache/keys.js');
+/** The substitution hook for realize(): src/cache/substitute.ts, its paths and bytes on the progress display. */
+async function substituter(store: LocalStore, config: StoreConfig, urls: string[], requireSigs: boolean, progress: Progress) {
+  const [{ substitutePaths }, { configuredTrustedKeys }, { transferProgress }, { formatBytes }] = await Promise.all([
+    import('../cache/substitute.js'),
+    import('../cache/keys.js'),
+    import('./realize-progress.js'),
+    import('../gc/format.js'),
+  ]);
   const trusted = configuredTrustedKeys(config);
   const timeouts = networkTimeouts(config, store.layout.configFile);
-  const tty = Boolean(stderr.isTTY);
-  const mib = (n: number) => (n / 1048576).toFixed(1);
   return async (paths: string[]) => {
-    let last = 0;
-    const r = await substitutePaths(store, paths, {
-      substituters: urls,
-      trusted,
-      requireSigs,
-      timeouts,
-      onWarning: (m) => stderr.write(`warning: ${m}\n`),
-      onProgress: (p) => {
-        if (!tty || Date.now() - last < 100) return;
-        last = Date.now();
-        stderr.write(`\r\x1b[K[substituting ${p.donePaths}/${p.totalPaths} paths, ${mib(p.doneBytes)}/${mib(p.totalBytes)} MiB]`);
-      },
-    });
-    if (tty && last) stderr.write('\r\x1b[K');
-    if (r.substituted.length) stderr.write(`substituted ${r.substituted.length} path${r.substituted.length === 1 ? '' : 's'} (${mib(r.bytes)} MiB downloaded)\n`);
+    const shown = transferProgress(progress, 'substitute', 'fetching');
+    let r;
+    try {
+      r = await substitutePaths(store, paths, { substituters: urls, trusted, requireSigs, timeouts, onWarning: (m) => progress.message(`warning: ${m}`), onProgress: shown.onProgress });
+    } finally {
+      shown.end();
+    }
+    if (r.substituted.length) progress.message(`substituted ${r.substituted.length} path${r.substituted.length === 1 ? '' : 's'} (${formatBytes(r.bytes)} downloaded)`);
     return r.failed;
   };
 }

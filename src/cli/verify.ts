@@ -2,9 +2,10 @@ import type { Command, Context } from './command.js';
 import { printJson } from './command.js';
 import { resolveInstallable } from './resolve.js';
 import { networkTimeouts, readStoreConfig } from '../store/config.js';
+import { openProgress, PROGRESS_FLAGS } from './progress.js';
 
 const verify: Command = {
-  usage: 'store verify [PATH...] [--check-contents] [--repair [--substituters URL...] [--no-require-sigs]] [--recover] [--json]',
+  usage: 'store verify [PATH...] [--check-contents] [--repair [--substituters URL...] [--no-require-sigs]] [--recover] [--quiet] [--json]',
   summary:
     'Check that every valid path (or the closure of the given PATHs) exists on disk; with --check-contents, re-hash each one against its recorded narHash. With --repair, fetch a good copy of each missing or modified path from the binary caches, or else rebuild it from its derivation (in the sandbox) and put it back if it comes out with the registered narHash. Exits 1 if anything is (still) missing or modified. With --recover, register every object of the store directory that the database does not list (after a lost, truncated or damaged database), in one transaction.',
   flags: {
@@ -14,51 +15,76 @@ const verify: Command = {
     substituters: { kind: 'strings', description: 'binary caches to repair from (default: "substituters" of etc/hepstore.json)' },
     'no-require-sigs': { kind: 'boolean', description: 'accept copies without a signature by a trusted key' },
     recover: { kind: 'boolean', description: 'rebuild a lost or damaged database from the objects in the store directory (re-hashed, references re-scanned, derivers from the .drv files)' },
-    json: { kind: 'boolean', description: 'print the report as JSON' },
+    json: { kind: 'boolean', description: 'print the report as JSON (stdout), and progress as JSON lines (stderr)' },
+    ...PROGRESS_FLAGS,
   },
   async run(args, ctx) {
     if (args.flags.recover) return recover(args.flags.json === true, ctx);
     const store = await ctx.store();
     const paths = args.positionals.length ? store.queryClosure(args.positionals.map((a) => resolveInstallable(store, a, ctx.cwd))) : undefined;
-    const report = await store.verify({ checkContents: Boolean(args.flags['check-contents']), paths });
+    const progress = await openProgress(ctx, args.flags);
+    const checking = progress.activity('verify', 'checking', 'paths');
+    let report;
+    try {
+      report = await store.verify({ checkContents: Boolean(args.flags['check-contents']), paths, onProgress: (done, total, bytes) => checking.update({ done, total, ...(args.flags['check-contents'] ? { bytes } : {}) }) });
+    } catch (e) {
+      progress.close();
+      throw e;
+    } finally {
+      checking.end();
+    }
     const unreadable = report.unreadable ?? [];
     const bad = [...report.missing, ...report.modified.map((m) => m.path), ...unreadable.map((u) => u.path)];
     const repaired: string[] = [];
     const unrepaired: Array<{ path: string; reason: string }> = [];
-    if (args.flags.repair && bad.length) {
-      const config = readStoreConfig(store.layout.configFile);
-      const urls = (args.flags.substituters as string[] | undefined) ?? config.substituters ?? [];
-      // First a verified copy from a binary cache, else a rebuild from the path's derivation.
-      const notFetched = new Map<string, string>(bad.map((p) => [p, 'no binary cache configured']));
-      if (urls.length) {
-        const { substitutePaths } = await import('../cache/substitute.js');
-        const { configuredTrustedKeys } = await import('../cache/keys.js');
-        const r = await substitutePaths(store, bad, { substituters: urls, trusted: configuredTrustedKeys(config), requireSigs: !args.flags['no-require-sigs'], repair: true, timeouts: networkTimeouts(config, store.layout.configFile), onWarning: (m) => ctx.stderr.write(`warning: ${m}\n`) });
-        for (const p of bad) {
-          const why = r.failed.get(p);
-          if (why === undefined) {
-            repaired.push(p);
-            notFetched.delete(p);
-          } else notFetched.set(p, why);
+    try {
+      if (args.flags.repair && bad.length) {
+        const config = readStoreConfig(store.layout.configFile);
+        const urls = (args.flags.substituters as string[] | undefined) ?? config.substituters ?? [];
+        // First a verified copy from a binary cache, else a rebuild from the path's derivation.
+        const notFetched = new Map<string, string>(bad.map((p) => [p, 'no binary cache configured']));
+        if (urls.length) {
+          const { substitutePaths } = await import('../cache/substitute.js');
+          const { configuredTrustedKeys } = await import('../cache/keys.js');
+          const { transferProgress } = await import('./realize-progress.js');
+          const shown = transferProgress(progress, 'substitute', 'fetching');
+          const r = await substitutePaths(store, bad, {
+            substituters: urls,
+            trusted: configuredTrustedKeys(config),
+            requireSigs: !args.flags['no-require-sigs'],
+            repair: true,
+            timeouts: networkTimeouts(config, store.layout.configFile),
+            onWarning: (m) => progress.message(`warning: ${m}`),
+            onProgress: shown.onProgress,
+          }).finally(() => shown.end());
+          for (const p of bad) {
+            const why = r.failed.get(p);
+            if (why === undefined) {
+              repaired.push(p);
+              notFetched.delete(p);
+            } else notFetched.set(p, why);
+          }
+        }
+        if (notFetched.size) {
+          const [{ repairByRebuilding }, { parseJobs }] = await Promise.all([import('../build/repair.js'), import('./realize.js')]);
+          const [{ configuredTrustedKeys }, { hasTrustedSignature }] = await Promise.all([import('../cache/keys.js'), import('../cache/signing.js')]);
+          const keys = configuredTrustedKeys(config);
+          const r = await repairByRebuilding(store, [...notFetched.keys()], {
+            jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
+            sandbox: config.sandbox,
+            sandboxPaths: config.sandboxPaths,
+            // A .drv this store did not write is built from only if a trusted key signed it.
+            signed: (info) => hasTrustedSignature(info, info.sigs, keys),
+          });
+          repaired.push(...r.repaired);
+          for (const [p, fetchWhy] of notFetched) {
+            const buildWhy = r.failed.get(p);
+            if (buildWhy !== undefined) unrepaired.push({ path: p, reason: `not fetched (${fetchWhy}), not rebuilt: ${buildWhy}` });
+          }
         }
       }
-      if (notFetched.size) {
-        const [{ repairByRebuilding }, { parseJobs }] = await Promise.all([import('../build/repair.js'), import('./realize.js')]);
-        const [{ configuredTrustedKeys }, { hasTrustedSignature }] = await Promise.all([import('../cache/keys.js'), import('../cache/signing.js')]);
-        const keys = configuredTrustedKeys(config);
-        const r = await repairByRebuilding(store, [...notFetched.keys()], {
-          jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
-          sandbox: config.sandbox,
-          sandboxPaths: config.sandboxPaths,
-          // A .drv this store did not write is built from only if a trusted key signed it.
-          signed: (info) => hasTrustedSignature(info, info.sigs, keys),
-        });
-        repaired.push(...r.repaired);
-        for (const [p, fetchWhy] of notFetched) {
-          const buildWhy = r.failed.get(p);
-          if (buildWhy !== undefined) unrepaired.push({ path: p, reason: `not fetched (${fetchWhy}), not rebuilt: ${buildWhy}` });
-        }
-      }
+    } finally {
+      progress.close();
     }
     const fixed = new Set(repaired);
     const ok = bad.every((p) => fixed.has(p));

@@ -52,7 +52,8 @@ export interface GcOptions extends GraphOptions {
   batchSize?: number;
   /** Called once if another collection holds the lock. */
   onWait?: (holder: number) => void;
-  onProgress?: (deleted: number, total: number) => void;
+  /** Paths deleted so far (and the bytes, narSize, they freed), of those to delete. */
+  onProgress?: (deleted: number, total: number, bytesFreed: number) => void;
   /** Test hook: runs before each deletion batch's transaction. */
   beforeBatch?: (paths: string[]) => void;
 }
@@ -333,7 +334,7 @@ function sweep(c: Collector, components: number[][], opts: GcOptions, result: Gc
       deletedPaths.add(g.paths[i]);
     }
     for (const tmp of c.removeFiles(doomed.map((i) => g.paths[i])).aside) removeTree(tmp);
-    opts.onProgress?.(result.deleted.length, total);
+    opts.onProgress?.(result.deleted.length, total, result.bytesFreed);
   }
   return deletedPaths;
 }

@@ -568,9 +568,10 @@ export class LocalStore {
 
   // ---- verification --------------------------------------------------------------------
 
-  async verify(opts: { checkContents?: boolean; paths?: readonly string[]; onProgress?: (done: number, total: number) => void } = {}): Promise<VerifyReport> {
+  async verify(opts: { checkContents?: boolean; paths?: readonly string[]; onProgress?: (done: number, total: number, bytes: number) => void } = {}): Promise<VerifyReport> {
     const paths = opts.paths ?? this.allValidPaths();
     const report: VerifyReport = { checked: 0, missing: [], modified: [] };
+    let bytes = 0; // narSize of the paths checked (re-hashed, with checkContents)
     for (const p of paths) {
       // A path that `store gc` invalidated since the listing is gone, not missing (GC: the
       // row goes first, then the files; so look again before reporting).
@@ -590,7 +591,8 @@ export class LocalStore {
           report.modified.push({ path: p, expected: info.narHash, actual: actual.narHash, expectedSize: info.narSize, actualSize: actual.narSize });
         }
       }
-      opts.onProgress?.(report.checked, paths.length);
+      bytes += info.narSize;
+      opts.onProgress?.(report.checked, paths.length, bytes);
     }
     return report;
   }
