@@ -4,7 +4,7 @@ import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { resolveInstallable } from './resolve.js';
 import { deletePaths } from '../gc/collect.js';
-import { formatBytes } from '../gc/format.js';
+import { formatBytes, count } from '../gc/format.js';
 
 const del: Command = {
   usage: 'store delete PATH... [--also-referrers] [--dry-run] [--json]',
@@ -29,7 +29,7 @@ const del: Command = {
       return 0;
     }
     const out = r.deleted.map((d) => d.path);
-    out.push(`${r.dryRun ? 'would delete' : 'deleted'} ${r.deleted.length} paths, ${r.dryRun ? 'freeing' : 'freed'} ${formatBytes(r.bytesFreed)} (${r.bytesFreed} bytes)`);
+    out.push(`${r.dryRun ? 'would delete' : 'deleted'} ${count(r.deleted.length, 'path')}, ${r.dryRun ? 'freeing' : 'freed'} ${formatBytes(r.bytesFreed)} (${r.bytesFreed} bytes)`);
     ctx.stdout.write(out.join('\n') + '\n');
     return 0;
   },

@@ -3,7 +3,7 @@ import { gcKeepOptions, readStoreConfig } from '../store/config.js';
 import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { collectGarbage } from '../gc/collect.js';
-import { formatBytes, parseBytes } from '../gc/format.js';
+import { formatBytes, parseBytes, count } from '../gc/format.js';
 import { openProgress, PROGRESS_FLAGS } from './progress.js';
 
 const gc: Command = {
@@ -48,15 +48,15 @@ const gc: Command = {
       for (const d of r.deleted) out.push(d.path);
       for (const j of r.junk) out.push(j.path);
       for (const l of r.leftovers) out.push(l.path);
-      out.push(`would delete ${r.deleted.length} paths, freeing ${formatBytes(r.bytesFreed)} (${r.bytesFreed} bytes)`);
+      out.push(`would delete ${count(r.deleted.length, 'path')}, freeing ${formatBytes(r.bytesFreed)} (${r.bytesFreed} bytes)`);
       if (r.junk.length) out.push(`would remove ${r.junk.length} stray entries in the store directory (${formatBytes(r.junkBytes)})`);
       if (r.leftovers.length) out.push(`would remove ${r.leftovers.length} build directories and staging files of finished processes (${formatBytes(r.leftoverBytes)})`);
     } else {
-      out.push(`deleted ${r.deleted.length} paths, freed ${formatBytes(r.bytesFreed)} (${r.bytesFreed} bytes)`);
+      out.push(`deleted ${count(r.deleted.length, 'path')}, freed ${formatBytes(r.bytesFreed)} (${r.bytesFreed} bytes)`);
       if (r.junk.length) out.push(`removed ${r.junk.length} stray entries in the store directory (${formatBytes(r.junkBytes)})`);
       if (r.leftovers.length) out.push(`removed ${r.leftovers.length} build directories and staging files of finished processes (${formatBytes(r.leftoverBytes)})`);
-      if (r.unusedLinks) out.push(`removed ${r.unusedLinks} file${r.unusedLinks === 1 ? '' : 's'} of .links that no path shares any more (${formatBytes(r.unusedLinkBytes)})`);
-      if (r.kept.length) out.push(`kept ${r.kept.length} paths that became alive during the collection`);
+      if (r.unusedLinks) out.push(`removed ${count(r.unusedLinks, 'file')} of .links that no path shares any more (${formatBytes(r.unusedLinkBytes)})`);
+      if (r.kept.length) out.push(`kept ${count(r.kept.length, 'path')} that became alive during the collection`);
       if (r.staleLocks || r.staleTempRoots) out.push(`cleaned ${r.staleLocks} stale locks and ${r.staleTempRoots} temporary roots of finished processes`);
     }
     if (maxFreed !== undefined && r.bytesFreed >= maxFreed) out.push(`stopped after freeing ${formatBytes(maxFreed)} (--max-freed)`);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Command } from './command.js';
+import { count, formatBytes } from '../gc/format.js';
 import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { readStoreConfig } from '../store/config.js';
@@ -34,7 +35,7 @@ const importCmd: Command = {
     if (args.flags.json) printJson(ctx, r);
     else {
       for (const p of r.imported) ctx.stdout.write(p + '\n');
-      ctx.stderr.write(`imported ${r.imported.length} paths (${r.bytes} bytes)${r.alreadyValid.length ? `; ${r.alreadyValid.length} were already valid` : ''}\n`);
+      ctx.stderr.write(`imported ${count(r.imported.length, 'path')} (${formatBytes(r.bytes)})${r.alreadyValid.length ? `; ${r.alreadyValid.length} ${r.alreadyValid.length === 1 ? 'was' : 'were'} already valid` : ''}\n`);
     }
     return 0;
   },

@@ -1,5 +1,6 @@
 import type { Command } from './command.js';
 import { printJson } from './command.js';
+import { formatBytes } from '../gc/format.js';
 import { StoreError } from '../errors.js';
 import { networkTimeouts, readStoreConfig } from '../store/config.js';
 import { checkUrl, urlName } from '../expr/fetchurl.js';
@@ -30,7 +31,7 @@ const prefetch: Command = {
       printJson(ctx, { url, name, path: r.path, integrity: r.integrity, size: r.size });
       return 0;
     }
-    ctx.stderr.write(`${r.existed ? 'already in the store' : 'added'}: ${r.size} bytes from ${url}\n`);
+    ctx.stderr.write(`${r.existed ? 'already in the store' : 'added'}: ${formatBytes(r.size)} from ${url}\n`);
     const opts = [`url: '${url}'`, `integrity: '${r.integrity}'`, ...(args.flags.name !== undefined ? [`name: '${name}'`] : []), ...(args.flags.executable ? ['executable: true'] : [])];
     ctx.stdout.write(`path: ${r.path}\nintegrity: ${r.integrity}\nfetchurl({ ${opts.join(', ')} })\n`);
     return 0;

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Command } from './command.js';
+import { count, formatBytes } from '../gc/format.js';
 import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { networkTimeouts, readStoreConfig } from '../store/config.js';
@@ -46,7 +47,7 @@ const push: Command = {
     if (args.flags.json) printJson(ctx, r);
     else {
       for (const p of r.pushed) ctx.stdout.write(p + '\n');
-      ctx.stderr.write(`pushed ${r.pushed.length} paths (${r.narBytes} bytes, ${r.fileBytes} compressed) to ${to}; ${r.skipped.length} were already there\n`);
+      ctx.stderr.write(`pushed ${count(r.pushed.length, 'path')} (${formatBytes(r.narBytes)}, ${formatBytes(r.fileBytes)} compressed) to ${to}; ${r.skipped.length} ${r.skipped.length === 1 ? 'was' : 'were'} already there\n`);
     }
     return 0;
   },

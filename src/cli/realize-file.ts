@@ -44,6 +44,7 @@ export async function realizeArg(store: LocalStore, arg: string, args: Parsed, c
     store.pathInfo(p);
     return [{ path: p, attr: '', source: p }];
   }
+  if (!fs.existsSync(path.resolve(ctx.cwd, arg))) throw new StoreError('USAGE', `'${arg}' is neither a store path nor an expression file`);
   const file = expressionFile(arg, ctx.cwd);
   const [{ evaluateFile }, { refuseHostDependencies }, { buildGraph }, { realize }, { readStoreConfig }, { openProgress }, { realizeDisplay }, { parseJobs, outputSigner }] = await Promise.all([
     import('../eval/evaluate.js'),

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { count } from '../gc/format.js';
 import type { Command, Context } from './command.js';
 import type { Parsed } from './args.js';
 import { printJson } from './command.js';
@@ -112,7 +113,7 @@ const realizeCmd: Command = {
     }
     if (args.flags.check && !args.flags.json) {
       const built = result.built.length ? ` (${result.built.length} not valid before were built, not checked)` : '';
-      ctx.stderr.write(`checked ${result.checked.length} derivations: every rebuilt output is bit for bit the same${built}\n`);
+      ctx.stderr.write(`checked ${count(result.checked.length, 'derivation')}: every rebuilt output is bit for bit the same${built}\n`);
     }
     return 0;
   },

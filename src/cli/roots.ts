@@ -3,7 +3,7 @@ import { gcKeepOptions, readStoreConfig } from '../store/config.js';
 import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { rootsReport } from '../gc/report.js';
-import { formatAge, formatBytes, formatDate } from '../gc/format.js';
+import { formatAge, formatBytes, formatDate, count } from '../gc/format.js';
 
 const roots: Command = {
   usage: 'store roots [--json] [--keep-derivations] [--keep-outputs]',
@@ -38,7 +38,7 @@ const roots: Command = {
     }
     const dead = rep.valid - rep.alive;
     lines.push(
-      `${rep.roots.length} roots keep ${rep.alive} of ${rep.valid} paths alive (${formatBytes(rep.aliveBytes)}); ${dead} paths (${formatBytes(rep.validBytes - rep.aliveBytes)}) are garbage`,
+      `${count(rep.roots.length, 'root')} keep${rep.roots.length === 1 ? 's' : ''} ${rep.alive} of ${count(rep.valid, 'path')} alive (${formatBytes(rep.aliveBytes)}); ${count(dead, 'path')} (${formatBytes(rep.validBytes - rep.aliveBytes)}) ${dead === 1 ? 'is' : 'are'} garbage`,
     );
     ctx.stdout.write(lines.join('\n') + '\n');
     return 0;

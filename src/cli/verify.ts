@@ -1,5 +1,6 @@
 import type { Command, Context } from './command.js';
 import { printJson } from './command.js';
+import { count } from '../gc/format.js';
 import { resolveInstallable } from './resolve.js';
 import { networkTimeouts, readStoreConfig } from '../store/config.js';
 import { openProgress, PROGRESS_FLAGS } from './progress.js';
@@ -104,7 +105,7 @@ const verify: Command = {
       for (const p of repaired) ctx.stderr.write(`repaired '${p}'\n`);
       for (const u of unrepaired) ctx.stderr.write(`cannot repair '${u.path}': ${u.reason}\n`);
       const what = args.flags['check-contents'] ? 'checked the contents of' : 'checked';
-      ctx.stderr.write(`${what} ${report.checked} paths: ${report.missing.length} missing, ${report.modified.length} modified${unreadable.length ? `, ${unreadable.length} unreadable` : ''}${args.flags.repair ? `, ${repaired.length} repaired` : ''}\n`);
+      ctx.stderr.write(`${what} ${count(report.checked, 'path')}: ${report.missing.length} missing, ${report.modified.length} modified${unreadable.length ? `, ${unreadable.length} unreadable` : ''}${args.flags.repair ? `, ${repaired.length} repaired` : ''}\n`);
     }
     return ok ? 0 : 1;
   },

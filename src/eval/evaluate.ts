@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StoreError } from '../errors.js';
 import { beginEvaluation } from '../expr/context.js';
-import { Drv } from '../expr/drv.js';
+import { Drv, brokenError } from '../expr/drv.js';
 import { bundleExpression } from './bundle.js';
 import type { EvalInputs } from './record-inputs.js';
 import { startWatchdog } from './watchdog.js';
@@ -306,6 +306,11 @@ async function run(url: string, abs: string, opts: EvalOptions, at: Progress): P
   } catch (e) {
     if (e instanceof StoreError) throw e;
     throw evalError(e, abs, walked);
+  }
+  // A root that could not be made raises its mistake now (one that nothing asked for is never raised).
+  for (const r of roots) {
+    const broken = brokenError(r.drv);
+    if (broken) throw evalError(broken, abs, r.attr ? r.attr.split('.') : opts.attr ? walked : []);
   }
   return roots;
 }

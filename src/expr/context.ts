@@ -16,7 +16,8 @@ export interface EvalSettings {
   cacheDir?: string;
 }
 
-export type ContextEntry = { kind: 'drv'; drv: Drv; output: string } | { kind: 'src'; src: SourcePath };
+/** `broken`: a derivation whose making failed; whatever uses it fails with its error. */
+export type ContextEntry = { kind: 'drv'; drv: Drv; output: string } | { kind: 'src'; src: SourcePath } | { kind: 'broken'; error: StoreError };
 
 interface EvalState {
   settings: EvalSettings;

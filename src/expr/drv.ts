@@ -3,7 +3,9 @@
  * path; `drv.dev` etc. name other outputs. Inputs are found from the store paths that occur
  * in builder, args and env (string context), as in Nix.
  */
+import { createHash } from 'node:crypto';
 import { StoreError } from '../errors.js';
+import { nix32Encode } from '../hash/nix32.js';
 import { parseSRI } from '../hash/sri.js';
 import { validateName, hashPartOf } from '../store/path.js';
 import { type Derivation } from '../derivation/derivation.js';
@@ -285,6 +287,7 @@ export function derivation(a: DerivationArgs): Drv {
   const inputCores = new Map<Core, string[]>();
   let sources: Map<string, SourcePath> | undefined;
   for (const e of found) {
+    if (e.kind === 'broken') throw e.error;
     if (e.kind === 'src') (sources ??= new Map()).set(e.src.storePath, e.src);
     else {
       const c = coreOf(e.drv);
@@ -340,6 +343,61 @@ export function derivation(a: DerivationArgs): Drv {
   return value;
 }
 
+
+/**
+ * A derivation that could not be made: the mistake's error is kept, and raised where the value
+ * is used — as an input (its path in another derivation's strings), built, or asked for its
+ * .drv — not where it was written, so that an error in one export does not stop `--attr` of
+ * another (as Nix's attributes are lazy). Its path is a placeholder no build ever sees.
+ */
+export class BrokenDrv extends Drv {
+  constructor(
+    name: string,
+    readonly error: StoreError,
+  ) {
+    const st = evalState();
+    const hash = nix32Encode(createHash('sha256').update(`broken:${st.byHashPart.size}:${name}:${error.message}`).digest()).slice(0, 32);
+    const path = `${st.prefix}${hash}-${name}`;
+    const d: Derivation = { name, outputs: { out: { path, hashAlgo: '', hash: '' } }, inputDrvs: {}, inputSrcs: [], system: st.settings.system, builder: '', args: [], env: {} };
+    super({ d, inputs: new Map(), hashModulo: '', sources: undefined, hostTools: NO_HOST_TOOLS, site: captureCallSite(), storeDir: st.settings.storeDir, drvPath: undefined, first: undefined, views: undefined, meta: undefined }, 'out');
+    st.byHashPart.set(hash, { kind: 'broken', error });
+  }
+  override get drvPath(): string {
+    throw this.error;
+  }
+  override get drv(): Derivation {
+    throw this.error;
+  }
+  override get inputs(): Map<string, Drv> {
+    throw this.error;
+  }
+}
+
+/**
+ * `fn`, with its mistakes (StoreErrors) kept in a BrokenDrv rather than thrown: the expression
+ * API's functions that make derivations are wrapped so, while a file is evaluated.
+ */
+export function lazyErrors<A extends unknown[], R extends Drv>(fn: (...a: A) => R, nameOf: (...a: A) => unknown): (...a: A) => R {
+  return (...a: A): R => {
+    try {
+      return fn(...a);
+    } catch (e) {
+      if (!(e instanceof StoreError)) throw e;
+      let name: unknown;
+      try {
+        name = nameOf(...a);
+      } catch {
+        name = undefined;
+      }
+      return new BrokenDrv(typeof name === 'string' && /^[A-Za-z0-9+._?=-]{1,180}$/.test(name) && !name.startsWith('.') ? name : 'broken', e) as unknown as R;
+    }
+  };
+}
+
+/** The error of a derivation that could not be made, or undefined. */
+export function brokenError(x: unknown): StoreError | undefined {
+  return x instanceof BrokenDrv ? x.error : undefined;
+}
 
 /** The derivations `d` uses directly (one view of each), without computing any .drv path. */
 export function inputDrvsOf(d: Drv): Drv[] {

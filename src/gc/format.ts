@@ -1,6 +1,11 @@
 /** Sizes and ages, printed for people and parsed from the command line. */
 import { StoreError } from '../errors.js';
 
+/** "1 path", "2 paths": a count with its noun (`plural` when not word + 's'). */
+export function count(n: number, word: string, plural = `${word}s`): string {
+  return `${n} ${n === 1 ? word : plural}`;
+}
+
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];

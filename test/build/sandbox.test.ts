@@ -196,7 +196,7 @@ sandboxTest('--check passes on a deterministic derivation and exits 104 on one t
   const good = realize(env, ['-A', 'det', '--check']);
   assert.is(good.status, 0, good.stderr);
   assert.is(good.stdout.trim(), det);
-  assert.match(good.stderr, /checked 1 derivations/);
+  assert.match(good.stderr, /checked 1 derivation:/);
   const bad = realize(env, ['-A', 'nondet', '--check']);
   assert.is(bad.status, 104, bad.stderr);
   assert.match(bad.stderr, /may not be deterministic/);

@@ -158,7 +158,7 @@ test('on a terminal: realize shows the download (counts, bytes, rate, ETA), push
     // Gone once done: the last screen has the results and no progress line.
     const last = screens[screens.length - 1];
     assert.not.match(last, /^\[(downloading|building|pushing|fetching)\]/m, last);
-    assert.match(last, /pushed 1 paths/);
+    assert.match(last, /pushed 1 path \(/);
     assert.match(last, /substituted 1 path \(1\.43 MiB downloaded\)/);
 
     // The same through pipes (a fresh store and cache): nothing of the progress display.

@@ -35,25 +35,28 @@ test('asking for an output a derivation does not have is an error naming the one
   assert.match(e.message, /no output 'doc' \(it has out, dev\)/);
 });
 
+/** A derivation's mistake is raised where it is used (here: asked for its .drv path). */
+const made = (d: Drv) => d.drvPath;
+
 test('bad names and outputs are refused with a clear error', () => {
   beginEvaluation({ storeDir: STORE });
-  const bad = expectStoreError(() => derivation({ name: 'has space', builder: '/bin/sh' }), 'INVALID_NAME');
+  const bad = expectStoreError(() => made(derivation({ name: 'has space', builder: '/bin/sh' })), 'INVALID_NAME');
   assert.match(bad.message, /'has space'.*character ' ' is not allowed/);
-  expectStoreError(() => derivation({ name: '.hidden', builder: '/bin/sh' }), 'INVALID_NAME');
-  expectStoreError(() => derivation({ name: 'x'.repeat(212), builder: '/bin/sh' }), 'INVALID_NAME');
+  expectStoreError(() => made(derivation({ name: '.hidden', builder: '/bin/sh' })), 'INVALID_NAME');
+  expectStoreError(() => made(derivation({ name: 'x'.repeat(212), builder: '/bin/sh' })), 'INVALID_NAME');
   for (const o of ['drvPath', 'toString', 'output', 'kind', '1x', 'a-b']) {
-    const e = expectStoreError(() => derivation({ name: 'x', builder: '/bin/sh', outputs: ['out', o] }), 'EVAL');
+    const e = expectStoreError(() => made(derivation({ name: 'x', builder: '/bin/sh', outputs: ['out', o] })), 'EVAL');
     assert.match(e.message, new RegExp(`'${o}' cannot be an output name`));
   }
-  assert.match(expectStoreError(() => derivation({ name: 'x', builder: '/bin/sh', outputs: ['out', 'out'] }), 'EVAL').message, /duplicate output names/);
-  assert.match(expectStoreError(() => derivation({ name: 'x', builder: '' }), 'EVAL').message, /has no builder/);
-  assert.match(expectStoreError(() => derivation({ name: 'x', builder: '/bin/sh', env: { out: 'x' } }), 'EVAL').message, /env\.out would be overwritten/);
+  assert.match(expectStoreError(() => made(derivation({ name: 'x', builder: '/bin/sh', outputs: ['out', 'out'] })), 'EVAL').message, /duplicate output names/);
+  assert.match(expectStoreError(() => made(derivation({ name: 'x', builder: '' })), 'EVAL').message, /has no builder/);
+  assert.match(expectStoreError(() => made(derivation({ name: 'x', builder: '/bin/sh', env: { out: 'x' } })), 'EVAL').message, /env\.out would be overwritten/);
   assert.match(
-    expectStoreError(() => derivation({ name: 'x', builder: '/bin/sh', env: { v: { a: 1 } as unknown as string } }), 'EVAL').message,
+    expectStoreError(() => made(derivation({ name: 'x', builder: '/bin/sh', env: { v: { a: 1 } as unknown as string } })), 'EVAL').message,
     /env\.v of derivation 'x'.*cannot be turned into a string/,
   );
-  expectStoreError(() => derivation({ name: 'x', builder: '/bin/sh', outputs: ['out', 'dev'], outputHash: 'sha256-ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=' }), 'EVAL');
-  expectStoreError(() => derivation({ name: 'x', builder: '/bin/sh', outputHash: 'md5-XrY7u+Ae7tCTyyK7j1rNww==' }), 'EVAL');
+  expectStoreError(() => made(derivation({ name: 'x', builder: '/bin/sh', outputs: ['out', 'dev'], outputHash: 'sha256-ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=' })), 'EVAL');
+  expectStoreError(() => made(derivation({ name: 'x', builder: '/bin/sh', outputHash: 'md5-XrY7u+Ae7tCTyyK7j1rNww==' })), 'EVAL');
 });
 
 test('packageSet evaluates each package once and names the members of a cycle', () => {
