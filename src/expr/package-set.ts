@@ -5,8 +5,10 @@
  */
 import { StoreError } from '../errors.js';
 import { checkArgsObject, describe, didYouMean, exprError } from './check.js';
+import type { Drv } from './drv.js';
 
-export type PackageDefs<T> = { [name: string]: (self: Record<string, T>) => T };
+/** The packages of a set: each a function of the whole set (`self`), typed by the set's names. */
+export type PackageDefs<T, K extends string = string> = Record<K, (self: Record<K, T>) => T>;
 
 /**
  * Names read from any object by the language and by common tools (await, JSON, inspection):
@@ -22,7 +24,12 @@ function locationOf(e: unknown): string | undefined {
   return undefined;
 }
 
-export function packageSet<T>(defs: PackageDefs<T>): Record<string, T> {
+/**
+ * The names of the set are its keys, so the compiler (an editor, `tsc`) refuses `self.zlbi`
+ * as the evaluation does; `packageSet<Drv>(…)` with the type given accepts any name.
+ */
+export function packageSet<T = Drv, K extends string = string>(typedDefs: PackageDefs<T, K>): Record<K, T> {
+  const defs = typedDefs as unknown as PackageDefs<T>;
   checkArgsObject('packageSet', defs);
   for (const name of Object.keys(defs)) {
     if (typeof defs[name] !== 'function') {

@@ -52,6 +52,27 @@ test('tsc catches a misspelt import or argument, and evaluation names a module h
   assert.match(ev.stderr, /"hepstore\/debian\/sets\/laptpo" is not a module of hepstore \(there are: hepstore\/debian\/sets\/laptop/);
 });
 
+test("tsc refuses a package set's self.NAME that the set does not have, as evaluation does", () => {
+  const { dir, root } = initialized();
+  const set = (dep: string) => `import { mkDerivation, packageSet, stdenvNoCC } from 'hepstore';
+export const pkgs = packageSet({
+  zlib: () => mkDerivation({ pname: 'zlib', version: '1.3', stdenv: stdenvNoCC, installPhase: 'mkdir -p $out' }),
+  root: (self) => mkDerivation({ pname: 'root', version: '6.32', stdenv: stdenvNoCC, buildInputs: [self.${dep}], installPhase: 'mkdir -p $out' }),
+});
+export default pkgs.root;
+`;
+  fs.writeFileSync(path.join(dir, 'env.ts'), set('zlib'));
+  const good = tsc(dir);
+  assert.is(good.status, 0, good.stdout + good.stderr);
+  fs.writeFileSync(path.join(dir, 'env.ts'), set('zlbi'));
+  const typo = tsc(dir);
+  assert.is(typo.status, 2);
+  assert.match(typo.stdout, /env\.ts\(4,\d+\): error TS2339: Property 'zlbi' does not exist on type 'Record<"zlib" \| "root", Drv>'/);
+  const ev = runCli(['eval', 'env.ts'], { storeRoot: root, cwd: dir });
+  assert.is(ev.status, 1);
+  assert.match(ev.stderr, "asks for 'zlbi', which the package set does not have (did you mean zlib?)");
+});
+
 test('a link to another hepstore is not replaced without --force-link', () => {
   const { dir, root } = initialized();
   const link = path.join(dir, 'node_modules', 'hepstore');
