@@ -288,6 +288,8 @@ export interface ImportResult {
   imported: string[];
   alreadyValid: string[];
   bytes: number;
+  /** The bundle's tops: its paths that none of its other paths refers to (what was exported). */
+  tops: string[];
 }
 
 /** Import a bundle; see the module comment for what is checked. */
@@ -374,5 +376,7 @@ export async function importBundle(store: LocalStore, file: string, opts: Import
   } finally {
     for (const s of staged) removeTree(s.temp);
   }
-  return { imported: todo.map((e) => e.meta.path), alreadyValid, bytes };
+  const referenced = new Set(entries.flatMap((e) => e.meta.references.filter((r) => r !== e.meta.path)));
+  const tops = all.filter((p) => !referenced.has(p)).sort();
+  return { imported: todo.map((e) => e.meta.path), alreadyValid, bytes, tops };
 }

@@ -227,8 +227,25 @@ test('CLI: keygen, sign, export, import; a store with another store directory is
   const im2 = runCli(['import', file, '--json'], { storeRoot: root });
   assert.is(im2.status, 0, im2.stderr);
   assert.equal(JSON.parse(im2.stdout).imported.sort(), c.all);
+  assert.equal(JSON.parse(im2.stdout).tops, [c.top]);
   const v = runCli(['verify', '--check-contents'], { storeRoot: root });
   assert.is(v.status, 0, v.stderr);
+  // Imported paths are garbage until rooted: --out-link roots the bundle's top (the exported path).
+  const gc0 = runCli(['gc'], { storeRoot: root });
+  assert.is(gc0.status, 0, gc0.stderr);
+  assert.not.ok(fs.existsSync(c.top), 'without a root, a collection deletes what was imported');
+  const plain = runCli(['import', file], { storeRoot: root });
+  assert.is(plain.status, 0, plain.stderr);
+  assert.match(plain.stderr, "note: no root keeps the imported paths; 'store gc' may delete them");
+  assert.match(plain.stderr, /imported 4 paths \(\d/);
+  const link = path.join(dir, 'imported');
+  const im3 = runCli(['import', file, '--out-link', link], { storeRoot: root });
+  assert.is(im3.status, 0, im3.stderr);
+  assert.not.match(im3.stderr, 'no root keeps');
+  assert.is(fs.readlinkSync(link), c.top);
+  const gc1 = runCli(['gc'], { storeRoot: root });
+  assert.is(gc1.status, 0, gc1.stderr);
+  for (const p of c.all) assert.ok(fs.existsSync(p), `${p} is kept by the out-link`);
 });
 
 /** A one-path bundle holding `archive` as it is, for a store at `root`, signed with `keys`; `edit` may change its metadata after signing. */
