@@ -5,7 +5,8 @@ import { StoreError } from '../errors.js';
 export type FlagKind = 'boolean' | 'string' | 'strings' | 'pairs';
 
 export interface FlagSpec {
-  [name: string]: { kind: FlagKind; short?: string; description?: string };
+  /** `more`: a plural list option (`--substituters A B`) takes the following words that match it. */
+  [name: string]: { kind: FlagKind; short?: string; description?: string; more?: RegExp };
 }
 
 export interface Parsed {
@@ -63,9 +64,9 @@ export function parseArgs(argv: readonly string[], spec: FlagSpec, command: stri
     else {
       const list = (flags[name] as string[] | undefined) ?? [];
       list.push(value);
-      // `--substituters a b c`: a plural list option given without '=' also takes the
-      // following words that are not options.
-      if (inline === undefined && name.endsWith('s')) while (i + 1 < argv.length && !argv[i + 1].startsWith('-')) list.push(argv[++i]);
+      // `--substituters a b c FILE`: a list option given without '=' also takes the following
+      // words of its kind (cache URLs), and leaves the rest (FILE) to the positionals.
+      if (inline === undefined && s.more) while (i + 1 < argv.length && !argv[i + 1].startsWith('-') && s.more.test(argv[i + 1])) list.push(argv[++i]);
       flags[name] = list;
     }
   }

@@ -9,7 +9,7 @@ import { pushClosure } from '../cache/push.js';
 import { configuredSecretKeys } from '../cache/keys.js';
 import type { Compression } from '../cache/narinfo.js';
 import { resolveInstallable } from './resolve.js';
-import { parseJobs } from './realize.js';
+import { parseJobs } from './realize-graph.js';
 import { openProgress, PROGRESS_FLAGS } from './progress.js';
 import { transferProgress } from './realize-progress.js';
 

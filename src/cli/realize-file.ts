@@ -14,6 +14,7 @@ import type { LocalStore } from '../store/local-store.js';
 import { linkIntoStore, resolveInstallable } from './resolve.js';
 import { EVAL_FLAGS, evalOptions, expressionFile } from './eval-flags.js';
 import { PROGRESS_FLAGS } from './progress.js';
+import { BUILD_FLAGS } from './realize-graph.js';
 
 export interface Realized {
   path: string;
@@ -25,8 +26,7 @@ export interface Realized {
 
 export const REALIZE_FLAGS: FlagSpec = {
   attr: { kind: 'string', short: 'A', description: 'realize this exported attribute of FILE (a.b for nested)' },
-  jobs: { kind: 'string', short: 'j', description: 'builds at once (default: number of cores)' },
-  'no-sandbox': { kind: 'boolean', description: 'build without the bubblewrap sandbox' },
+  ...BUILD_FLAGS,
   pure: { kind: 'boolean', description: 'refuse (exit 1, building nothing) if anything in the closure uses a host tool or a host program as builder (default: "pure" of etc/hepstore.json)' },
   ...EVAL_FLAGS,
   ...PROGRESS_FLAGS,
@@ -46,35 +46,19 @@ export async function realizeArg(store: LocalStore, arg: string, args: Parsed, c
   }
   if (!fs.existsSync(path.resolve(ctx.cwd, arg))) throw new StoreError('USAGE', `'${arg}' is neither a store path nor an expression file`);
   const file = expressionFile(arg, ctx.cwd);
-  const [{ evaluateFile }, { refuseHostDependencies }, { buildGraph }, { realize }, { readStoreConfig }, { openProgress }, { realizeDisplay }, { parseJobs, outputSigner }] = await Promise.all([
+  const [{ evaluateFile }, { refuseHostDependencies }, { buildGraph }, { readStoreConfig }, { realizeGraph }] = await Promise.all([
     import('../eval/evaluate.js'),
     import('../eval/host-deps.js'),
     import('../eval/graph.js'),
-    import('../build/realize.js'),
     import('../store/config.js'),
-    import('./progress.js'),
-    import('./realize-progress.js'),
-    import('./realize.js'),
+    import('./realize-graph.js'),
   ]);
   const config = readStoreConfig(store.layout.configFile);
   const attr = args.flags.attr as string | undefined;
   const roots = await evaluateFile(file, evalOptions(args, config, store.layout.configFile, store.storeDir, path.join(store.layout.varDir, 'cache')));
   if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
   if (args.flags.pure || config.pure === true) refuseHostDependencies(roots, file);
-  const progress = await openProgress(ctx, args.flags);
-  const display = realizeDisplay(progress);
-  try {
-    const result = await realize(store, buildGraph(roots), {
-      jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
-      sandbox: args.flags['no-sandbox'] ? false : config.sandbox,
-      sandboxPaths: config.sandboxPaths,
-      onEvent: display.onEvent,
-      sign: await outputSigner(store, config),
-    });
-    const source = attr ? `${file}#${attr}` : file;
-    return result.roots.flatMap((r) => Object.values(r.outputs).map((p) => ({ path: p, drvPath: r.drvPath, attr: r.attr, source })));
-  } finally {
-    display.close();
-    progress.close();
-  }
+  const result = await realizeGraph(store, config, buildGraph(roots), args, ctx);
+  const source = attr ? `${file}#${attr}` : file;
+  return result.roots.flatMap((r) => Object.values(r.outputs).map((p) => ({ path: p, drvPath: r.drvPath, attr: r.attr, source })));
 }

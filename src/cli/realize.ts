@@ -4,7 +4,8 @@ import { count } from '../gc/format.js';
 import type { Command, Context } from './command.js';
 import type { Parsed } from './args.js';
 import { printJson } from './command.js';
-import { PROGRESS_FLAGS, type Progress } from './progress.js';
+import { PROGRESS_FLAGS } from './progress.js';
+import { BUILD_FLAGS, realizeGraph, substituterUrls } from './realize-graph.js';
 import { StoreError } from '../errors.js';
 import { lookupEvaluation, saveEvaluation, type CachedRoot, type EvalCacheKey } from '../eval/eval-cache.js';
 import { defaultSystem } from '../expr/context.js';
@@ -17,12 +18,6 @@ import type { BuildGraph } from '../derivation/graph.js';
 import type { RealizeOptions } from '../build/realize.js';
 import type { StoreConfig } from '../store/config.js';
 
-export function parseJobs(v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  const n = v === 'auto' ? 0 : Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new StoreError('USAGE', `-j takes a whole number (got '${v}')`);
-  return n === 0 ? undefined : n;
-}
 
 /** Out-link names as Nix makes them: result, result-2 …, and result-<output> for other outputs. */
 export function outLinkNames(base: string, roots: Array<{ outputs: Record<string, string> }>): Array<[string, string]> {
@@ -42,33 +37,19 @@ const realizeCmd: Command = {
     'Evaluate an expression file and build (or find) every output it names, in parallel and sandboxed. Prints the output paths; makes ./result a GC root.',
   flags: {
     attr: { kind: 'string', short: 'A', description: 'build this exported attribute (a.b for nested) instead of the default export' },
-    jobs: { kind: 'string', short: 'j', description: 'builds at once (default: number of cores)' },
     'out-link': { kind: 'string', short: 'o', description: 'name of the result symlink (default ./result)' },
     'no-out-link': { kind: 'boolean', description: 'make no result symlink (and so no GC root)' },
     check: { kind: 'boolean', description: 'rebuild outputs that are already valid and compare (exit 104 if they differ)' },
-    'keep-failed': { kind: 'boolean', short: 'K', description: 'keep the build directory of a failed build' },
-    'keep-going': { kind: 'boolean', short: 'k', description: 'go on with other builds after one fails' },
-    'no-sandbox': { kind: 'boolean', description: 'build without the bubblewrap sandbox' },
     json: { kind: 'boolean', description: 'print a JSON record of what was realized (stdout), and progress as JSON lines (stderr)' },
-    'print-build-logs': { kind: 'boolean', short: 'L', description: "print the builders' output as they write it, each line after the derivation's name" },
     ...PROGRESS_FLAGS,
-    substituters: { kind: 'strings', description: 'binary caches to fetch missing outputs from, instead of building (default: "substituters" of etc/hepstore.json)' },
-    'no-substitute': { kind: 'boolean', description: 'build everything missing; ask no binary cache' },
-    'no-require-sigs': { kind: 'boolean', description: 'accept substitutes without a signature by a trusted key' },
-    'no-fallback': { kind: 'boolean', description: 'fail, rather than build, when a missing output cannot be substituted' },
     pure: { kind: 'boolean', description: 'refuse (exit 1, building nothing) if anything in the closure uses a host tool or a host program as builder (default: "pure" of etc/hepstore.json)' },
     ...EVAL_FLAGS,
+    ...BUILD_FLAGS,
     lock: { kind: 'string', description: 'fail if any derivation, output path or narHash differs from this lock file (`store lock`)' },
-    timeout: { kind: 'string', description: 'seconds a build may run before it is stopped (exit 101; 0: no limit; default: "buildTimeout" of etc/hepstore.json)' },
-    'max-silent-time': { kind: 'string', description: 'seconds a build may go without output before it is stopped (exit 101; 0: no limit; default: "maxSilentTime" of etc/hepstore.json)' },
     'dry-run': { kind: 'boolean', description: 'print what would be built and what fetched (with download sizes), changing nothing' },
     'no-eval-cache': { kind: 'boolean', description: 'evaluate FILE even if nothing it read has changed since an earlier realize (and keep no result)' },
   },
   async run(args, ctx) {
-    // `--substituters URL... FILE`: the list takes the words after it; FILE is not a URL.
-    const urls = (args.flags.substituters as string[] | undefined) ?? [];
-    args.positionals.push(...urls.filter((u) => !isCacheUrl(u)));
-    args.flags.substituters = urls.filter(isCacheUrl);
     if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store realize takes exactly one FILE', { hint: 'e.g. store realize env.ts' });
     if (args.flags['out-link'] && args.flags['no-out-link']) throw new StoreError('USAGE', '--out-link and --no-out-link do not go together');
     if (args.flags['dry-run'] && (args.flags.check || args.flags.lock !== undefined)) throw new StoreError('USAGE', `--dry-run does not go with ${args.flags.check ? '--check' : '--lock'}`);
@@ -142,7 +123,6 @@ async function evaluateAndRealize(
   const roots = evaluation.roots;
   if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
   if (pure) refuseHostDependencies(roots, file);
-  const substituters = args.flags['no-substitute'] ? [] : (args.flags.substituters as string[]).length ? (args.flags.substituters as string[]) : config.substituters ?? [];
   let result: { roots: CachedRoot[]; checked: string[]; built: string[] };
   const asked: Array<Record<string, string>> = [];
   const wanted: string[] = [];
@@ -162,7 +142,7 @@ async function evaluateAndRealize(
     // Otherwise realize() writes the missing .drv files, even when nothing is built.
     result = { roots: roots.map((r, i) => ({ attr: r.attr, get drvPath() { return r.drv.drvPath; }, outputs: asked[i] })), checked: [], built: [] };
   } else {
-    result = await buildGraphNow(store, config, graph ?? buildGraph(roots), substituters, args, ctx);
+    result = await realizeGraph(store, config, graph ?? buildGraph(roots), args, ctx);
   }
   if (locked) lock!.checkLockAfter(locked, lockFile!, store, graph!);
   // Kept only once everything asked for is valid: the next no-op needs no evaluation.
@@ -170,36 +150,6 @@ async function evaluateAndRealize(
   return result;
 }
 
-/** Realize a graph with the command line's build options and substituters, showing progress. */
-async function buildGraphNow(store: LocalStore, config: StoreConfig, graph: BuildGraph, substituters: string[], args: Parsed, ctx: Context) {
-  const [{ realize }, { openProgress }, { realizeDisplay }] = await Promise.all([import('../build/realize.js'), import('./progress.js'), import('./realize-progress.js')]);
-  const progress = await openProgress(ctx, args.flags);
-  const display = realizeDisplay(progress, { printBuildLogs: Boolean(args.flags['print-build-logs']) });
-  try {
-    const substitute = substituters.length ? await substituter(store, config, substituters, !args.flags['no-require-sigs'], progress) : undefined;
-    const onEvent: typeof display.onEvent = (e) => {
-      if (e.type === 'substitute-failed' && !args.flags['no-fallback']) progress.message(`could not substitute ${e.path}: ${e.reason}${missCause(e)}; building it instead`);
-      display.onEvent(e);
-    };
-    return await realize(store, graph, {
-      jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
-      sandbox: args.flags['no-sandbox'] ? false : config.sandbox,
-      sandboxPaths: config.sandboxPaths,
-      keepFailed: Boolean(args.flags['keep-failed']),
-      keepGoing: Boolean(args.flags['keep-going']),
-      check: Boolean(args.flags.check),
-      onEvent,
-      buildLogs: Boolean(args.flags['print-build-logs']) || undefined,
-      substitute,
-      noFallback: Boolean(args.flags['no-fallback']),
-      ...buildLimits(config, store.layout.configFile, { timeout: args.flags.timeout, maxSilentTime: args.flags['max-silent-time'] }),
-      sign: await outputSigner(store, config),
-    });
-  } finally {
-    display.close();
-    progress.close();
-  }
-}
 
 /**
  * `store realize STORE/…-x.drv`: build the outputs of a derivation already in the store (as
@@ -214,8 +164,7 @@ async function realizeStoreDerivation(store: LocalStore, config: StoreConfig, dr
   const outputs = Object.keys(drv.outputs);
   graph.roots.push({ drvPath, outputs, attr: '' });
   store.addTempRoots(Object.values(drv.outputs).map((o) => o.path));
-  const substituters = args.flags['no-substitute'] ? [] : (args.flags.substituters as string[]).length ? (args.flags.substituters as string[]) : config.substituters ?? [];
-  return buildGraphNow(store, config, graph, substituters, args, ctx);
+  return realizeGraph(store, config, graph, args, ctx);
 }
 
 /** The .drv path an argument names (a store path ending in .drv), or undefined for an expression file. */
@@ -224,20 +173,7 @@ function storeDerivationArg(store: LocalStore, arg: string, cwd: string): string
   return abs.startsWith(store.storeDir + '/') && abs.endsWith('.drv') ? abs : undefined;
 }
 
-/**
- * Why a cache does not have a path, as far as the graph tells (a cache has no .drv files to
- * walk): an input that is missing too changes every path above it; a derivation whose inputs
- * were all found is the first that differs from what the caches hold.
- */
-function missCause(e: { reason: string; name: string; location?: string; missingInput?: string }): string {
-  if (!e.reason.startsWith('not in any binary cache')) return '';
-  if (e.missingInput) return `; its input '${e.missingInput}' is not in the caches either, which changes the path of '${e.name}'`;
-  return `; none of its inputs is missing, so '${e.name}'${e.location ? ` (${e.location})` : ''} itself differs from what the caches hold (or was never pushed)`;
-}
 
-function isCacheUrl(u: string): boolean {
-  return /^(file|https?):\/\//.test(u);
-}
 
 /** `--dry-run`: what would be built and fetched; nothing is written (src/build/plan.ts). */
 async function dryRun(store: LocalStore, config: StoreConfig, file: string, pure: boolean, evalOpts: EvalOptions, args: Parsed, ctx: Context): Promise<number> {
@@ -250,7 +186,7 @@ async function dryRun(store: LocalStore, config: StoreConfig, file: string, pure
   const roots = await evaluateFile(file, evalOpts);
   if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);
   if (pure) refuseHostDependencies(roots, file);
-  const substituters = args.flags['no-substitute'] ? [] : (args.flags.substituters as string[]).length ? (args.flags.substituters as string[]) : config.substituters ?? [];
+  const substituters = substituterUrls(args, config);
   let substitute;
   if (substituters.length) {
     const { configuredTrustedKeys } = await import('../cache/keys.js');
@@ -279,32 +215,4 @@ async function dryRun(store: LocalStore, config: StoreConfig, file: string, pure
   return 0;
 }
 
-/** realize()'s `sign` hook from the store's secretKeyFiles (the signing code loads only when some are configured). */
-export async function outputSigner(store: LocalStore, config: StoreConfig) {
-  if (!config.secretKeyFiles?.length) return undefined;
-  const keys = await import('../cache/keys.js');
-  return keys.outputSigner(config, store.layout.configFile);
-}
 
-/** The substitution hook for realize(): src/cache/substitute.ts, its paths and bytes on the progress display. */
-async function substituter(store: LocalStore, config: StoreConfig, urls: string[], requireSigs: boolean, progress: Progress) {
-  const [{ substitutePaths }, { configuredTrustedKeys }, { transferProgress }, { formatBytes }] = await Promise.all([
-    import('../cache/substitute.js'),
-    import('../cache/keys.js'),
-    import('./realize-progress.js'),
-    import('../gc/format.js'),
-  ]);
-  const trusted = configuredTrustedKeys(config);
-  const timeouts = networkTimeouts(config, store.layout.configFile);
-  return async (paths: string[]) => {
-    const shown = transferProgress(progress, 'substitute', 'fetching');
-    let r;
-    try {
-      r = await substitutePaths(store, paths, { substituters: urls, trusted, requireSigs, timeouts, onWarning: (m) => progress.message(`warning: ${m}`), onProgress: shown.onProgress });
-    } finally {
-      shown.end();
-    }
-    if (r.substituted.length) progress.message(`substituted ${r.substituted.length} path${r.substituted.length === 1 ? '' : 's'} (${formatBytes(r.bytes)} downloaded)`);
-    return r.failed;
-  };
-}

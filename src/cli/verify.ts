@@ -1,5 +1,6 @@
 import type { Command, Context } from './command.js';
 import { printJson } from './command.js';
+import { CACHE_URL } from './realize-graph.js';
 import { count } from '../gc/format.js';
 import { resolveInstallable } from './resolve.js';
 import { networkTimeouts, readStoreConfig } from '../store/config.js';
@@ -13,7 +14,7 @@ const verify: Command = {
     'check-contents': { kind: 'boolean', description: 're-hash every path and compare with its narHash' },
     repair: { kind: 'boolean', description: 'replace missing or modified paths with verified copies from the binary caches, or by rebuilding them' },
     jobs: { kind: 'string', short: 'j', description: 'rebuilds at once when repairing (default: "maxJobs", else the number of cores)' },
-    substituters: { kind: 'strings', description: 'binary caches to repair from (default: "substituters" of etc/hepstore.json)' },
+    substituters: { kind: 'strings', more: CACHE_URL, description: 'binary caches to repair from (default: "substituters" of etc/hepstore.json)' },
     'no-require-sigs': { kind: 'boolean', description: 'accept copies without a signature by a trusted key' },
     recover: { kind: 'boolean', description: 'rebuild a lost or damaged database from the objects in the store directory (re-hashed, references re-scanned, derivers from the .drv files)' },
     json: { kind: 'boolean', description: 'print the report as JSON (stdout), and progress as JSON lines (stderr)' },
@@ -67,7 +68,7 @@ const verify: Command = {
           }
         }
         if (notFetched.size) {
-          const [{ repairByRebuilding }, { parseJobs }] = await Promise.all([import('../build/repair.js'), import('./realize.js')]);
+          const [{ repairByRebuilding }, { parseJobs }] = await Promise.all([import('../build/repair.js'), import('./realize-graph.js')]);
           const [{ configuredTrustedKeys }, { hasTrustedSignature }] = await Promise.all([import('../cache/keys.js'), import('../cache/signing.js')]);
           const keys = configuredTrustedKeys(config);
           const r = await repairByRebuilding(store, [...notFetched.keys()], {
