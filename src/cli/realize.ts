@@ -12,7 +12,7 @@ import { buildLimits, networkTimeouts, readStoreConfig } from '../store/config.j
 import { EVAL_FLAGS, argsKey, evalOptions, expressionFile } from './eval-flags.js';
 import type { EvalOptions } from '../eval/evaluate.js';
 import { addOutLink } from '../gc/roots.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import type { BuildGraph } from '../derivation/graph.js';
 import type { RealizeOptions } from '../build/realize.js';
 import type { StoreConfig } from '../store/config.js';
@@ -122,7 +122,7 @@ export default realizeCmd;
 
 /** Evaluate FILE (recording its inputs for the cache), then realize what it names. */
 async function evaluateAndRealize(
-  store: LocalStore,
+  store: Store,
   config: StoreConfig,
   file: string,
   evalOpts: EvalOptions & { cacheDir: string },
@@ -171,7 +171,7 @@ async function evaluateAndRealize(
 }
 
 /** Realize a graph with the command line's build options and substituters, showing progress. */
-async function buildGraphNow(store: LocalStore, config: StoreConfig, graph: BuildGraph, substituters: string[], args: Parsed, ctx: Context) {
+async function buildGraphNow(store: Store, config: StoreConfig, graph: BuildGraph, substituters: string[], args: Parsed, ctx: Context) {
   const [{ realize }, { openProgress }, { realizeDisplay }] = await Promise.all([import('../build/realize.js'), import('./progress.js'), import('./realize-progress.js')]);
   const progress = await openProgress(ctx, args.flags);
   const display = realizeDisplay(progress, { printBuildLogs: Boolean(args.flags['print-build-logs']) });
@@ -205,7 +205,7 @@ async function buildGraphNow(store: LocalStore, config: StoreConfig, graph: Buil
  * `store realize STORE/…-x.drv`: build the outputs of a derivation already in the store (as
  * `nix-store --realise`), read back from its .drv files (which this store must trust).
  */
-async function realizeStoreDerivation(store: LocalStore, config: StoreConfig, drvPath: string, args: Parsed, ctx: Context) {
+async function realizeStoreDerivation(store: Store, config: StoreConfig, drvPath: string, args: Parsed, ctx: Context) {
   const [{ graphFromStore }, { parseDerivation }] = await Promise.all([import('../build/repair.js'), import('../derivation/derivation.js')]);
   const info = store.queryPathInfo(drvPath);
   if (!info || !fs.existsSync(drvPath)) throw new StoreError('NOT_IN_STORE', `the derivation '${drvPath}' is not in the store`, { hint: 'realize the expression that makes it, which writes its .drv files; `store gc` keeps those of live outputs only' });
@@ -219,7 +219,7 @@ async function realizeStoreDerivation(store: LocalStore, config: StoreConfig, dr
 }
 
 /** The .drv path an argument names (a store path ending in .drv), or undefined for an expression file. */
-function storeDerivationArg(store: LocalStore, arg: string, cwd: string): string | undefined {
+function storeDerivationArg(store: Store, arg: string, cwd: string): string | undefined {
   const abs = path.resolve(cwd, arg);
   return abs.startsWith(store.storeDir + '/') && abs.endsWith('.drv') ? abs : undefined;
 }
@@ -240,7 +240,7 @@ function isCacheUrl(u: string): boolean {
 }
 
 /** `--dry-run`: what would be built and fetched; nothing is written (src/build/plan.ts). */
-async function dryRun(store: LocalStore, config: StoreConfig, file: string, pure: boolean, evalOpts: EvalOptions, args: Parsed, ctx: Context): Promise<number> {
+async function dryRun(store: Store, config: StoreConfig, file: string, pure: boolean, evalOpts: EvalOptions, args: Parsed, ctx: Context): Promise<number> {
   const [{ evaluateFile }, { buildGraph }, { refuseHostDependencies }, { planRealize }] = await Promise.all([
     import('../eval/evaluate.js'),
     import('../eval/graph.js'),
@@ -280,14 +280,14 @@ async function dryRun(store: LocalStore, config: StoreConfig, file: string, pure
 }
 
 /** realize()'s `sign` hook from the store's secretKeyFiles (the signing code loads only when some are configured). */
-export async function outputSigner(store: LocalStore, config: StoreConfig) {
+export async function outputSigner(store: Store, config: StoreConfig) {
   if (!config.secretKeyFiles?.length) return undefined;
   const keys = await import('../cache/keys.js');
   return keys.outputSigner(config, store.layout.configFile);
 }
 
 /** The substitution hook for realize(): src/cache/substitute.ts, its paths and bytes on the progress display. */
-async function substituter(store: LocalStore, config: StoreConfig, urls: string[], requireSigs: boolean, progress: Progress) {
+async function substituter(store: Store, config: StoreConfig, urls: string[], requireSigs: boolean, progress: Progress) {
   const [{ substitutePaths }, { configuredTrustedKeys }, { transferProgress }, { formatBytes }] = await Promise.all([
     import('../cache/substitute.js'),
     import('../cache/keys.js'),
