@@ -5,7 +5,7 @@
  * no source, no temporary root, no lock — and only reads the database and the caches.
  */
 import { topoOrder, type BuildGraph, type BuildNode } from '../derivation/graph.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import type { SubstituteOptions } from '../cache/substitute.js';
 
 export interface PlannedFetch {
@@ -28,7 +28,7 @@ export interface RealizePlan {
   valid: string[];
 }
 
-export async function planRealize(store: LocalStore, graph: BuildGraph, substitute?: Omit<SubstituteOptions, 'repair'>): Promise<RealizePlan> {
+export async function planRealize(store: Store, graph: BuildGraph, substitute?: Omit<SubstituteOptions, 'repair'>): Promise<RealizePlan> {
   const order = topoOrder(graph, graph.roots.map((r) => r.drvPath));
   const outputsOf = (n: BuildNode) => Object.values(n.drv.outputs).map((o) => o.path);
   const valid = store.validPaths(order.flatMap(outputsOf));

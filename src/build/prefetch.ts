@@ -11,7 +11,7 @@ import { hashPath } from '../archive/dump.js';
 import { fixedOutputPath } from '../derivation/paths.js';
 import { hashFile } from '../hash/file.js';
 import { toSRI } from '../hash/sri.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import { validateName } from '../store/path.js';
 import { fetchToFile, type Mirrors } from './fetch.js';
 import type { Timeouts } from '../net/http.js';
@@ -34,7 +34,7 @@ export interface Prefetched {
   existed: boolean;
 }
 
-export async function prefetchUrl(store: LocalStore, url: string, o: PrefetchOptions): Promise<Prefetched> {
+export async function prefetchUrl(store: Store, url: string, o: PrefetchOptions): Promise<Prefetched> {
   validateName(o.name, `name for '${url}'`);
   const temp = store.tempPath('prefetch');
   try {

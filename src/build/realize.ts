@@ -12,8 +12,7 @@ import { pathExists, removeTree } from '../archive/canonical.js';
 import { unparseDerivation } from '../derivation/derivation.js';
 import { derivationReferences } from '../derivation/paths.js';
 import { topoOrder, type BuildGraph, type BuildNode } from '../derivation/graph.js';
-import type { LocalStore, NewPathInfo } from '../store/local-store.js';
-import { PathLocks } from '../store/locks.js';
+import type { Store, NewPathInfo } from '../store/store.js';
 import { toStorePath } from '../store/path.js';
 import { ownedName } from '../store/process.js';
 import { networkTimeouts, readStoreConfig } from '../store/config.js';
@@ -36,7 +35,7 @@ export interface RealizeOptions {
   /**
    * Valid outputs whose contents are damaged (`store verify --repair`): rebuild their
    * derivations beside them and, if the rebuilt narHashes equal the registered ones, put the
-   * copies in place (LocalStore.replaceValidPath); otherwise fail as not deterministic and
+   * copies in place (Store.replaceValidPath); otherwise fail as not deterministic and
    * leave them. Needs the sandbox, as --check does.
    */
   repair?: ReadonlySet<string>;
@@ -102,7 +101,7 @@ export interface RealizeResult {
 const LOCK_POLL_MS = [20, 50, 100, 200];
 
 /** Add the local sources the graph refers to; each must still hash to what evaluation saw. */
-async function addSources(store: LocalStore, graph: BuildGraph): Promise<void> {
+async function addSources(store: Store, graph: BuildGraph): Promise<void> {
   const sources = [...graph.sources.values()];
   const valid = store.validPaths(sources.map((s) => s.storePath));
   for (const s of sources) {
@@ -120,7 +119,7 @@ async function addSources(store: LocalStore, graph: BuildGraph): Promise<void> {
  * .drv's path follows from its contents), so the store marks them as its own: `verify
  * --repair` builds only from those.
  */
-function writeDerivations(store: LocalStore, nodes: readonly BuildNode[], valid: ReadonlySet<string>): void {
+function writeDerivations(store: Store, nodes: readonly BuildNode[], valid: ReadonlySet<string>): void {
   const infos: Array<NewPathInfo & { derivationOutputs: Record<string, string> }> = [];
   const temps: Array<[string, string]> = [];
   const own: string[] = [];
@@ -151,7 +150,7 @@ function writeDerivations(store: LocalStore, nodes: readonly BuildNode[], valid:
   }
 }
 
-function settingsFor(store: LocalStore, opts: RealizeOptions, launcher: Launcher): BuilderSettings {
+function settingsFor(store: Store, opts: RealizeOptions, launcher: Launcher): BuilderSettings {
   const bwrap = opts.sandbox === false ? undefined : findBwrap();
   const jobs = opts.jobs ?? os.availableParallelism();
   const buildsDir = store.layout.buildsDir;
@@ -189,7 +188,7 @@ function settingsFor(store: LocalStore, opts: RealizeOptions, launcher: Launcher
  * paths (the store's references, as `store path-info -r` lists them) becomes visible to every
  * build beside its inputs, so that what is mapped can run.
  */
-function resolveStorePaths(store: LocalStore, paths: readonly SandboxPath[]): { storePaths: SandboxPath[]; storeClosure: string[] } {
+function resolveStorePaths(store: Store, paths: readonly SandboxPath[]): { storePaths: SandboxPath[]; storeClosure: string[] } {
   const storePaths: SandboxPath[] = [];
   const roots = new Set<string>();
   for (const p of paths) {
@@ -217,7 +216,7 @@ export function sandboxAvailable(opts: RealizeOptions = {}): boolean {
   return opts.sandbox !== false && findBwrap() !== undefined;
 }
 
-export async function realize(store: LocalStore, graph: BuildGraph, opts: RealizeOptions = {}): Promise<RealizeResult> {
+export async function realize(store: Store, graph: BuildGraph, opts: RealizeOptions = {}): Promise<RealizeResult> {
   // GC: temporary roots for every output, .drv and source of the graph, taken before any
   // validity check (src/gc explains the protocol). One transaction.
   store.addTempRoots([...graph.sources.keys(), ...[...graph.nodes.values()].flatMap((n) => [n.drvPath, ...Object.values(n.drv.outputs).map((o) => o.path)])]);
@@ -352,7 +351,7 @@ async function substituteFirst(
 }
 
 async function schedule(
-  store: LocalStore,
+  store: Store,
   graph: BuildGraph,
   nodes: BuildNode[],
   settings: BuilderSettings,
@@ -364,7 +363,7 @@ async function schedule(
   // others' builder processes (which settings.slots bounds to -j).
   const jobs = Math.max(1, opts.jobs ?? os.availableParallelism());
   const inFlight = jobs * 2 + 2 + FETCHES;
-  const locks = new PathLocks(store.db);
+  const locks = store.pathLocks();
   const inSet = new Set(nodes.map((n) => n.drvPath));
   const waitingOn = new Map<string, number>();
   const users = new Map<string, string[]>();

@@ -16,7 +16,7 @@ import { toSRI } from '../hash/sri.js';
 import { parseDerivation, type Derivation } from '../derivation/derivation.js';
 import { derivationPath, derivationReferences } from '../derivation/paths.js';
 import { makeStorePath, typeWithReferences } from '../store/path.js';
-import type { LocalStore, NewPathInfo } from '../store/local-store.js';
+import type { Store, NewPathInfo } from '../store/store.js';
 import { ReferenceScanner } from './scan.js';
 
 export interface RecoverReport {
@@ -58,7 +58,7 @@ function contentAddress(p: string, storeDir: string, digest: Buffer, narHash: st
   return undefined;
 }
 
-export async function recoverDatabase(store: LocalStore, opts: { onProgress?: (done: number, total: number) => void } = {}): Promise<RecoverReport> {
+export async function recoverDatabase(store: Store, opts: { onProgress?: (done: number, total: number) => void } = {}): Promise<RecoverReport> {
   const present = store.storeObjects();
   const valid = store.validPaths(present);
   const todo = present.filter((p) => !valid.has(p));

@@ -15,7 +15,7 @@ import { StoreError } from '../errors.js';
 import { parseDerivation } from '../derivation/derivation.js';
 import { derivationPath } from '../derivation/paths.js';
 import type { BuildGraph, BuildNode } from '../derivation/graph.js';
-import type { LocalStore, PathInfo } from '../store/local-store.js';
+import type { Store, PathInfo } from '../store/store.js';
 import { realize, type RealizeOptions } from './realize.js';
 
 /** Whether a .drv (its row) may be built from: see the top of this file. */
@@ -27,7 +27,7 @@ export type DerivationTrust = (info: PathInfo) => boolean;
  * path says (the path of a .drv follows from its contents), so a damaged or foreign one is
  * refused rather than built.
  */
-export function graphFromStore(store: LocalStore, drvPath: string, graph: BuildGraph = { nodes: new Map(), sources: new Map(), roots: [] }, signed?: DerivationTrust): BuildGraph {
+export function graphFromStore(store: Store, drvPath: string, graph: BuildGraph = { nodes: new Map(), sources: new Map(), roots: [] }, signed?: DerivationTrust): BuildGraph {
   const stack = [drvPath];
   const found = new Map<string, BuildNode>();
   while (stack.length) {
@@ -63,7 +63,7 @@ export interface RebuildRepairResult {
 
 /** Rebuild the derivations of damaged valid paths and put verified copies in their place. */
 export async function repairByRebuilding(
-  store: LocalStore,
+  store: Store,
   damaged: readonly string[],
   opts: Pick<RealizeOptions, 'jobs' | 'sandbox' | 'sandboxPaths'> & { signed?: DerivationTrust } = {},
 ): Promise<RebuildRepairResult> {

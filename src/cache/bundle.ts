@@ -21,7 +21,7 @@ import { restoreRanges } from '../archive/restore-pool.js';
 import { removeTree } from '../archive/canonical.js';
 import { HashSink } from '../hash/sha256.js';
 import { parseSRI, toSRI } from '../hash/sri.js';
-import type { LocalStore, NewPathInfo, PathInfo } from '../store/local-store.js';
+import type { Store, NewPathInfo, PathInfo } from '../store/store.js';
 import { addSignatures, hasTrustedSignature, untrustedReason, type SecretKey, type TrustedKeys } from './signing.js';
 import { checkContentAddress } from './content-address.js';
 import type { TransferProgress } from './transfer.js';
@@ -97,7 +97,7 @@ export interface ExportOptions {
 }
 
 /** Write `paths` (and, by default, their closure) to `out` as a bundle; returns the paths written. */
-export async function exportBundle(store: LocalStore, paths: readonly string[], out: Writable, opts: ExportOptions = {}): Promise<{ paths: string[]; bytes: number }> {
+export async function exportBundle(store: Store, paths: readonly string[], out: Writable, opts: ExportOptions = {}): Promise<{ paths: string[]; bytes: number }> {
   store.addTempRoots(paths);
   for (const p of paths) store.pathInfo(p);
   let order: string[];
@@ -187,7 +187,7 @@ function describeChar(c: string): string {
   return `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
-function checkMeta(v: unknown, store: LocalStore, file: string): PathMeta {
+function checkMeta(v: unknown, store: Store, file: string): PathMeta {
   const m = v as PathMeta;
   const shown = (x: unknown) => (typeof x === 'string' ? JSON.stringify(x).slice(1, -1) : '?');
   const bad = (why: string): never => corrupt(file, `metadata of '${shown((m as { path?: unknown })?.path)}': ${why}`);
@@ -222,7 +222,7 @@ function checkMeta(v: unknown, store: LocalStore, file: string): PathMeta {
 }
 
 /** Read a bundle's header and metadata records, skipping the archives. */
-export async function readBundleIndex(file: string, store: LocalStore): Promise<{ storeDir: string; entries: Entry[] }> {
+export async function readBundleIndex(file: string, store: Store): Promise<{ storeDir: string; entries: Entry[] }> {
   const fh = await fs.promises.open(file, 'r').catch((e) => {
     throw new StoreError('IO', `cannot open bundle ${file}: ${(e as Error).message}`);
   });
@@ -293,7 +293,7 @@ export interface ImportResult {
 }
 
 /** Import a bundle; see the module comment for what is checked. */
-export async function importBundle(store: LocalStore, file: string, opts: ImportOptions = {}): Promise<ImportResult> {
+export async function importBundle(store: Store, file: string, opts: ImportOptions = {}): Promise<ImportResult> {
   const { storeDir, entries } = await readBundleIndex(file, store);
   if (storeDir !== store.storeDir) {
     throw new StoreError('STORE_MISMATCH', `bundle ${file} was made for the store directory ${storeDir}, not ${store.storeDir}`, {

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseDerivation, type Derivation } from '../derivation/derivation.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import { parseStorePath } from '../store/path.js';
 
 export interface ClosureEntry {
@@ -34,7 +34,7 @@ export interface ClosureDiff {
 }
 
 /** The closure of store paths, with sizes and derivers, as diffClosures takes it (`except` left out). */
-export function storeClosure(store: LocalStore, roots: readonly string[], except: ReadonlySet<string> = new Set()): ClosureEntry[] {
+export function storeClosure(store: Store, roots: readonly string[], except: ReadonlySet<string> = new Set()): ClosureEntry[] {
   return store
     .queryClosure(roots)
     .filter((q) => !except.has(q))
@@ -56,7 +56,7 @@ export function splitName(storePath: string): { name: string; version: string } 
 export type DrvReader = (drvPath: string) => Derivation | undefined;
 
 /** Reads .drv files of the store (valid ones only). */
-export function storeDrvReader(store: LocalStore): DrvReader {
+export function storeDrvReader(store: Store): DrvReader {
   return (drvPath) => {
     if (!drvPath || !store.isValid(drvPath)) return undefined;
     try {
@@ -120,7 +120,7 @@ export function differenceSteps(read: DrvReader, a: string, b: string, depth = 3
 }
 
 /** The walk as `store diff` prints it: one line per step ("x: input y differs", "y: builder …"). */
-export function firstDifference(store: LocalStore | DrvReader, a: string, b: string, depth = 32): string[] {
+export function firstDifference(store: Store | DrvReader, a: string, b: string, depth = 32): string[] {
   const read = typeof store === 'function' ? store : storeDrvReader(store);
   return differenceSteps(read, a, b, depth).map((s) => (s.input !== undefined ? `${s.label}: input ${s.input} differs` : `${s.label}: ${s.reason}`));
 }
@@ -139,7 +139,7 @@ export function explainDifference(steps: readonly DifferenceStep[]): string {
   return out ? `${out}: ${last.label}: ${last.reason}` : `${last.label} differs: ${last.reason}`;
 }
 
-export function diffClosures(store: LocalStore, a: readonly ClosureEntry[], b: readonly ClosureEntry[]): ClosureDiff {
+export function diffClosures(store: Store, a: readonly ClosureEntry[], b: readonly ClosureEntry[]): ClosureDiff {
   const group = (xs: readonly ClosureEntry[]) => {
     const m = new Map<string, ClosureEntry & { version: string }>();
     for (const x of xs) {

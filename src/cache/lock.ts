@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import { StoreError } from '../errors.js';
 import type { BuildGraph } from '../derivation/graph.js';
 import type { Derivation } from '../derivation/derivation.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import { differenceSteps, explainDifference, storeDrvReader, type DrvReader } from './diff.js';
 
 export interface LockFile {
@@ -23,7 +23,7 @@ export interface LockFile {
   derivations: Record<string, { outputs: Record<string, { path: string; narHash: string | null }>; drv?: Derivation }>;
 }
 
-export function makeLock(store: LocalStore, graph: BuildGraph, roots: LockFile['roots']): LockFile {
+export function makeLock(store: Store, graph: BuildGraph, roots: LockFile['roots']): LockFile {
   const derivations: LockFile['derivations'] = {};
   let system = '';
   for (const [drvPath, n] of [...graph.nodes].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -57,7 +57,7 @@ function mismatch(file: string, what: string): never {
  * ("x differs because its input 'y' differs: y: …"): the lock's own records of derivations,
  * then the graph's, then the store's .drv files.
  */
-function cause(lock: LockFile, graph: BuildGraph, store: LocalStore, locked: string, now: string): string {
+function cause(lock: LockFile, graph: BuildGraph, store: Store, locked: string, now: string): string {
   const fromStore = storeDrvReader(store);
   const read: DrvReader = (p) => graph.nodes.get(p)?.drv ?? lock.derivations[p]?.drv ?? fromStore(p);
   const steps = differenceSteps(read, locked, now);
@@ -67,7 +67,7 @@ function cause(lock: LockFile, graph: BuildGraph, store: LocalStore, locked: str
 }
 
 /** Before building: the same store directory, roots and derivation outputs. */
-export function checkLockBefore(lock: LockFile, file: string, store: LocalStore, graph: BuildGraph): void {
+export function checkLockBefore(lock: LockFile, file: string, store: Store, graph: BuildGraph): void {
   const storeDir = store.storeDir;
   if (lock.storeDir !== storeDir) mismatch(file, `it was made for the store directory ${lock.storeDir}, this store is at ${storeDir}`);
   const locked = new Map(lock.roots.map((r) => [r.attr, r]));
@@ -86,7 +86,7 @@ export function checkLockBefore(lock: LockFile, file: string, store: LocalStore,
 }
 
 /** After building: every output valid here and locked with a narHash has that narHash. */
-export function checkLockAfter(lock: LockFile, file: string, store: LocalStore, graph: BuildGraph): void {
+export function checkLockAfter(lock: LockFile, file: string, store: Store, graph: BuildGraph): void {
   for (const [drvPath] of graph.nodes) {
     for (const [o, l] of Object.entries(lock.derivations[drvPath]?.outputs ?? {})) {
       const got = store.queryPathInfo(l.path)?.narHash;

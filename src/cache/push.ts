@@ -14,7 +14,7 @@ import { HashSink } from '../hash/sha256.js';
 import { toSRI } from '../hash/sri.js';
 import { nix32Encode } from '../hash/nix32.js';
 import { hashPartOf } from '../store/path.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import { ownedName } from '../store/process.js';
 import type { BinaryCache } from './binary-cache.js';
 import { CACHE_INFO_FILE, parseCacheInfo, serialiseCacheInfo, serialiseNarInfo, type Compression, type NarInfo } from './narinfo.js';
@@ -58,7 +58,7 @@ export async function checkCacheInfo(cache: BinaryCache, storeDir: string, creat
   }
 }
 
-export async function pushClosure(store: LocalStore, cache: BinaryCache, paths: readonly string[], opts: PushOptions = {}): Promise<PushResult> {
+export async function pushClosure(store: Store, cache: BinaryCache, paths: readonly string[], opts: PushOptions = {}): Promise<PushResult> {
   store.addTempRoots(paths);
   const order = store.topoSortClosure(paths);
   store.addTempRoots(order);

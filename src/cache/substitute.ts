@@ -15,7 +15,7 @@ import { restoreArchive } from '../archive/index.js';
 import { removeTree } from '../archive/canonical.js';
 import { HashSink } from '../hash/sha256.js';
 import { toSRI } from '../hash/sri.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import { openBinaryCache, type BinaryCache } from './binary-cache.js';
 import { CACHE_INFO_FILE, parseCacheInfo, parseNarInfo, type NarInfo } from './narinfo.js';
 import { narInfoFile } from './push.js';
@@ -104,7 +104,7 @@ export interface SubstitutableQuery {
  * roots nothing, so nothing in the database changes.
  */
 export async function querySubstitutable(
-  store: LocalStore,
+  store: Store,
   missing: readonly string[],
   opts: SubstituteOptions & { tempRoots?: boolean },
   isValid: (p: string) => boolean = (p) => store.isValid(p),
@@ -205,7 +205,7 @@ export async function querySubstitutable(
   return query;
 }
 
-export async function substitutePaths(store: LocalStore, wanted: readonly string[], opts: SubstituteOptions): Promise<SubstituteResult> {
+export async function substitutePaths(store: Store, wanted: readonly string[], opts: SubstituteOptions): Promise<SubstituteResult> {
   const result: SubstituteResult = { substituted: [], failed: new Map(), bytes: 0 };
   store.addTempRoots(wanted);
   const repairing = new Set(opts.repair ? wanted : []);

@@ -1,14 +1,15 @@
 /** What every command module exports, and the context main.ts hands it. */
 import type { FlagSpec, Parsed } from './args.js';
-import type { LocalStore, OpenOptions } from '../store/local-store.js';
+import type { OpenOptions } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 
 export interface Context {
   storeRoot: string;
   /**
    * Opens the store on first use (commands that need no store never pay for it). `gc`: to
-   * collect garbage, possibly on a full disk (see LocalStore).
+   * collect garbage, possibly on a full disk (see src/store/local-store.ts).
    */
-  store(opts?: OpenOptions): Promise<LocalStore>;
+  store(opts?: OpenOptions): Promise<Store>;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
   cwd: string;

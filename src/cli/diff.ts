@@ -3,13 +3,13 @@ import path from 'node:path';
 import type { Command, Context } from './command.js';
 import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import { BUNDLE_MAGIC, readBundleIndex } from '../cache/bundle.js';
 import { diffClosures, storeClosure, type ClosureEntry, type PackageChange } from '../cache/diff.js';
 import { resolveInstallable } from './resolve.js';
 import { formatSizeDelta as size } from '../gc/format.js';
 
-async function closureOf(store: LocalStore, arg: string, ctx: Context): Promise<ClosureEntry[]> {
+async function closureOf(store: Store, arg: string, ctx: Context): Promise<ClosureEntry[]> {
   const abs = path.resolve(ctx.cwd, arg);
   let head = Buffer.alloc(0);
   try {

@@ -12,7 +12,7 @@ const log: Command = {
     if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store log takes exactly one PATH');
     const store = await ctx.store();
     const p = resolveInstallable(store, args.positionals[0], ctx.cwd);
-    const drv = p.endsWith('.drv') ? p : (store.queryPathInfo(p)?.deriver ?? derivers(store, p)[0]);
+    const drv = p.endsWith('.drv') ? p : (store.queryPathInfo(p)?.deriver ?? store.queryValidDerivers(p)[0]);
     if (!drv) throw new StoreError('NOT_VALID', `no build log for '${p}': it was not built here`, { hint: 'paths added, imported or substituted have no log' });
     const file = logPath(store.layout.logDir, drv);
     if (!fs.existsSync(file)) throw new StoreError('NOT_VALID', `no build log for '${p}' (looked for ${file})`);
@@ -21,10 +21,4 @@ const log: Command = {
   },
 };
 
-function derivers(store: Awaited<ReturnType<Parameters<Command['run']>[1]['store']>>, p: string): string[] {
-  return store.db
-    .prepare<[string], { path: string }>('SELECT v.path FROM DerivationOutputs d JOIN ValidPaths v ON v.id = d.drv WHERE d.path = ?')
-    .all(p)
-    .map((r) => r.path);
-}
 export default log;

@@ -3,7 +3,7 @@ import { StoreError } from '../errors.js';
 import { helpText, parseArgs } from './args.js';
 import type { Command, Context } from './command.js';
 import { resolveStoreRoot } from '../store/root.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
@@ -102,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
   const args = parseArgs(rest, { ...cmd.flags, store: { kind: 'string' } }, name);
   const storeRoot = resolveStoreRoot((args.flags.store as string | undefined) ?? storeFlag);
   delete args.flags.store;
-  let opened: LocalStore | undefined;
+  let opened: Store | undefined;
   const ctx: Context = {
     storeRoot,
     async store(opts) {

@@ -4,7 +4,7 @@
  * versions and the size delta, from the closure diff of `store diff`. The generations
  * themselves (the profile's own store paths) are left out of the closures compared.
  */
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import type { Generation } from '../profile/profiles.js';
 import { diffClosures, storeClosure, type ClosureDiff, type PackageChange } from '../cache/diff.js';
 import { formatSizeDelta } from '../gc/format.js';
@@ -15,7 +15,7 @@ export interface GenerationDiff {
   diff: ClosureDiff;
 }
 
-export function generationDiffs(store: LocalStore, gens: readonly Generation[]): GenerationDiff[] {
+export function generationDiffs(store: Store, gens: readonly Generation[]): GenerationDiff[] {
   const own = new Set(gens.map((g) => g.path));
   const closures = gens.map((g) => storeClosure(store, [g.path], own));
   return gens.slice(1).map((g, i) => ({ from: gens[i].number, to: g.number, diff: diffClosures(store, closures[i], closures[i + 1]) }));

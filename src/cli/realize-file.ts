@@ -10,7 +10,7 @@ import path from 'node:path';
 import { StoreError } from '../errors.js';
 import type { FlagSpec, Parsed } from './args.js';
 import type { Context } from './command.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import { linkIntoStore, resolveInstallable } from './resolve.js';
 import { EVAL_FLAGS, evalOptions, expressionFile } from './eval-flags.js';
 import { PROGRESS_FLAGS } from './progress.js';
@@ -32,12 +32,12 @@ export const REALIZE_FLAGS: FlagSpec = {
   ...PROGRESS_FLAGS,
 };
 
-function isStorePathArg(store: LocalStore, arg: string, cwd: string): boolean {
+function isStorePathArg(store: Store, arg: string, cwd: string): boolean {
   const abs = path.resolve(cwd, arg);
   return abs.startsWith(store.storeDir + '/') || linkIntoStore(abs, store.storeDir) !== undefined;
 }
 
-export async function realizeArg(store: LocalStore, arg: string, args: Parsed, ctx: Context): Promise<Realized[]> {
+export async function realizeArg(store: Store, arg: string, args: Parsed, ctx: Context): Promise<Realized[]> {
   if (isStorePathArg(store, arg, ctx.cwd)) {
     const p = resolveInstallable(store, arg, ctx.cwd);
     store.addTempRoots([p]);

@@ -9,7 +9,7 @@ import type { Context } from './command.js';
 import type { Progress } from './progress.js';
 import { StoreError } from '../errors.js';
 import { buildLimits, networkTimeouts, type StoreConfig } from '../store/config.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import type { BuildGraph } from '../derivation/graph.js';
 
 /** What a binary cache's URL looks like. */
@@ -45,7 +45,7 @@ export function parseJobs(v: unknown): number | undefined {
 }
 
 /** Realize a graph with the command line's build options and substituters, showing progress. */
-export async function realizeGraph(store: LocalStore, config: StoreConfig, graph: BuildGraph, args: Parsed, ctx: Context) {
+export async function realizeGraph(store: Store, config: StoreConfig, graph: BuildGraph, args: Parsed, ctx: Context) {
   const substituters = substituterUrls(args, config);
   const [{ realize }, { openProgress }, { realizeDisplay }] = await Promise.all([import('../build/realize.js'), import('./progress.js'), import('./realize-progress.js')]);
   const progress = await openProgress(ctx, args.flags);
@@ -89,14 +89,14 @@ function missCause(e: { reason: string; name: string; location?: string; missing
 
 
 /** realize()'s `sign` hook from the store's secretKeyFiles (the signing code loads only when some are configured). */
-export async function outputSigner(store: LocalStore, config: StoreConfig) {
+export async function outputSigner(store: Store, config: StoreConfig) {
   if (!config.secretKeyFiles?.length) return undefined;
   const keys = await import('../cache/keys.js');
   return keys.outputSigner(config, store.layout.configFile);
 }
 
 /** The substitution hook for realize(): src/cache/substitute.ts, its paths and bytes on the progress display. */
-async function substituter(store: LocalStore, config: StoreConfig, urls: string[], requireSigs: boolean, progress: Progress) {
+async function substituter(store: Store, config: StoreConfig, urls: string[], requireSigs: boolean, progress: Progress) {
   const [{ substitutePaths }, { configuredTrustedKeys }, { transferProgress }, { formatBytes }] = await Promise.all([
     import('../cache/substitute.js'),
     import('../cache/keys.js'),

@@ -13,7 +13,7 @@ import { buildLimits, networkTimeouts, readStoreConfig } from '../store/config.j
 import { EVAL_FLAGS, argsKey, evalOptions, expressionFile } from './eval-flags.js';
 import type { EvalOptions } from '../eval/evaluate.js';
 import { addOutLink } from '../gc/roots.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import type { BuildGraph } from '../derivation/graph.js';
 import type { RealizeOptions } from '../build/realize.js';
 import type { StoreConfig } from '../store/config.js';
@@ -103,7 +103,7 @@ export default realizeCmd;
 
 /** Evaluate FILE (recording its inputs for the cache), then realize what it names. */
 async function evaluateAndRealize(
-  store: LocalStore,
+  store: Store,
   config: StoreConfig,
   file: string,
   evalOpts: EvalOptions & { cacheDir: string },
@@ -155,7 +155,7 @@ async function evaluateAndRealize(
  * `store realize STORE/…-x.drv`: build the outputs of a derivation already in the store (as
  * `nix-store --realise`), read back from its .drv files (which this store must trust).
  */
-async function realizeStoreDerivation(store: LocalStore, config: StoreConfig, drvPath: string, args: Parsed, ctx: Context) {
+async function realizeStoreDerivation(store: Store, config: StoreConfig, drvPath: string, args: Parsed, ctx: Context) {
   const [{ graphFromStore }, { parseDerivation }] = await Promise.all([import('../build/repair.js'), import('../derivation/derivation.js')]);
   const info = store.queryPathInfo(drvPath);
   if (!info || !fs.existsSync(drvPath)) throw new StoreError('NOT_IN_STORE', `the derivation '${drvPath}' is not in the store`, { hint: 'realize the expression that makes it, which writes its .drv files; `store gc` keeps those of live outputs only' });
@@ -168,7 +168,7 @@ async function realizeStoreDerivation(store: LocalStore, config: StoreConfig, dr
 }
 
 /** The .drv path an argument names (a store path ending in .drv), or undefined for an expression file. */
-function storeDerivationArg(store: LocalStore, arg: string, cwd: string): string | undefined {
+function storeDerivationArg(store: Store, arg: string, cwd: string): string | undefined {
   const abs = path.resolve(cwd, arg);
   return abs.startsWith(store.storeDir + '/') && abs.endsWith('.drv') ? abs : undefined;
 }
@@ -176,7 +176,7 @@ function storeDerivationArg(store: LocalStore, arg: string, cwd: string): string
 
 
 /** `--dry-run`: what would be built and fetched; nothing is written (src/build/plan.ts). */
-async function dryRun(store: LocalStore, config: StoreConfig, file: string, pure: boolean, evalOpts: EvalOptions, args: Parsed, ctx: Context): Promise<number> {
+async function dryRun(store: Store, config: StoreConfig, file: string, pure: boolean, evalOpts: EvalOptions, args: Parsed, ctx: Context): Promise<number> {
   const [{ evaluateFile }, { buildGraph }, { refuseHostDependencies }, { planRealize }] = await Promise.all([
     import('../eval/evaluate.js'),
     import('../eval/graph.js'),

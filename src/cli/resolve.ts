@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StoreError } from '../errors.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import { toStorePath } from '../store/path.js';
 
 /** Links followed at most, as a profile is two (`default` → `default-3-link` → the store). */
@@ -33,7 +33,7 @@ export function linkIntoStore(abs: string, storeDir: string): string | undefined
   return linkChain(abs, storeDir)?.at(-1);
 }
 
-export function resolveInstallable(store: LocalStore, arg: string, cwd: string): string {
+export function resolveInstallable(store: Store, arg: string, cwd: string): string {
   let p = path.resolve(cwd, arg);
   if (!p.startsWith(store.storeDir + '/')) {
     // A link such as ./result or a profile: follow it into the store.

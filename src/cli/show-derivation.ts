@@ -5,7 +5,7 @@ import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { parseDerivation } from '../derivation/derivation.js';
 import { resolveInstallable } from './resolve.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 
 const showDerivation: Command = {
   usage: 'store show-derivation DRVPATH|OUTPUT...',
@@ -24,7 +24,7 @@ const showDerivation: Command = {
   },
 };
 /** The .drv path `p` is, or the one that made the output `p` (as recorded when it was built). */
-function derivationOf(store: LocalStore, p: string, arg: string): string {
+function derivationOf(store: Store, p: string, arg: string): string {
   if (p.endsWith('.drv')) {
     if (!store.queryPathInfo(p) || !fs.existsSync(p)) {
       throw new StoreError('NOT_IN_STORE', `the derivation '${p}' is not in the store`, { hint: 'realize the expression that makes it, which writes its .drv files; `store gc` keeps those of live outputs only' });

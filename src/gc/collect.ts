@@ -5,7 +5,7 @@
  * paths are deleted referrers first, a strongly connected component (a cycle) at a time, in
  * batches; for each batch:
  *
- *  1. One write transaction (the SQLite write lock orders it against every writer):
+ *  1. One write transaction (Store.withWriteLock: the SQLite write lock orders it against every writer):
  *     re-read all roots — file roots, releases, live temporary roots — and mark whatever
  *     became reachable since the start; keep paths locked by a live builder and paths with a
  *     referrer outside the batch (a path registered meanwhile); then DELETE the rows of the
@@ -34,8 +34,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StoreError } from '../errors.js';
 import { removeTree } from '../archive/canonical.js';
-import { writeTx } from '../store/db.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import { isAlive, ownerOf, processStart } from '../store/process.js';
 import { removeUnusedLinks } from '../store/optimise.js';
 import { deletionOrder, loadGraph, markReachable, type GraphOptions, type StoreGraph } from './graph.js';
@@ -127,24 +126,15 @@ export class Collector {
   readonly g: StoreGraph;
   readonly live: Uint8Array;
   private readonly knownTargets = new Set<string>();
-  private readonly stmts;
 
   constructor(
-    readonly store: LocalStore,
+    readonly store: Store,
     readonly opts: GcOptions,
   ) {
     const roots = findRoots(store, { removeStale: !opts.dryRun });
     this.g = loadGraph(store, opts);
     this.live = new Uint8Array(this.g.size);
     this.markTargets(roots.flatMap((r) => r.targets));
-    const db = store.db;
-    this.stmts = {
-      locks: db.prepare<[string], { path: string; pid: number; procStart: string }>('SELECT path, pid, procStart FROM PathLocks WHERE path IN (SELECT value FROM json_each(?))'),
-      valid: db.prepare<[string], { path: string }>('SELECT path FROM ValidPaths WHERE path IN (SELECT value FROM json_each(?))'),
-      referrers: db.prepare<[string], { reference: number; referrer: number }>('SELECT reference, referrer FROM Refs WHERE reference IN (SELECT value FROM json_each(?))'),
-      delRefs: db.prepare<[string]>('DELETE FROM Refs WHERE referrer IN (SELECT value FROM json_each(?))'),
-      delPaths: db.prepare<[string]>('DELETE FROM ValidPaths WHERE id IN (SELECT value FROM json_each(?))'),
-    };
   }
 
   private markTargets(targets: Iterable<string>): void {
@@ -183,7 +173,7 @@ export class Collector {
       if (!rooted) this.tempRootCache.set(b.id, (rooted = tempRootPaths(b)));
       for (const p of rooted) if (wanted.has(p)) held.add(p);
     }
-    for (const r of this.stmts.locks.all(JSON.stringify(paths))) if (isAlive({ pid: r.pid, start: r.procStart })) held.add(r.path);
+    for (const r of this.store.pathLockRows(paths)) if (isAlive({ pid: r.pid, start: r.procStart })) held.add(r.path);
     return held;
   }
 
@@ -196,7 +186,7 @@ export class Collector {
    */
   invalidate(batch: number[]): number[] {
     const g = this.g;
-    return writeTx(this.store.db, () => {
+    return this.store.withWriteLock(() => {
       // Roots made since the start (temporary ones included) and what they reach.
       this.markTargets(findRoots(this.store).flatMap((r) => r.targets));
       const pending = batch.filter((i) => !this.live[i]);
@@ -207,15 +197,13 @@ export class Collector {
       // A referrer outside the batch (registered since the start, or kept): keep the reference.
       const inBatch = new Set(pending.map((i) => g.rowIds[i]));
       const indexOfRow = new Map(pending.map((i) => [g.rowIds[i], i]));
-      for (const { reference, referrer } of this.stmts.referrers.all(JSON.stringify([...inBatch]))) {
+      for (const { reference, referrer } of this.store.referrersOfRows([...inBatch])) {
         if (referrer !== reference && !inBatch.has(referrer)) keep.push(indexOfRow.get(reference)!);
       }
       if (keep.length) markReachable(g, keep, this.live);
       const doomed = pending.filter((i) => !this.live[i]);
       if (doomed.length === 0) return [];
-      const ids = JSON.stringify(doomed.map((i) => g.rowIds[i]));
-      this.stmts.delRefs.run(ids);
-      this.stmts.delPaths.run(ids);
+      this.store.invalidateRows(doomed.map((i) => g.rowIds[i]));
       return doomed;
     });
   }
@@ -227,9 +215,8 @@ export class Collector {
    * Returns the paths whose files went, and the temporary names still to remove.
    */
   removeFiles(paths: string[], junk = false): { removed: string[]; aside: string[] } {
-    return writeTx(this.store.db, () => {
-      const json = JSON.stringify(paths);
-      const valid = new Set(this.stmts.valid.all(json).map((r) => r.path));
+    return this.store.withWriteLock(() => {
+      const valid = this.store.validPaths(paths);
       const held = this.heldByLiveProcess(paths);
       const removed: string[] = [];
       const aside: string[] = [];
@@ -272,8 +259,7 @@ export class Collector {
     }
     if (out.length === 0) return out;
     // Read-only checks (the move re-checks under the write lock).
-    const valid = new Set<string>();
-    for (let k = 0; k < out.length; k += 5000) for (const r of this.stmts.valid.all(JSON.stringify(out.slice(k, k + 5000)))) valid.add(r.path);
+    const valid = this.store.validPaths(out);
     const held = this.heldByLiveProcess(out);
     return out.filter((p) => {
       if (valid.has(p) || held.has(p)) return false;
@@ -284,19 +270,16 @@ export class Collector {
 }
 
 /** Remove dead PathLocks and TempRoots rows. */
-function cleanStaleRows(store: LocalStore): { staleLocks: number; staleTempRoots: number } {
-  const db = store.db;
+function cleanStaleRows(store: Store): { staleLocks: number; staleTempRoots: number } {
   let staleLocks = 0;
   let staleTempRoots = 0;
-  const locks = db.prepare('SELECT path, pid, procStart FROM PathLocks').all() as Array<{ path: string; pid: number; procStart: string }>;
-  const deadLocks = locks.filter((l) => l.path !== GC_LOCK_KEY && !isAlive({ pid: l.pid, start: l.procStart }));
+  const deadLocks = store.pathLockRows().filter((l) => l.path !== GC_LOCK_KEY && !isAlive({ pid: l.pid, start: l.procStart }));
   const deadOwners = tempRootOwners(store).dead;
   if (deadLocks.length || deadOwners.length) {
-    writeTx(db, () => {
-      const delLock = db.prepare('DELETE FROM PathLocks WHERE path = ? AND pid = ? AND procStart = ?');
-      for (const l of deadLocks) staleLocks += delLock.run(l.path, l.pid, l.procStart).changes;
-      const delTemp = db.prepare('DELETE FROM TempRoots WHERE pid = ? AND procStart = ?');
-      for (const o of deadOwners) if (delTemp.run(o.pid, o.start).changes) staleTempRoots += o.paths;
+    const removed = store.removeDeadProcessRows(deadLocks, deadOwners);
+    staleLocks = removed.locks;
+    deadOwners.forEach((o, k) => {
+      if (removed.owners[k]) staleTempRoots += o.paths;
     });
   }
   return { staleLocks, staleTempRoots };
@@ -358,7 +341,7 @@ function removeJunk(c: Collector, deleted: ReadonlySet<string>, result: GcResult
  * database write (on a full disk they may be what fills it). Directories kept by --keep-failed
  * carry no owner and stay.
  */
-function removeLeftovers(store: LocalStore, result: GcResult, dryRun: boolean): void {
+function removeLeftovers(store: Store, result: GcResult, dryRun: boolean): void {
   for (const dir of [store.layout.buildsDir, store.layout.tmpDir]) {
     let names: string[];
     try {
@@ -379,7 +362,7 @@ function removeLeftovers(store: LocalStore, result: GcResult, dryRun: boolean): 
 }
 
 /** `store gc`: delete every valid path that no root keeps alive, and the junk. */
-export async function collectGarbage(store: LocalStore, opts: GcOptions = {}): Promise<GcResult> {
+export async function collectGarbage(store: Store, opts: GcOptions = {}): Promise<GcResult> {
   // A lost database would make every object look dead (Invariant 6).
   store.assertDatabaseIntact(opts.dryRun ? 'plan a garbage collection' : 'collect garbage');
   return withGcLock(
@@ -431,7 +414,7 @@ export interface DeleteOptions extends GraphOptions {
  * naming the root that keeps it (as `store why` does); a path that dead paths still refer to
  * is refused unless `alsoReferrers`.
  */
-export async function deletePaths(store: LocalStore, paths: readonly string[], opts: DeleteOptions = {}): Promise<GcResult> {
+export async function deletePaths(store: Store, paths: readonly string[], opts: DeleteOptions = {}): Promise<GcResult> {
   store.assertDatabaseIntact('delete store paths');
   return withGcLock(
     store,

@@ -1,10 +1,10 @@
 /**
  * The store's reference graph in memory: every valid path gets a dense index, and references,
  * referrers, derivers and derivation outputs become CSR adjacency arrays. Loaded with a few
- * queries in one read transaction (one snapshot), never one query per path: liveness, the
+ * queries in one read transaction (one snapshot, Store.readSnapshot), never one query per path: liveness, the
  * roots report and `store why` are then plain array walks (cf. Mic92/fast-nix-gc).
  */
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 
 export interface GraphOptions {
   /** Follow output → its deriver (.drv), as Nix's keep-derivations. */
@@ -64,43 +64,9 @@ class Edges {
   }
 }
 
-/**
- * Rows of ValidPaths as (id, narSize, path): fetched as a few large strings rather than one
- * JavaScript array per row, which is several times faster for 100,000s of paths.
- */
-function readPaths(db: LocalStore['db'], storeDir: string): { ids: number[]; sizes: number[]; paths: string[] } {
-  const ids: number[] = [];
-  const sizes: number[] = [];
-  const paths: string[] = [];
-  if (/[\n\t]/.test(storeDir)) {
-    for (const [id, p, size] of db.prepare('SELECT id, path, narSize FROM ValidPaths').raw().iterate() as Iterable<[number, string, number]>) {
-      ids.push(id);
-      sizes.push(size);
-      paths.push(p);
-    }
-    return { ids, sizes, paths };
-  }
-  const chunk = db.prepare<[number, number], string | null>("SELECT group_concat(id || char(9) || narSize || char(9) || path, char(10)) FROM ValidPaths WHERE id >= ? AND id < ?").pluck();
-  const maxId = (db.prepare('SELECT max(id) FROM ValidPaths').pluck().get() as number | null) ?? 0;
-  const STEP = 200000;
-  for (let lo = 0; lo <= maxId; lo += STEP) {
-    const text = chunk.get(lo, lo + STEP);
-    if (!text) continue;
-    for (const line of text.split('\n')) {
-      const t1 = line.indexOf('\t');
-      const t2 = line.indexOf('\t', t1 + 1);
-      ids.push(Number(line.slice(0, t1)));
-      sizes.push(Number(line.slice(t1 + 1, t2)));
-      paths.push(line.slice(t2 + 1));
-    }
-  }
-  return { ids, sizes, paths };
-}
-
-export function loadGraph(store: LocalStore, options: GraphOptions = {}): StoreGraph {
-  const db = store.db;
-  return db.transaction(() => {
-    const rows = readPaths(db, store.storeDir);
+export function loadGraph(store: Store, options: GraphOptions = {}): StoreGraph {
+  return store.readSnapshot((snap) => {
+    const rows = snap.paths();
     const n = rows.paths.length;
     const paths = rows.paths;
     const rowIds = Float64Array.from(rows.ids);
@@ -129,39 +95,30 @@ export function loadGraph(store: LocalStore, options: GraphOptions = {}): StoreG
       const j = byId(b);
       if (i >= 0 && j >= 0) edges.push(i, j);
     };
-    const M = maxId + 1;
-    if (M * M < Number.MAX_SAFE_INTEGER) {
-      // Each reference as one exact integer (referrer * M + reference): no array per row.
-      for (const x of db.prepare('SELECT referrer * ? + reference FROM Refs').pluck().all(M) as number[]) {
-        const a = Math.floor(x / M);
-        add(a, x - a * M);
-      }
-    } else {
-      for (const [a, b] of db.prepare('SELECT referrer, reference FROM Refs').raw().iterate() as Iterable<[number, number]>) add(a, b);
-    }
+    snap.forEachReference(maxId, add);
     const refs = csr(n, edges.from, edges.to, edges.length);
     const referrers = csr(n, edges.to, edges.from, edges.length);
     let keep: Adjacency | undefined;
     if (options.keepDerivations || options.keepOutputs) {
       const extra = new Edges();
       if (options.keepDerivations) {
-        for (const [id, deriver] of db.prepare('SELECT id, deriver FROM ValidPaths WHERE deriver IS NOT NULL').raw().iterate() as Iterable<[number, string]>) {
+        snap.forEachDeriver((id, deriver) => {
           const j = index.get(deriver);
           const i = byId(id);
           if (j !== undefined && i >= 0 && i !== j) extra.push(i, j);
-        }
+        });
       }
       if (options.keepOutputs) {
-        for (const [drv, p] of db.prepare('SELECT drv, path FROM DerivationOutputs').raw().iterate() as Iterable<[number, string]>) {
+        snap.forEachDerivationOutput((drv, p) => {
           const j = index.get(p);
           const i = byId(drv);
           if (j !== undefined && i >= 0 && i !== j) extra.push(i, j);
-        }
+        });
       }
       keep = csr(n, extra.from, extra.to, extra.length);
     }
     return { size: n, paths, rowIds, narSize, index, refs, referrers, keep, options };
-  })();
+  });
 }
 
 /** Call fn for every liveness successor of i: its references, and the keep edges. */

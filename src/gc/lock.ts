@@ -3,8 +3,7 @@
  * by a live process. A second `store gc` (or `store delete`) waits for the first; a lock
  * whose holder died is taken over.
  */
-import { PathLocks } from '../store/locks.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import { ensureGcReserve, releaseGcReserve } from '../store/reserve.js';
 
 export const GC_LOCK_KEY = 'gc';
@@ -15,7 +14,7 @@ const POLL_MS = [20, 50, 100, 200, 250];
  * reserved for the collector (var/gc-reserve) is released before the lock is taken — taking it
  * writes to the database, which a full disk refuses — and made again afterwards.
  */
-export async function withGcLock<T>(store: LocalStore, fn: () => Promise<T> | T, onWait?: (holder: number) => void, freeing = false): Promise<T> {
+export async function withGcLock<T>(store: Store, fn: () => Promise<T> | T, onWait?: (holder: number) => void, freeing = false): Promise<T> {
   if (!freeing) return lockedGc(store, fn, onWait);
   releaseGcReserve(store.layout);
   try {
@@ -25,10 +24,10 @@ export async function withGcLock<T>(store: LocalStore, fn: () => Promise<T> | T,
   }
 }
 
-async function lockedGc<T>(store: LocalStore, fn: () => Promise<T> | T, onWait?: (holder: number) => void): Promise<T> {
+async function lockedGc<T>(store: Store, fn: () => Promise<T> | T, onWait?: (holder: number) => void): Promise<T> {
   // A store opened read-only can delete nothing (a dry run only reads), and could not take it.
   if (store.readOnly) return fn();
-  const locks = new PathLocks(store.db);
+  const locks = store.pathLocks();
   let announced = false;
   for (let tries = 0; ; tries++) {
     const got = locks.tryLock([GC_LOCK_KEY]);

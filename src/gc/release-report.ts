@@ -7,7 +7,7 @@
  * free if the release went), and among the releases alone (a closure path no other release
  * reaches is the release's own; the rest is shared).
  */
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import { loadGraph } from './graph.js';
 import { listReleases, type Release } from './releases.js';
 import { rootsReport } from './report.js';
@@ -36,7 +36,7 @@ export interface ReleaseReport {
   closureBytes: number;
 }
 
-export function releaseReport(store: LocalStore): ReleaseReport {
+export function releaseReport(store: Store): ReleaseReport {
   const releases = listReleases(store);
   const roots = findRoots(store);
   const graph = loadGraph(store);

@@ -7,7 +7,7 @@
  * reaches, and a walk stops at MULTI paths and at its own (everything below them is already
  * settled). Each path changes state at most twice, so the whole report costs O(paths + refs).
  */
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import { loadGraph, markReachable, type GraphOptions, type StoreGraph } from './graph.js';
 import { findRoots, type Root } from './roots.js';
 
@@ -31,7 +31,7 @@ export interface StoreReport {
 const UNSEEN = -1;
 const MULTI = -2;
 
-export function rootsReport(store: LocalStore, opts: GraphOptions & { closure?: boolean | ((r: Root) => boolean); graph?: StoreGraph; roots?: Root[] } = {}): StoreReport {
+export function rootsReport(store: Store, opts: GraphOptions & { closure?: boolean | ((r: Root) => boolean); graph?: StoreGraph; roots?: Root[] } = {}): StoreReport {
   const roots = opts.roots ?? findRoots(store);
   const g = opts.graph ?? loadGraph(store, opts);
   const n = g.size;

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { StoreError } from '../errors.js';
 import type { StoreLayout } from '../store/root.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { Store, TempRootBatch } from '../store/store.js';
 import { toStorePath } from '../store/path.js';
 import { isAlive } from '../store/process.js';
 
@@ -130,11 +130,8 @@ export function fileRoots(layout: StoreLayout, opts: FindRootsOptions = {}): Roo
   return roots;
 }
 
-export function releaseRoots(store: LocalStore): Root[] {
-  const rows = store.db
-    .prepare('SELECT r.name, r.created, r.deprecated, o.path FROM Releases r JOIN ReleaseOutputs o ON o.release = r.name ORDER BY r.name, o.path')
-    .raw()
-    .all() as Array<[string, number, number | null, string]>;
+export function releaseRoots(store: Store): Root[] {
+  const rows = store.releaseRootRows();
   const byName = new Map<string, Root>();
   for (const [name, created, deprecated, p] of rows) {
     let r = byName.get(name);
@@ -144,17 +141,11 @@ export function releaseRoots(store: LocalStore): Root[] {
   return [...byName.values()];
 }
 
-export interface TempRootBatch {
-  id: number;
-  pid: number;
-  start: string;
-  /** Newline-separated store paths (see tempRootPaths). */
-  paths: string;
-}
+export type { TempRootBatch };
 
 /** Every batch of temporary roots (store-schema/004), whether its owner still runs or not. */
-export function tempRootBatches(store: LocalStore): TempRootBatch[] {
-  return store.db.prepare<[], TempRootBatch>('SELECT id, pid, procStart AS start, paths FROM TempRoots ORDER BY pid, procStart, id').all();
+export function tempRootBatches(store: Store): TempRootBatch[] {
+  return store.tempRootBatches();
 }
 
 export function tempRootPaths(batch: TempRootBatch): string[] {
@@ -162,7 +153,7 @@ export function tempRootPaths(batch: TempRootBatch): string[] {
 }
 
 /** Temporary roots grouped by owner, split into live and dead owners (with how many paths each held). */
-export function tempRootOwners(store: LocalStore): { live: Root[]; dead: Array<{ pid: number; start: string; paths: number }> } {
+export function tempRootOwners(store: Store): { live: Root[]; dead: Array<{ pid: number; start: string; paths: number }> } {
   const owners = new Map<string, { pid: number; start: string; paths: string[] }>();
   for (const b of tempRootBatches(store)) {
     const key = `${b.pid}:${b.start}`;
@@ -180,7 +171,7 @@ export function tempRootOwners(store: LocalStore): { live: Root[]; dead: Array<{
 }
 
 /** Every root of the store. */
-export function findRoots(store: LocalStore, opts: FindRootsOptions = {}): Root[] {
+export function findRoots(store: Store, opts: FindRootsOptions = {}): Root[] {
   const roots = [...fileRoots(store.layout, opts), ...releaseRoots(store)];
   if (opts.temp ?? true) roots.push(...tempRootOwners(store).live);
   return roots;

@@ -4,7 +4,7 @@
  * keep-derivations / keep-outputs edges when they are on) from PATH, then a walk per root.
  */
 import { StoreError } from '../errors.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import { loadGraph, type Adjacency, type GraphOptions, type StoreGraph } from './graph.js';
 import { findRoots, type Root } from './roots.js';
 
@@ -30,7 +30,7 @@ function reverse(a: Adjacency, n: number): Adjacency {
   return { start, list };
 }
 
-export function explain(store: LocalStore, p: string, opts: GraphOptions & { graph?: StoreGraph; roots?: Root[] } = {}): Explanation {
+export function explain(store: Store, p: string, opts: GraphOptions & { graph?: StoreGraph; roots?: Root[] } = {}): Explanation {
   const g = opts.graph ?? loadGraph(store, opts);
   const target = g.index.get(p);
   if (target === undefined) throw new StoreError('NOT_VALID', `path '${p}' is not valid in the store`, { hint: 'it was never added, or it was garbage-collected' });

@@ -3,7 +3,7 @@
  * of its own closure. Closures are bitsets filled in dependency order, so each path costs one
  * union per reference instead of a walk of its closure.
  */
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import { parseStorePath } from '../store/path.js';
 
 export interface ClosureNode {
@@ -22,7 +22,7 @@ export interface Closure {
   nodes: Map<string, ClosureNode>;
 }
 
-export function closureWithSizes(store: LocalStore, root: string): Closure {
+export function closureWithSizes(store: Store, root: string): Closure {
   const order = store.topoSortClosure([root]);
   const index = new Map(order.map((p, i) => [p, i]));
   const words = (order.length + 31) >>> 5;

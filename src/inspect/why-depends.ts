@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { StoreError } from '../errors.js';
 import { listTree } from '../archive/walk.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import { hashPartOf } from '../store/path.js';
 
 /** Characters shown on each side of a hash in an excerpt. */
@@ -31,7 +31,7 @@ export interface Hop {
 }
 
 /** A shortest chain of references from `from` to `to` (both included), or undefined if `from` does not depend on `to`. */
-export function referenceChain(store: LocalStore, from: string, to: string): string[] | undefined {
+export function referenceChain(store: Store, from: string, to: string): string[] | undefined {
   const prev = new Map<string, string | null>([[from, null]]);
   const queue = [from];
   for (let head = 0; head < queue.length; head++) {
@@ -107,7 +107,7 @@ export function findReferences(p: string, ref: string): Hit[] {
 }
 
 /** The chain from `from` to `to` with, for each hop, where it refers to the next. */
-export function whyDepends(store: LocalStore, from: string, to: string): Hop[] {
+export function whyDepends(store: Store, from: string, to: string): Hop[] {
   store.pathInfo(from);
   store.pathInfo(to);
   const chain = referenceChain(store, from, to);

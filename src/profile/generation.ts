@@ -15,7 +15,7 @@ import { StoreError, isStoreError } from '../errors.js';
 import { canonicaliseTree, removeTree } from '../archive/canonical.js';
 import { linkEnvironment } from '../build/buildenv.js';
 import { hashAndScan } from '../build/scan.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import { makeStorePath, typeWithReferences } from '../store/path.js';
 import { MANIFEST_FILE, type Manifest } from './profiles.js';
 
@@ -50,7 +50,7 @@ function isDirectory(p: string): boolean {
  * Link the manifest's packages into a new environment and add it to the store (temporarily
  * rooted by this process); the installed paths must be valid and rooted by the caller.
  */
-export async function writeGeneration(store: LocalStore, manifest: Manifest): Promise<NewGeneration> {
+export async function writeGeneration(store: Store, manifest: Manifest): Promise<NewGeneration> {
   const m = canonicalManifest(manifest);
   const paths = [...new Set(m.elements.map((e) => e.path))].sort();
   for (const p of paths) store.pathInfo(p);

@@ -14,9 +14,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { StoreError } from '../errors.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { Store } from '../store/store.js';
 import type { StoreLayout } from '../store/root.js';
-import { PathLocks } from '../store/locks.js';
 import { replaceSymlink } from '../gc/roots.js';
 
 export interface Generation {
@@ -178,8 +177,8 @@ export class Profile {
   }
 
   /** Run `fn` holding this profile's lock (a second install waits for the first). */
-  async locked<T>(store: LocalStore, fn: () => Promise<T> | T): Promise<T> {
-    const locks = new PathLocks(store.db);
+  async locked<T>(store: Store, fn: () => Promise<T> | T): Promise<T> {
+    const locks = store.pathLocks();
     const key = `profile:${this.link}`;
     for (let tries = 0; !locks.tryLock([key]).ok; tries++) await new Promise((r) => setTimeout(r, Math.min(250, 20 * (tries + 1))));
     try {

@@ -18,23 +18,14 @@ import { storeLayout, type StoreLayout } from './root.js';
 import { thisProcess } from './process.js';
 import { ensureGcReserve, releaseGcReserve } from './reserve.js';
 import { dependencyOrder, GraphCycle } from '../graph.js';
+import { PathLocks } from './locks.js';
+import { readSnapshot, type ReferenceSnapshot } from './gc-snapshot.js';
+import { GcRows, type LockRow, type RefRow, type TempRootBatch } from './gc-rows.js';
+import * as releases from './releases-db.js';
+import type { Release, ReleaseOutput, ReleaseRootRow } from './releases-db.js';
+import type { NewPathInfo, PathInfo, Store, VerifyReport } from './store.js';
 
-export interface PathInfo {
-  path: string;
-  narHash: string;
-  narSize: number;
-  registrationTime: number;
-  deriver?: string;
-  ca?: string;
-  sigs: string[];
-  ultimate: boolean;
-  references: string[];
-}
-
-export type NewPathInfo = Omit<PathInfo, 'registrationTime' | 'sigs' | 'ultimate'> & Partial<Pick<PathInfo, 'sigs' | 'ultimate'>> & {
-  /** Output name → path, when registering a .drv. */
-  derivationOutputs?: Record<string, string>;
-};
+export type { PathInfo, NewPathInfo, VerifyReport } from './store.js';
 
 interface Row {
   id: number;
@@ -90,9 +81,13 @@ function rowToInfo(row: Row, references: string[]): PathInfo {
   };
 }
 
-export class LocalStore {
+export class LocalStore implements Store {
   readonly layout: StoreLayout;
   readonly storeDir: string;
+  /**
+   * The SQLite database: private to src/store/ (test/store/layering.test.ts enforces it);
+   * public only for tests that inspect or damage rows.
+   */
   readonly db: DB;
   /** The database could not be opened for writing (a read-only file system or permissions). */
   readonly readOnly: boolean;
@@ -566,6 +561,93 @@ export class LocalStore {
     this.tempRooted.clear();
   }
 
+  // ---- locks and the collector (see src/gc) -------------------------------------------
+
+  /**
+   * Run `fn` holding the database's write lock, in one write transaction taken up front:
+   * every other writer (a registration, a temporary root, a lock) is ordered before or after
+   * it. The collector re-reads roots and deletes rows, and removes files, under it.
+   */
+  withWriteLock<T>(fn: () => T): T {
+    return writeTx(this.db, fn);
+  }
+
+  /** A new set of path locks held by this process (each set releases only its own). */
+  pathLocks(): PathLocks {
+    return new PathLocks(this.db);
+  }
+
+  /** Run `fn` on one consistent snapshot of the reference graph (one read transaction). */
+  readSnapshot<T>(fn: (snap: ReferenceSnapshot) => T): T {
+    return readSnapshot(this.db, this.storeDir, fn);
+  }
+
+  private gcRowsCache?: GcRows;
+  private get gcRows(): GcRows {
+    return (this.gcRowsCache ??= new GcRows(this.db));
+  }
+
+  /** Every batch of temporary roots, whether its owner still runs or not. */
+  tempRootBatches(): TempRootBatch[] {
+    return this.gcRows.tempRootBatches();
+  }
+
+  /** The build locks on any of `paths`; without `paths`, every lock (holders alive or not). */
+  pathLockRows(paths?: readonly string[]): LockRow[] {
+    return paths ? this.gcRows.locksOn(paths) : this.gcRows.allLocks();
+  }
+
+  /** References to any of the rows `ids` (ValidPaths ids, as StoreGraph.rowIds holds them). */
+  referrersOfRows(ids: readonly number[]): RefRow[] {
+    return this.gcRows.referrersOf(ids);
+  }
+
+  /**
+   * Delete the rows `ids` and their references: the paths are invalid from here (the
+   * collector's commit point; call it inside withWriteLock, after re-checking the roots).
+   */
+  invalidateRows(ids: readonly number[]): void {
+    this.gcRows.invalidate(ids);
+  }
+
+  /** Delete lock rows and the temporary roots of owners that are gone (one write transaction). */
+  removeDeadProcessRows(locks: readonly LockRow[], owners: ReadonlyArray<{ pid: number; start: string }>): { locks: number; owners: boolean[] } {
+    return this.gcRows.removeDeadRows(locks, owners);
+  }
+
+  /** The valid derivations (.drv paths) recorded as having `p` as an output. */
+  queryValidDerivers(p: string): string[] {
+    return this.db
+      .prepare<[string], { path: string }>('SELECT v.path FROM DerivationOutputs d JOIN ValidPaths v ON v.id = d.drv WHERE d.path = ?')
+      .all(p)
+      .map((r) => r.path);
+  }
+
+  // ---- releases (see src/gc/releases.ts) -------------------------------------------------
+
+  listReleases(): Release[] {
+    return releases.listReleases(this.db);
+  }
+
+  releaseRootRows(): ReleaseRootRow[] {
+    return releases.releaseRootRows(this.db);
+  }
+
+  /** Record a release whose outputs are valid (checked in the same transaction). */
+  addRelease(name: string, outputs: readonly ReleaseOutput[], source?: string): { created: boolean } {
+    return releases.addRelease(this.db, (p) => this.isValid(p), name, outputs, source);
+  }
+
+  /** False if there is no release `name`. */
+  deprecateRelease(name: string): boolean {
+    return releases.deprecateRelease(this.db, name);
+  }
+
+  /** False if there is no release `name`. */
+  removeRelease(name: string): boolean {
+    return releases.removeRelease(this.db, name);
+  }
+
   // ---- verification --------------------------------------------------------------------
 
   async verify(opts: { checkContents?: boolean; paths?: readonly string[]; onProgress?: (done: number, total: number, bytes: number) => void } = {}): Promise<VerifyReport> {
@@ -606,13 +688,6 @@ export class LocalStore {
   }
 }
 
-export interface VerifyReport {
-  checked: number;
-  missing: string[];
-  modified: Array<{ path: string; expected: string; actual: string; expectedSize: number; actualSize: number }>;
-  /** Paths whose contents could not be read back as an archive, and why (only when there are any). */
-  unreadable?: Array<{ path: string; error: string }>;
-}
 
 /** Stores holding temporary roots, released when the process exits (a dead owner's rows are ignored anyway). */
 const liveStores = new Set<LocalStore>();

@@ -14,7 +14,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { canonicalMode, MODE_DIRECTORY, STORE_MTIME } from '../archive/canonical.js';
 import { listTree } from '../archive/walk.js';
 import { nix32Encode } from '../hash/nix32.js';
-import type { LocalStore } from './local-store.js';
+import type { Store } from './store.js';
 
 export const LINKS_DIR = '.links';
 const CHUNK = 1 << 20;
@@ -32,7 +32,7 @@ export interface OptimiseReport {
   skipped: Array<{ file: string; reason: string }>;
 }
 
-export function linksDir(store: LocalStore): string {
+export function linksDir(store: Store): string {
   return path.join(store.storeDir, LINKS_DIR);
 }
 
@@ -95,7 +95,7 @@ function replaceWithLink(file: string, target: string, storeDir: string): void {
  * Link identical files across `paths` (default: every valid path). The caller holds the
  * collector's lock, so no path is deleted meanwhile.
  */
-export function optimiseStore(store: LocalStore, opts: { paths?: readonly string[]; onProgress?: (done: number, total: number) => void } = {}): OptimiseReport {
+export function optimiseStore(store: Store, opts: { paths?: readonly string[]; onProgress?: (done: number, total: number) => void } = {}): OptimiseReport {
   const links = linksDir(store);
   fs.mkdirSync(links, { recursive: true, mode: 0o755 });
   // Inodes already in .links: a file that is one of them needs no hashing.
@@ -161,7 +161,7 @@ export function optimiseStore(store: LocalStore, opts: { paths?: readonly string
 }
 
 /** Remove the files of .links that no store file shares any more; returns how many and their bytes. */
-export function removeUnusedLinks(store: LocalStore): { removed: number; bytes: number } {
+export function removeUnusedLinks(store: Store): { removed: number; bytes: number } {
   const links = linksDir(store);
   let names: string[];
   try {
