@@ -22,7 +22,7 @@ import { removeTree } from '../archive/canonical.js';
 import { HashSink } from '../hash/sha256.js';
 import { parseSRI, toSRI } from '../hash/sri.js';
 import type { Store, NewPathInfo, PathInfo } from '../store/store.js';
-import { addSignatures, hasTrustedSignature, untrustedReason, type SecretKey, type TrustedKeys } from './signing.js';
+import { acceptable, addSignatures, untrustedReason, vouchedFor, type SecretKey, type TrustedKeys } from './signing.js';
 import { checkContentAddress } from './content-address.js';
 import type { TransferProgress } from './transfer.js';
 
@@ -323,7 +323,7 @@ export async function importBundle(store: Store, file: string, opts: ImportOptio
   const trusted = opts.trusted ?? new Map();
   if (requireSigs) {
     for (const { meta: m } of todo) {
-      if (m.ca || hasTrustedSignature(m, m.sigs, trusted)) continue;
+      if (acceptable(m, m.sigs, trusted, requireSigs)) continue;
       throw new StoreError('VERIFY_FAILED', `cannot import '${m.path}': ${untrustedReason(m.sigs, trusted, store.layout.configFile)}`, {
         hint: 'or pass --no-require-sigs if you trust where the bundle comes from',
       });
@@ -365,7 +365,7 @@ export async function importBundle(store: Store, file: string, opts: ImportOptio
       }
       if (m.ca) {
         const why = checkContentAddress(m, store.storeDir, temp);
-        if (why && (requireSigs ? !hasTrustedSignature(m, m.sigs, trusted) : false)) {
+        if (why && !vouchedFor(m, m.sigs, trusted, requireSigs)) {
           throw new StoreError('VERIFY_FAILED', `cannot import '${m.path}': ${why}`, { hint: 'the bundle was altered; nothing was imported' });
         }
       }

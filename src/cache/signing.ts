@@ -116,6 +116,21 @@ export function hasTrustedSignature(info: SignedInfo, sigs: readonly string[], k
 }
 
 /**
+ * The trust rule for a path that comes from elsewhere (a bundle, a binary cache): whoever
+ * accepts it must be vouched for — signatures are not required, or one is by a trusted key.
+ * A content-addressed path is accepted unvouched, since its contents prove its path; if that
+ * proof then fails, it stands only if it is vouched for after all.
+ */
+export function vouchedFor(info: SignedInfo, sigs: readonly string[], keys: TrustedKeys, requireSigs: boolean): boolean {
+  return !requireSigs || hasTrustedSignature(info, sigs, keys);
+}
+
+/** Whether a path from elsewhere may be fetched or imported (see vouchedFor). */
+export function acceptable(info: SignedInfo & { ca?: string }, sigs: readonly string[], keys: TrustedKeys, requireSigs: boolean): boolean {
+  return Boolean(info.ca) || vouchedFor(info, sigs, keys, requireSigs);
+}
+
+/**
  * Why `sigs` do not make a path trusted, for an error: who signed it and what to change —
  * a signer that is not trusted (add its public key to "trustedPublicKeys" in `configFile`),
  * or a trusted signer whose signature does not verify (the metadata was altered).

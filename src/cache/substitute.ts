@@ -19,7 +19,7 @@ import type { Store } from '../store/store.js';
 import { openBinaryCache, type BinaryCache } from './binary-cache.js';
 import { CACHE_INFO_FILE, parseCacheInfo, parseNarInfo, type NarInfo } from './narinfo.js';
 import { narInfoFile } from './push.js';
-import { hasTrustedSignature, untrustedReason, type TrustedKeys } from './signing.js';
+import { acceptable, untrustedReason, vouchedFor, type TrustedKeys } from './signing.js';
 import { checkContentAddress } from './content-address.js';
 import { decompressor, hashTap, mapLimit, maxFileSize, type TransferProgress } from './transfer.js';
 import { byteLimit, type Timeouts } from '../net/http.js';
@@ -176,7 +176,7 @@ export async function querySubstitutable(
         reasons.push(`${s.cache.url}/${narInfoFile(p)} describes ${info.storePath}, not ${p}`);
         continue;
       }
-      if (requireSigs && !info.ca && !hasTrustedSignature({ ...info, path: info.storePath }, info.sigs, opts.trusted)) {
+      if (!acceptable({ ...info, path: info.storePath }, info.sigs, opts.trusted, requireSigs)) {
         reasons.push(`${s.cache.url} has it, but ${untrustedReason(info.sigs, opts.trusted, store.layout.configFile)}`);
         continue;
       }
@@ -270,7 +270,7 @@ export async function substitutePaths(store: Store, wanted: readonly string[], o
       }
       if (info.ca) {
         const bad = checkContentAddress({ path: p, narHash: info.narHash, references: info.references, ca: info.ca }, store.storeDir, temp);
-        if (bad && (!requireSigs ? false : !hasTrustedSignature({ ...info, path: info.storePath }, info.sigs, opts.trusted))) throw new Error(bad);
+        if (bad && !vouchedFor({ ...info, path: info.storePath }, info.sigs, opts.trusted, requireSigs)) throw new Error(bad);
       }
     } catch (e) {
       removeTree(temp);
