@@ -94,7 +94,12 @@ test('a Debian set generated into the directory type-checks there and is used th
     [`Package: ${name}`, 'Version: 1.0-1', 'Architecture: amd64', ...(depends ? [`Depends: ${depends}`] : []), `Filename: pool/main/${name[0]}/${name}/${name}_1.0-1_amd64.deb`, 'Size: 100', `SHA256: ${'ab'.repeat(32)}`, `Description: ${name}`].join('\n');
   const packages = path.join(dir, 'Packages');
   fs.writeFileSync(packages, [stanza('libdemo1'), stanza('demo-tool', 'libdemo1')].join('\n\n') + '\n');
-  const gen = spawnSync(process.execPath, [path.join(REPO, 'dist', 'src', 'debian', 'main.js'), '--packages', packages, '--arch', 'amd64', '-o', 'sets/demo.ts', 'demo-tool'], { cwd: dir, encoding: 'utf8' });
+  const gen = spawnSync(process.execPath, [path.join(REPO, 'dist', 'src', 'debian', 'main.js'), '--packages', packages, '--arch', 'amd64', '-o', 'sets/demo.ts', 'demo-tool'], {
+    cwd: dir,
+    encoding: 'utf8',
+    // As `npm run exprs:debian` run in this directory: -o is relative to where npm was started.
+    env: { ...process.env, INIT_CWD: dir },
+  });
   assert.is(gen.status, 0, gen.stderr);
   const set = fs.readFileSync(path.join(dir, 'sets', 'demo.ts'), 'utf8');
   assert.match(set, "import type { PinnedSet } from 'hepstore';");
