@@ -41,7 +41,12 @@ export function pixelsOf(png: PNG, colour: string, tolerance = 24): number {
 }
 
 /** The colour of the frames of `store graph`'s boxes. */
-export const BOX_FRAME = '#64748b';
+const BOX_FRAME = '#64748b';
 
 /** The root's box in `store graph`'s pictures: the most saturated blue (it keeps all of the closure alive). */
-export const isRootBlue = (r: number, g: number, b: number) => b > 180 && r < 120 && g > 90 && g < 180;
+const isRootBlue = (r: number, g: number, b: number) => b > 180 && r < 120 && g > 90 && g < 180;
+
+/** What a screenshot shows of `store graph`'s boxes: pixels of their frames, and of the root's box. */
+export function graphPixels(png: PNG): { frames: number; rootBox: number } {
+  return { frames: pixelsOf(png, BOX_FRAME, 30), rootBox: countPixels(png, isRootBlue) };
+}

@@ -17,13 +17,17 @@ export const EVAL_FLAGS: FlagSpec = {
 /** The names looked for when FILE is a directory (`store realize .`), in order. */
 export const DEFAULT_EXPRESSION_FILES = ['env.ts', 'default.ts'] as const;
 
-/** The expression file an argument names: the file itself, or a directory's env.ts (else default.ts). */
-export function expressionFile(arg: string, cwd: string): string {
+/**
+ * The expression file an argument names: the file itself, or a directory's env.ts (else
+ * default.ts). `missing` is the error when nothing is there (for commands that also take a store path).
+ */
+export function expressionFile(arg: string, cwd: string, missing?: () => StoreError): string {
   const abs = path.resolve(cwd, arg);
   let st: fs.Stats;
   try {
     st = fs.statSync(abs);
   } catch {
+    if (missing) throw missing();
     throw new StoreError('USAGE', `expression file '${arg}' does not exist`, { hint: /\.[cm]?[jt]s$/.test(abs) ? undefined : `give a .ts file, or a directory with ${DEFAULT_EXPRESSION_FILES.join(' or ')}` });
   }
   if (!st.isDirectory()) return abs;

@@ -5,7 +5,6 @@
  * temporarily rooted by this process until it exits, so the caller can make them a
  * permanent root without a collection racing it.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { StoreError } from '../errors.js';
 import type { FlagSpec, Parsed } from './args.js';
@@ -44,8 +43,7 @@ export async function realizeArg(store: Store, arg: string, args: Parsed, ctx: C
     store.pathInfo(p);
     return [{ path: p, attr: '', source: p }];
   }
-  if (!fs.existsSync(path.resolve(ctx.cwd, arg))) throw new StoreError('USAGE', `'${arg}' is neither a store path nor an expression file`);
-  const file = expressionFile(arg, ctx.cwd);
+  const file = expressionFile(arg, ctx.cwd, () => new StoreError('USAGE', `'${arg}' is neither a store path nor an expression file`));
   const [{ evaluateFile }, { refuseHostDependencies }, { buildGraph }, { readStoreConfig }, { realizeGraph }] = await Promise.all([
     import('../eval/evaluate.js'),
     import('../eval/host-deps.js'),

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { count } from '../gc/format.js';
 import type { Command, Context } from './command.js';
@@ -13,9 +12,8 @@ import { buildLimits, networkTimeouts, readStoreConfig } from '../store/config.j
 import { EVAL_FLAGS, argsKey, evalOptions, expressionFile } from './eval-flags.js';
 import type { EvalOptions } from '../eval/evaluate.js';
 import { addOutLink } from '../gc/roots.js';
+import { requireDerivation } from './resolve.js';
 import type { Store } from '../store/store.js';
-import type { BuildGraph } from '../derivation/graph.js';
-import type { RealizeOptions } from '../build/realize.js';
 import type { StoreConfig } from '../store/config.js';
 
 
@@ -156,13 +154,11 @@ async function evaluateAndRealize(
  * `nix-store --realise`), read back from its .drv files (which this store must trust).
  */
 async function realizeStoreDerivation(store: Store, config: StoreConfig, drvPath: string, args: Parsed, ctx: Context) {
-  const [{ graphFromStore }, { parseDerivation }] = await Promise.all([import('../build/repair.js'), import('../derivation/derivation.js')]);
-  const info = store.queryPathInfo(drvPath);
-  if (!info || !fs.existsSync(drvPath)) throw new StoreError('NOT_IN_STORE', `the derivation '${drvPath}' is not in the store`, { hint: 'realize the expression that makes it, which writes its .drv files; `store gc` keeps those of live outputs only' });
+  const { graphFromStore } = await import('../build/repair.js');
+  requireDerivation(store, drvPath);
   const graph = graphFromStore(store, drvPath);
-  const drv = parseDerivation(fs.readFileSync(drvPath, 'utf8'), path.basename(drvPath).slice(33));
-  const outputs = Object.keys(drv.outputs);
-  graph.roots.push({ drvPath, outputs, attr: '' });
+  const { drv } = graph.nodes.get(drvPath)!;
+  graph.roots.push({ drvPath, outputs: Object.keys(drv.outputs), attr: '' });
   store.addTempRoots(Object.values(drv.outputs).map((o) => o.path));
   return realizeGraph(store, config, graph, args, ctx);
 }

@@ -48,3 +48,10 @@ export function resolveInstallable(store: Store, arg: string, cwd: string): stri
   store.parse(sp);
   return sp;
 }
+
+/** Fail unless the .drv at `drvPath` is valid in the store and on disk, naming it. */
+export function requireDerivation(store: Store, drvPath: string): void {
+  if (!store.queryPathInfo(drvPath) || !fs.existsSync(drvPath)) {
+    throw new StoreError('NOT_IN_STORE', `the derivation '${drvPath}' is not in the store`, { hint: 'realize the expression that makes it, which writes its .drv files; `store gc` keeps those of live outputs only' });
+  }
+}

@@ -4,7 +4,7 @@ import type { Command } from './command.js';
 import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { parseDerivation } from '../derivation/derivation.js';
-import { resolveInstallable } from './resolve.js';
+import { requireDerivation, resolveInstallable } from './resolve.js';
 import type { Store } from '../store/store.js';
 
 const showDerivation: Command = {
@@ -26,9 +26,7 @@ const showDerivation: Command = {
 /** The .drv path `p` is, or the one that made the output `p` (as recorded when it was built). */
 function derivationOf(store: Store, p: string, arg: string): string {
   if (p.endsWith('.drv')) {
-    if (!store.queryPathInfo(p) || !fs.existsSync(p)) {
-      throw new StoreError('NOT_IN_STORE', `the derivation '${p}' is not in the store`, { hint: 'realize the expression that makes it, which writes its .drv files; `store gc` keeps those of live outputs only' });
-    }
+    requireDerivation(store, p);
     return p;
   }
   const info = store.queryPathInfo(p);

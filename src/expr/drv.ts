@@ -3,11 +3,10 @@
  * path; `drv.dev` etc. name other outputs. Inputs are found from the store paths that occur
  * in builder, args and env (string context), as in Nix.
  */
-import { createHash } from 'node:crypto';
 import { StoreError } from '../errors.js';
-import { nix32Encode } from '../hash/nix32.js';
+import { sha256Hex } from '../hash/sha256.js';
 import { parseSRI } from '../hash/sri.js';
-import { validateName, hashPartOf } from '../store/path.js';
+import { makeStorePath, validateName, hashPartOf } from '../store/path.js';
 import { type Derivation } from '../derivation/derivation.js';
 import { assignOutputPathsByHash, derivationPath } from '../derivation/paths.js';
 import { contextOf, evalState, hostToolsIn, type ContextEntry } from './context.js';
@@ -356,8 +355,8 @@ export class BrokenDrv extends Drv {
     readonly error: StoreError,
   ) {
     const st = evalState();
-    const hash = nix32Encode(createHash('sha256').update(`broken:${st.byHashPart.size}:${name}:${error.message}`).digest()).slice(0, 32);
-    const path = `${st.prefix}${hash}-${name}`;
+    const path = makeStorePath('text', sha256Hex(`broken:${st.byHashPart.size}:${error.message}`), st.settings.storeDir, name);
+    const hash = hashPartOf(path);
     const d: Derivation = { name, outputs: { out: { path, hashAlgo: '', hash: '' } }, inputDrvs: {}, inputSrcs: [], system: st.settings.system, builder: '', args: [], env: {} };
     super({ d, inputs: new Map(), hashModulo: '', sources: undefined, hostTools: NO_HOST_TOOLS, site: captureCallSite(), storeDir: st.settings.storeDir, drvPath: undefined, first: undefined, views: undefined, meta: undefined }, 'out');
     st.byHashPart.set(hash, { kind: 'broken', error });
@@ -383,13 +382,17 @@ export function lazyErrors<A extends unknown[], R extends Drv>(fn: (...a: A) => 
       return fn(...a);
     } catch (e) {
       if (!(e instanceof StoreError)) throw e;
-      let name: unknown;
+      let name = 'broken';
       try {
-        name = nameOf(...a);
+        const n = nameOf(...a);
+        if (typeof n === 'string') {
+          validateName(n);
+          name = n;
+        }
       } catch {
-        name = undefined;
+        // No usable name: the placeholder's own.
       }
-      return new BrokenDrv(typeof name === 'string' && /^[A-Za-z0-9+._?=-]{1,180}$/.test(name) && !name.startsWith('.') ? name : 'broken', e) as unknown as R;
+      return new BrokenDrv(name, e) as unknown as R;
     }
   };
 }

@@ -10,11 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { placeWithReferences, pseudoRandomBytes, runCli, tmpDir } from '../helpers.js';
 import { LocalStore } from '../../src/store/local-store.js';
-import { BOX_FRAME, countPixels, findChromium, isRootBlue, pixelsOf, screenshot } from '../chromium.js';
+import { findChromium, graphPixels, screenshot } from '../chromium.js';
 
 const chromium = findChromium();
-const FRAME = BOX_FRAME;
-const rootBlue = isRootBlue;
 
 /** A closure as wide as an environment's: a top over `n` packages. */
 async function wide(n: number): Promise<{ root: string; top: string }> {
@@ -60,17 +58,16 @@ test('store graph --format html and svg: Chromium draws every box', async () => 
   const blank = path.join(dir, 'blank.html');
   fs.writeFileSync(blank, '<!doctype html><html><body><p>no graph</p></body></html>');
   const none = screenshot(chromium, blank, path.join(dir, 'blank.png'));
-  const textOnly = pixelsOf(none, FRAME, 30);
-  assert.ok(textOnly < 200, `a page of text alone: ${textOnly} pixels of that grey`);
-  assert.is(countPixels(none, rootBlue), 0);
+  const textOnly = graphPixels(none);
+  assert.ok(textOnly.frames < 200, `a page of text alone: ${textOnly.frames} pixels of that grey`);
+  assert.is(textOnly.rootBox, 0);
   for (const format of ['html', 'svg']) {
     const file = path.join(dir, `closure.${format}`);
     const r = runCli(['graph', c.top, '--format', format, '-o', file], { storeRoot: c.root });
     assert.is(r.status, 0, r.stderr);
     const png = screenshot(chromium, file, path.join(dir, `${format}.png`));
     assert.is(png.width, 1600);
-    const frames = pixelsOf(png, FRAME, 30);
-    const rootBox = countPixels(png, rootBlue);
+    const { frames, rootBox } = graphPixels(png);
     // Each box's frame is a hundred pixels or more: the boxes in view are thousands.
     assert.ok(frames > 1500, `${format}: ${frames} pixels of box frames`);
     // The html fits the whole closure to the width: the root's box is in view too.
@@ -90,8 +87,7 @@ test('a closure too wide to fit the page opens at actual size with the root in v
   assert.is(r.status, 0, r.stderr);
   assert.match(fs.readFileSync(file, 'utf8'), '<input type="checkbox" id="actual" checked>');
   const png = screenshot(chromium, file, path.join(dir, 'wide.png'));
-  const frames = pixelsOf(png, FRAME, 30);
-  const rootBox = countPixels(png, rootBlue);
+  const { frames, rootBox } = graphPixels(png);
   assert.ok(frames > 1500, `${frames} pixels of box frames`);
   assert.ok(rootBox > 500, `${rootBox} pixels of the root's box`);
 });

@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { REPO, otherHost, runCliAsync, tmpDir } from '../helpers.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { findBwrap } from '../../src/build/sandbox.js';
-import { BOX_FRAME, countPixels, findChromium, isRootBlue, pixelsOf, screenshot } from '../chromium.js';
+import { findChromium, graphPixels, screenshot } from '../chromium.js';
 
 const EXPR = path.join(REPO, 'exprs', 'examples', 'laptop-analysis.ts');
 const PKG = path.join(REPO, 'exprs', 'examples', 'histogram.ts');
@@ -127,9 +127,8 @@ test('the laptop analysis environment: from nothing, pure at run time, reproduci
     const g = await runCliAsync(['graph', env, '--format', 'html', '-o', html], { storeRoot: root });
     assert.is(g.status, 0, g.stderr);
     const png = screenshot(chromium, html, path.join(dir, 'laptop.png'));
-    const frames = pixelsOf(png, BOX_FRAME, 30);
+    const { frames, rootBox } = graphPixels(png);
     assert.ok(frames > 1500, `${frames} pixels of box frames in the screenshot`);
-    const rootBox = countPixels(png, isRootBlue);
     assert.ok(rootBox > 500, `${rootBox} pixels of the environment's own box in the screenshot`);
   } else console.log('  (chromium is not installed: the picture of the closure was not opened)');
 
