@@ -113,8 +113,9 @@ defaultConfigurePhase() {
     fi
     # An out-of-tree build installed below $out: libraries in lib/ (not lib64/, which
     # GNUInstallDirs picks where /etc/debian_version is missing), installed programs and
-    # libraries find $out/lib, nothing searched outside the store (the host's prefixes and
-    # CMake's package registries are ignored).
+    # libraries find $out/lib and the store libraries they were linked with (CMake would
+    # otherwise replace the build's run path by $out/lib alone), nothing searched outside the
+    # store (the host's prefixes and CMake's package registries are ignored).
     cmake "$src_dir" \
       -DCMAKE_INSTALL_PREFIX="$out" \
       -DCMAKE_BUILD_TYPE=Release \
@@ -122,6 +123,7 @@ defaultConfigurePhase() {
       -DCMAKE_INSTALL_INCLUDEDIR=include \
       -DCMAKE_INSTALL_BINDIR=bin \
       -DCMAKE_INSTALL_RPATH="$out/lib" \
+      -DCMAKE_INSTALL_RPATH_USE_LINK_PATH=ON \
       -DCMAKE_SYSTEM_IGNORE_PREFIX_PATH="/;/usr;/usr/local;/opt" \
       -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
       -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF \
