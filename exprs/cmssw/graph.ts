@@ -72,6 +72,12 @@ export interface PackageOptions {
   scale?: number;
   /** Edges to drop (default CYCLE_BREAKS). */
   breaks?: ReadonlyArray<readonly [string, string]>;
+  /**
+   * Packages built otherwise (from source: externals.ts), by name, in place of the synthetic
+   * ones: a package for which this gives a derivation is that derivation (with its own
+   * dependencies), and the synthetic packages that depend on it refer to it.
+   */
+  replace?: (name: string) => Drv | undefined;
 }
 
 /** Runtime and build-only dependencies after breaking cycles; a dependency in both counts as runtime. */
@@ -157,12 +163,13 @@ export function payloadUnit(name: string, version: string | undefined): string {
 }
 
 /**
- * The builder of every package: read each build-only input, then write one file with the
+ * The builder of every package: read each build-only input (a synthetic one is a file; a
+ * package built from source, a directory, is only checked to be there), then write one file with the
  * name line, the runtime dependencies and `units` copies of `unit` (in blocks of 1,024, so a
  * GiB is some 16,000 printf calls). Only the stdenv's shell and its built-ins.
  */
 export const BUILDER_SCRIPT = [
-  'for d in $buildOnly; do read -r x < "$d"; done',
+  'for d in $buildOnly; do [ -d "$d" ] || read -r x < "$d"; done',
   '{',
   '  printf \'%s\\n\' "$pname $version $kind" $runtime',
   '  u=$unit; b=$unit; i=0',
@@ -188,6 +195,11 @@ export function packages(graph: Graph, opts: PackageOptions = {}): (name: string
     while (work.length) {
       const [name, expanded] = work.pop()!;
       if (made.has(name)) continue;
+      const real = opts.replace?.(name);
+      if (real) {
+        made.set(name, real);
+        continue;
+      }
       const { req, breq } = dependencies(graph, name, breaks);
       if (!expanded) {
         work.push([name, true]);

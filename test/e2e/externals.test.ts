@@ -231,4 +231,29 @@ test('realize --check: zlib, FastJet, HepMC3 and the program rebuilt bit for bit
   console.log(`  realize --check of the whole graph: ${((Date.now() - t1) / 1000).toFixed(0)} s`);
 });
 
+test('a CMSSW release with the real zlib, FastJet and HepMC3: shares their store paths, keeps them while it is a root', async () => {
+  if (!canFetch) return;
+  const rel = path.join(REPO, 'exprs', 'cmssw', 'release.ts');
+  const add = await runCliAsync(['release', 'add', 'CMSSW_14_2_X', rel, '-A', 'CMSSW_14_2_X', '--arg', 'scale', '0', '--arg', 'real', '["zlib","fastjet","hepmc3"]', '-j2', '--json'], { storeRoot: root });
+  assert.is(add.status, 0, add.stderr);
+  // The release refers to the very paths built above (valid already, so not built again).
+  const tops = (JSON.parse(add.stdout) as { outputs: string[] }).outputs;
+  assert.is(tops.length, 2, 'cmssw-tools and python_tools');
+  const closure = (await runCliAsync(['path-info', '-r', ...tops], { storeRoot: root })).stdout.split('\n').filter(Boolean);
+  for (const name of ['zlib', 'fastjet', 'hepmc3']) assert.ok(closure.includes(outs[name]), `the release's closure holds the real ${name}: ${outs[name]}`);
+  // A synthetic package that cmsdist has depend on FastJet refers to the real one.
+  const rivet = closure.find((p) => /-rivet-[^/]*$/.test(p));
+  assert.ok(rivet, 'rivet is in the release');
+  const refs = (await runCliAsync(['path-info', '--json', rivet!], { storeRoot: root })).stdout;
+  assert.ok(refs.includes(outs.fastjet), 'rivet refers to the real FastJet');
+  assert.ok(fs.readFileSync(rivet!, 'utf8').includes(outs.fastjet));
+
+  // Kept by the release through gc; freed once it is removed.
+  assert.is((await runCliAsync(['gc'], { storeRoot: root })).status, 0);
+  for (const name of ['zlib', 'fastjet', 'hepmc3']) assert.ok(fs.existsSync(outs[name]), `gc keeps the release's ${name}`);
+  assert.is((await runCliAsync(['release', 'rm', 'CMSSW_14_2_X'], { storeRoot: root })).status, 0);
+  assert.is((await runCliAsync(['gc'], { storeRoot: root })).status, 0);
+  for (const name of ['zlib', 'fastjet', 'hepmc3']) assert.not.ok(fs.existsSync(outs[name]), `gc frees ${name} once nothing roots it`);
+});
+
 test.run();
