@@ -25,7 +25,7 @@ import { linkEnvironment, parseEnvSpec } from './buildenv.js';
 import { unpackDebs } from './unpack-deb.js';
 import { followLog } from './follow-log.js';
 import { Launcher, type RunLimits, type RunResult } from './launcher.js';
-import type { Semaphore } from './semaphore.js';
+import type { Semaphore } from '../limit.js';
 import { dependencyOrder, GraphCycle } from '../graph.js';
 
 const LOG_TAIL_LINES = 25;

@@ -19,7 +19,7 @@ import { networkTimeouts, readStoreConfig } from '../store/config.js';
 import { runBuild, type BuilderSettings, type BuildReport } from './builder.js';
 import { defaultSandboxPaths, findBwrap, findSandboxInit, parseSandboxPath, withLibraries, writeSandboxEtc, type SandboxPath } from './sandbox.js';
 import { Launcher } from './launcher.js';
-import { Semaphore } from './semaphore.js';
+import { Semaphore } from '../limit.js';
 
 /** Downloads (builtin:fetchurl) at once, besides the -j builder processes. */
 const FETCHES = 6;

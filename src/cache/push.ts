@@ -19,7 +19,8 @@ import { ownedName } from '../store/process.js';
 import type { BinaryCache } from './binary-cache.js';
 import { CACHE_INFO_FILE, parseCacheInfo, serialiseCacheInfo, serialiseNarInfo, type Compression, type NarInfo } from './narinfo.js';
 import { addSignatures, type SecretKey } from './signing.js';
-import { EXTENSIONS, compressor, hashTap, mapLimit, type TransferProgress } from './transfer.js';
+import { EXTENSIONS, compressor, hashTap, type TransferProgress } from './transfer.js';
+import { mapLimit } from '../limit.js';
 
 export interface PushOptions {
   keys?: readonly SecretKey[];

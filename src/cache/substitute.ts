@@ -21,7 +21,8 @@ import { CACHE_INFO_FILE, parseCacheInfo, parseNarInfo, type NarInfo } from './n
 import { narInfoFile } from './push.js';
 import { acceptable, untrustedReason, vouchedFor, type TrustedKeys } from './signing.js';
 import { checkContentAddress } from './content-address.js';
-import { decompressor, hashTap, mapLimit, maxFileSize, type TransferProgress } from './transfer.js';
+import { decompressor, hashTap, maxFileSize, type TransferProgress } from './transfer.js';
+import { mapLimit } from '../limit.js';
 import { byteLimit, type Timeouts } from '../net/http.js';
 
 /** Paths substituted, and compressed bytes downloaded, of those to fetch. */

@@ -1,4 +1,4 @@
-/** Small helpers shared by push and substitution: bounded parallel map, hashing taps, compression. */
+/** Small helpers shared by push and substitution: hashing taps, compression. */
 import zlib from 'node:zlib';
 import { Transform } from 'node:stream';
 import { HashSink } from '../hash/sha256.js';
@@ -10,26 +10,6 @@ export interface TransferProgress {
   totalPaths: number;
   doneBytes: number;
   totalBytes: number;
-}
-
-/** Run `fn` over `items` with at most `limit` at once; results in input order. Stops starting new ones after a failure. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      const i = next++;
-      try {
-        out[i] = await fn(items[i], i);
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return out;
 }
 
 /** A pass-through stream that hashes (and counts) what flows through it. */

@@ -15,7 +15,7 @@ import { REPO } from '../helpers.js';
  * folder of its own layer.
  */
 const LAYERS: string[][] = [
-  ['errors.ts', 'code-frame.ts', 'graph.ts', 'version.ts'],
+  ['errors.ts', 'code-frame.ts', 'graph.ts', 'limit.ts', 'version.ts'],
   ['hash', 'net', 'host'],
   ['archive'],
   ['store'],
