@@ -1,7 +1,14 @@
 /**
  * Bounded concurrency, one way for the whole code: a counting semaphore (build slots, download
- * slots) and a parallel map over it (push, substitution lookups).
+ * slots), a parallel map over it (push, substitution lookups), and the backoff of everything
+ * that waits for a lock another process holds (store/locks.ts, the build scheduler).
  */
+
+/** How long to wait before the n-th try (from 0) of a lock someone else holds: a short backoff. */
+export function lockPollDelay(tries: number): number {
+  const steps = [20, 50, 100, 200, 250];
+  return steps[Math.min(tries, steps.length - 1)];
+}
 
 /** A counting semaphore: at most `n` holders at once, served in arrival order. */
 export class Semaphore {

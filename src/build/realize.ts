@@ -19,7 +19,7 @@ import { networkTimeouts, readStoreConfig } from '../store/config.js';
 import { runBuild, type BuilderSettings, type BuildReport } from './builder.js';
 import { defaultSandboxPaths, findBwrap, findSandboxInit, parseSandboxPath, withLibraries, writeSandboxEtc, type SandboxPath } from './sandbox.js';
 import { Launcher } from './launcher.js';
-import { Semaphore } from '../limit.js';
+import { Semaphore, lockPollDelay } from '../limit.js';
 
 /** Downloads (builtin:fetchurl) at once, besides the -j builder processes. */
 const FETCHES = 6;
@@ -97,8 +97,6 @@ export interface RealizeResult {
   /** Derivations whose missing outputs were all substituted instead of built. */
   substituted?: string[];
 }
-
-const LOCK_POLL_MS = [20, 50, 100, 200];
 
 /** Add the local sources the graph refers to; each must still hash to what evaluation saw. */
 async function addSources(store: Store, graph: BuildGraph): Promise<void> {
@@ -459,7 +457,7 @@ async function schedule(
     const got = locks.tryLock(outs);
     if (!got.ok) {
       const w = lockWait.get(n.drvPath) ?? { until: 0, tries: 0, announced: false };
-      w.until = Date.now() + LOCK_POLL_MS[Math.min(w.tries, LOCK_POLL_MS.length - 1)];
+      w.until = Date.now() + lockPollDelay(w.tries);
       w.tries++;
       if (!w.announced) emit({ type: 'waiting', drvPath: n.drvPath, name: n.drv.name, holder: got.holder });
       w.announced = true;

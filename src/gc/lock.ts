@@ -7,7 +7,6 @@ import type { Store } from '../store/store.js';
 import { ensureGcReserve, releaseGcReserve } from '../store/reserve.js';
 
 export const GC_LOCK_KEY = 'gc';
-const POLL_MS = [20, 50, 100, 200, 250];
 
 /**
  * Run `fn` holding the collector's lock. `freeing` (a collection that deletes): the space
@@ -27,18 +26,5 @@ export async function withGcLock<T>(store: Store, fn: () => Promise<T> | T, onWa
 async function lockedGc<T>(store: Store, fn: () => Promise<T> | T, onWait?: (holder: number) => void): Promise<T> {
   // A store opened read-only can delete nothing (a dry run only reads), and could not take it.
   if (store.readOnly) return fn();
-  const locks = store.pathLocks();
-  let announced = false;
-  for (let tries = 0; ; tries++) {
-    const got = locks.tryLock([GC_LOCK_KEY]);
-    if (got.ok) break;
-    if (!announced) onWait?.(got.holder);
-    announced = true;
-    await new Promise((r) => setTimeout(r, POLL_MS[Math.min(tries, POLL_MS.length - 1)]));
-  }
-  try {
-    return await fn();
-  } finally {
-    locks.unlock([GC_LOCK_KEY]); // never throws: the first error stays the one reported
-  }
+  return store.pathLocks().withLock([GC_LOCK_KEY], fn, onWait);
 }

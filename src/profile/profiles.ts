@@ -178,14 +178,7 @@ export class Profile {
 
   /** Run `fn` holding this profile's lock (a second install waits for the first). */
   async locked<T>(store: Store, fn: () => Promise<T> | T): Promise<T> {
-    const locks = store.pathLocks();
-    const key = `profile:${this.link}`;
-    for (let tries = 0; !locks.tryLock([key]).ok; tries++) await new Promise((r) => setTimeout(r, Math.min(250, 20 * (tries + 1))));
-    try {
-      return await fn();
-    } finally {
-      locks.unlock([key]);
-    }
+    return store.pathLocks().withLock([`profile:${this.link}`], fn);
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { writeTx, type DB } from './db.js';
 import { isAlive, thisProcess } from './process.js';
+import { lockPollDelay } from '../limit.js';
 
 interface LockRow {
   path: string;
@@ -36,6 +37,24 @@ export class PathLocks {
       for (const p of paths) this.held.add(p);
       return { ok: true as const };
     });
+  }
+
+  /**
+   * Run `fn` holding `keys` (store paths, or names such as 'gc'), waiting while a live process
+   * holds any of them; `onWait` is told the holder once. Released afterwards, also on error.
+   */
+  async withLock<T>(keys: readonly string[], fn: () => Promise<T> | T, onWait?: (holder: number) => void): Promise<T> {
+    for (let tries = 0; ; tries++) {
+      const got = this.tryLock(keys);
+      if (got.ok) break;
+      if (tries === 0) onWait?.(got.holder);
+      await new Promise((r) => setTimeout(r, lockPollDelay(tries)));
+    }
+    try {
+      return await fn();
+    } finally {
+      this.unlock(keys); // never throws: the first error stays the one reported
+    }
   }
 
   /**
