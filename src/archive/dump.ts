@@ -24,7 +24,7 @@ type HeaderArgument = Parameters<tar.Pack['entry']>[0];
 import { StoreError } from '../errors.js';
 import { toSRI } from '../hash/sri.js';
 import { ARCHIVE_MTIME, canonicalHeader, canonicalMode, canonicaliseTree, STORE_MTIME } from './canonical.js';
-import { entryFor, entryPath, readTarget, type EntryType } from './walk.js';
+import { childPrefix, entryPath, walkTree, type EntryType, type WalkEntry } from './walk.js';
 
 /** Largest read of a big file; bodies up to SMALL_FILE go to the packer as one buffer. */
 const CHUNK = 1 << 20;
@@ -50,63 +50,7 @@ export interface DumpOptions {
 }
 
 /** An entry to archive. Files get their size and exec bit from fstat when they are opened. */
-interface DumpEntry {
-  name: string;
-  abs: string;
-  type: EntryType;
-  target?: string;
-}
-
-const NEEDS_BYTE_ORDER = /[\uD800-\uFFFF]/;
-
-/** What entry './a/b' below `root` is on disk without its 'a/b' (as path.join spells it). */
-function childPrefix(root: string): string {
-  return path.join(root, 'x').slice(0, -1);
-}
-
-/**
- * The entries of `root` in canonical order (as `listTree`, byte order of the UTF-8 names),
- * without an lstat per entry: directory entry types say what each is, and files are stat'ed
- * through the descriptor they are read with. Refuses what listTree refuses, before any output.
- * `manyFiles` is called as soon as THREAD_FOR_FILES files have been seen.
- */
-function listForDump(root: string, manyFiles?: () => void): DumpEntry[] {
-  const rootEntry = entryFor(root, '.', fs.lstatSync(root));
-  const out: DumpEntry[] = [{ name: '.', abs: root, type: rootEntry.type, target: rootEntry.target }];
-  if (rootEntry.type !== 'directory') return out;
-  let byteOrder = false;
-  let files = 0;
-  const prefix = childPrefix(root);
-  const stack: Array<[string, string]> = [[root, '.']];
-  while (stack.length) {
-    const [dirAbs, dirName] = stack.pop()!;
-    for (const d of fs.readdirSync(dirAbs, { withFileTypes: true })) {
-      const base = d.name;
-      if (base.includes('\uFFFD')) {
-        throw new StoreError('IO', `cannot store '${path.join(dirAbs, base)}': its name is not valid UTF-8`);
-      }
-      if (!byteOrder && NEEDS_BYTE_ORDER.test(base)) byteOrder = true;
-      const name = `${dirName}/${base}`;
-      const abs = prefix + name.slice(2);
-      if (d.isFile()) {
-        out.push({ name, abs, type: 'file' });
-        if (++files === THREAD_FOR_FILES) manyFiles?.();
-      }
-      else if (d.isDirectory()) {
-        out.push({ name, abs, type: 'directory' });
-        stack.push([abs, name]);
-      } else if (d.isSymbolicLink()) out.push({ name, abs, type: 'symlink', target: readTarget(abs) });
-      else entryFor(abs, name, fs.lstatSync(abs)); // throws, naming what it is
-    }
-  }
-  // UTF-16 code unit order is UTF-8 byte order unless a name has a character from U+D800 up.
-  if (byteOrder) {
-    const keyed = out.map((e) => ({ e, key: Buffer.from(e.name) }));
-    keyed.sort((a, b) => Buffer.compare(a.key, b.key));
-    return keyed.map((k) => k.e);
-  }
-  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
+type DumpEntry = WalkEntry;
 
 function header(e: DumpEntry, size: number, executable: boolean): HeaderArgument {
   return canonicalHeader(e.name, e.type, size, executable, e.target);
@@ -684,7 +628,7 @@ function startPack(root: string, opts: DumpOptions, recycle: boolean): { pack: t
   const filler = new Filler(root, pack, opts.copyTo, recycle);
   let entries: DumpEntry[];
   try {
-    entries = listForDump(root, () => filler.startThread());
+    entries = walkTree(root, { at: THREAD_FOR_FILES, call: () => filler.startThread() });
   } catch (err) {
     filler.stopThread();
     throw err;

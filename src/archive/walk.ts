@@ -1,4 +1,4 @@
-/** List a file-system object in canonical order: entry names compared as UTF-8 bytes. */
+/** Walk a file-system object in canonical order: entry names compared as UTF-8 bytes. */
 import fs from 'node:fs';
 import path from 'node:path';
 import { StoreError } from '../errors.js';
@@ -49,34 +49,78 @@ export function entryFor(abs: string, name: string, st: fs.Stats): TreeEntry {
   });
 }
 
-function compareNames(a: { key: Buffer }, b: { key: Buffer }): number {
-  return Buffer.compare(a.key, b.key);
+/** An entry of a tree as a directory listing tells it, without a stat: files are stat'ed when read. */
+export interface WalkEntry {
+  /** '.' for the root, './a/b' below it. */
+  name: string;
+  /** Absolute path on disk. */
+  abs: string;
+  type: EntryType;
+  target?: string;
 }
 
-/** All entries of the object at `root`, the root first, then in byte order of their names. */
-export function listTree(root: string): TreeEntry[] {
-  const st = fs.lstatSync(root);
-  const out: Array<TreeEntry & { key: Buffer }> = [];
-  const push = (e: TreeEntry) => out.push(Object.assign(e, { key: Buffer.from(e.name) }));
-  push(entryFor(root, '.', st));
-  if (st.isDirectory()) {
-    const stack: Array<[string, string]> = [[root, '.']];
-    while (stack.length) {
-      const [dirAbs, dirName] = stack.pop()!;
-      for (const d of fs.readdirSync(dirAbs)) {
-        if (d.includes('\uFFFD')) {
-          throw new StoreError('IO', `cannot store '${path.join(dirAbs, d)}': its name is not valid UTF-8`);
-        }
-        const abs = path.join(dirAbs, d);
-        const name = `${dirName}/${d}`;
-        const e = entryFor(abs, name, fs.lstatSync(abs));
-        push(e);
-        if (e.type === 'directory') stack.push([abs, name]);
+const NEEDS_BYTE_ORDER = /[\uD800-\uFFFF]/;
+
+/** What entry './a/b' below `root` is on disk without its 'a/b' (as path.join spells it). */
+export function childPrefix(root: string): string {
+  return path.join(root, 'x').slice(0, -1);
+}
+
+/**
+ * The one walk of a tree: its entries, the root first, then in canonical order (byte order of
+ * the UTF-8 names), from directory listings alone (their entry types say what each is; no stat
+ * per entry). Refuses, before returning anything, a name or symlink target that is not UTF-8
+ * and anything but files, directories and symlinks. `manyFiles.call` is called once, as soon as
+ * `manyFiles.at` files have been seen (dump starts its reader thread then).
+ */
+export function walkTree(root: string, manyFiles?: { at: number; call: () => void }): WalkEntry[] {
+  const rootEntry = entryFor(root, '.', fs.lstatSync(root));
+  const out: WalkEntry[] = [{ name: '.', abs: root, type: rootEntry.type, target: rootEntry.target }];
+  if (rootEntry.type !== 'directory') return out;
+  let byteOrder = false;
+  let files = 0;
+  const prefix = childPrefix(root);
+  const stack: Array<[string, string]> = [[root, '.']];
+  while (stack.length) {
+    const [dirAbs, dirName] = stack.pop()!;
+    for (const d of fs.readdirSync(dirAbs, { withFileTypes: true })) {
+      const base = d.name;
+      if (base.includes('\uFFFD')) {
+        throw new StoreError('IO', `cannot store '${path.join(dirAbs, base)}': its name is not valid UTF-8`);
       }
+      if (!byteOrder && NEEDS_BYTE_ORDER.test(base)) byteOrder = true;
+      const name = `${dirName}/${base}`;
+      const abs = prefix + name.slice(2);
+      if (d.isFile()) {
+        out.push({ name, abs, type: 'file' });
+        if (++files === manyFiles?.at) manyFiles.call();
+      } else if (d.isDirectory()) {
+        out.push({ name, abs, type: 'directory' });
+        stack.push([abs, name]);
+      } else if (d.isSymbolicLink()) out.push({ name, abs, type: 'symlink', target: readTarget(abs) });
+      else entryFor(abs, name, fs.lstatSync(abs)); // throws, naming what it is
     }
   }
-  out.sort(compareNames);
-  return out.map(({ key: _key, ...e }) => e);
+  // UTF-16 code unit order is UTF-8 byte order unless a name has a character from U+D800 up.
+  if (byteOrder) {
+    const keyed = out.map((e) => ({ e, key: Buffer.from(e.name) }));
+    keyed.sort((a, b) => Buffer.compare(a.key, b.key));
+    return keyed.map((k) => k.e);
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * All entries of the object at `root`, the root first, then in byte order of their names, with
+ * what an lstat tells of files and symlinks (size, exec bit, hard links).
+ */
+export function listTree(root: string): TreeEntry[] {
+  return walkTree(root).map((w) => {
+    if (w.type === 'directory') return { name: w.name, abs: w.abs, type: 'directory', executable: false, size: 0 };
+    const st = fs.lstatSync(w.abs);
+    if (w.type === 'symlink') return { name: w.name, abs: w.abs, type: 'symlink', executable: false, size: 0, target: w.target, links: st.nlink };
+    return { name: w.name, abs: w.abs, type: 'file', executable: (st.mode & EXEC_BITS) !== 0, size: st.size, links: st.nlink };
+  });
 }
 
 /**
