@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { pipeline } from 'node:stream/promises';
 import { StoreError } from '../errors.js';
+import { fetchSchemeOf, type FetchSchemeName } from '../derivation/builtins.js';
 import { getFollowing, type Timeouts } from '../net/http.js';
 
 export type Mirrors = Record<string, string[]>;
@@ -173,10 +174,14 @@ async function fetchAptSource(spec: string, dest: string, o: FetchOptions): Prom
   }
 }
 
-async function fetchOne(url: string, dest: string, o: FetchOptions): Promise<void> {
-  if (url.startsWith('apt:')) return fetchApt(url.slice(4), dest, o);
-  if (url.startsWith('apt-source:')) return fetchAptSource(url.slice('apt-source:'.length), dest, o);
-  if (url.startsWith('mirror://')) {
+/** How each scheme of fetchurl's registry (derivation/builtins.ts) is fetched. */
+const FETCHERS: Record<FetchSchemeName, (url: string, dest: string, o: FetchOptions) => Promise<void>> = {
+  http: (url, dest, o) => fetchHttp(url, dest, o),
+  https: (url, dest, o) => fetchHttp(url, dest, o),
+  file: async (url, dest) => fs.copyFileSync(fileURLToPath(new URL(url)), dest),
+  apt: (url, dest, o) => fetchApt(url.slice('apt:'.length), dest, o),
+  'apt-source': (url, dest, o) => fetchAptSource(url.slice('apt-source:'.length), dest, o),
+  mirror: async (url, dest, o) => {
     const urls = mirrorUrls(url, o.mirrors);
     const name = /^mirror:\/\/([^/]+)/.exec(url)![1];
     if (urls.length === 0) throw new Skip(`no '${name}' mirror is configured (set "mirrors": {"${name}": [URL]} in the store's etc/hepstore.json, or HEPSTORE_MIRROR_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')})`);
@@ -190,19 +195,13 @@ async function fetchOne(url: string, dest: string, o: FetchOptions): Promise<voi
       }
     }
     throw new Error(errors.join('; '));
-  }
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new Error('not a URL');
-  }
-  if (u.protocol === 'file:') {
-    fs.copyFileSync(fileURLToPath(u), dest);
-    return;
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('unsupported scheme');
-  return fetchHttp(url, dest, o);
+  },
+};
+
+async function fetchOne(url: string, dest: string, o: FetchOptions): Promise<void> {
+  const scheme = fetchSchemeOf(url);
+  if (scheme === undefined) throw new Error('unsupported scheme');
+  return FETCHERS[scheme.name](url, dest, o);
 }
 
 export async function fetchToFile(urls: string | string[], dest: string, o: FetchOptions): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * The builtin builders, named once for both sides. A derivation whose builder is `builtin:NAME`
+ * The builtin builders and the URL schemes of fetchurl, named once for both sides. A derivation whose builder is `builtin:NAME`
  * is built inside hepstore. Each builtin has a version of its own semantics, raised whenever its
  * output for the same input would change; the expression side records it in the derivation
  * (env.builtinVersion, so it is in the .drv and its hash), and the build side refuses a
@@ -59,4 +59,29 @@ export function builtinFor(drv: Pick<Derivation, 'builder' | 'env'>, what: strin
     });
   }
   return b;
+}
+
+/**
+ * The URL schemes that `builtin:fetchurl` fetches, named once for both sides: the expression
+ * side checks a URL against its scheme's syntax, the build side dispatches on the scheme's name
+ * (build/fetch.ts has one handler per name, which the type below makes it keep).
+ */
+export const FETCH_SCHEMES = [
+  { name: 'http', syntax: 'http://HOST/PATH', pattern: /^http:\/\/\S+$/ },
+  { name: 'https', syntax: 'https://HOST/PATH', pattern: /^https:\/\/\S+$/ },
+  { name: 'file', syntax: 'file:///PATH', pattern: /^file:\/\/\S+$/ },
+  // A mirror configured for the store ("mirrors" in etc/hepstore.json): mirror://debian/pool/…
+  { name: 'mirror', syntax: 'mirror://NAME/PATH', pattern: /^mirror:\/\/[A-Za-z0-9_-]+\/\S+$/ },
+  // A Debian package through the host's apt-get: apt:NAME=VERSION or apt:NAME:ARCH=VERSION.
+  { name: 'apt', syntax: 'apt:NAME=VERSION', pattern: /^apt:[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?=[A-Za-z0-9.+~:-]+$/ },
+  // One file of a Debian source package, through the host's apt sources.
+  { name: 'apt-source', syntax: 'apt-source:SOURCE=VERSION/FILE', pattern: /^apt-source:[a-z0-9][a-z0-9+.-]*=[A-Za-z0-9.+~:-]+\/[A-Za-z0-9.+~_-]+$/ },
+] as const;
+
+export type FetchSchemeName = (typeof FETCH_SCHEMES)[number]['name'];
+
+/** The scheme of `url` ('https', 'apt-source', …), by the text before its first ':'; undefined for another. */
+export function fetchSchemeOf(url: string): (typeof FETCH_SCHEMES)[number] | undefined {
+  const name = url.slice(0, Math.max(0, url.indexOf(':')));
+  return FETCH_SCHEMES.find((s) => s.name === name);
 }

@@ -5,7 +5,7 @@
  * file of a Debian source package, through the host's apt). Only the content hash decides the
  * output path, so the same file fetched any of these ways is the same store path.
  */
-import { builtinEnv, FETCHURL } from '../derivation/builtins.js';
+import { builtinEnv, fetchSchemeOf, FETCHURL, FETCH_SCHEMES } from '../derivation/builtins.js';
 import { derivation, type Drv } from './drv.js';
 import { checkArgsObject, checkKeys, exprError, optionalArray, optionalBoolean, optionalString, stringElement } from './check.js';
 
@@ -36,17 +36,19 @@ export function urlName(url: string): string {
 }
 
 export function checkUrl(url: string): void {
-  if (/^apt:[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?=[A-Za-z0-9.+~:-]+$/.test(url)) return;
-  if (/^apt-source:[a-z0-9][a-z0-9+.-]*=[A-Za-z0-9.+~:-]+\/[A-Za-z0-9.+~_-]+$/.test(url)) return;
-  if (/^mirror:\/\/[A-Za-z0-9_-]+\/[^\s]+$/.test(url)) return;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw exprError(`fetchurl: '${url}' is not a URL`);
+  const scheme = fetchSchemeOf(url);
+  if (scheme === undefined) {
+    const given = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(url)?.[1];
+    if (given === undefined) throw exprError(`fetchurl: '${url}' is not a URL`);
+    throw exprError(`fetchurl: unsupported URL scheme '${given}:' in '${url}'`, { hint: `use ${FETCH_SCHEMES.map((x) => x.syntax).join(', ')}` });
   }
-  if (!['http:', 'https:', 'file:'].includes(parsed.protocol) || /\s/.test(url)) {
-    throw exprError(`fetchurl: unsupported URL scheme '${parsed.protocol}' in '${url}'`, { hint: 'use http://, https://, file://, mirror://NAME/PATH, apt:NAME=VERSION or apt-source:SOURCE=VERSION/FILE' });
+  if (!scheme.pattern.test(url)) throw exprError(`fetchurl: '${url}' is not a valid ${scheme.name}: URL`, { hint: `write ${scheme.syntax}` });
+  if (scheme.name === 'http' || scheme.name === 'https' || scheme.name === 'file') {
+    try {
+      new URL(url);
+    } catch {
+      throw exprError(`fetchurl: '${url}' is not a URL`);
+    }
   }
 }
 
