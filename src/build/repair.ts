@@ -61,13 +61,21 @@ export interface RebuildRepairResult {
   failed: Map<string, string>;
 }
 
-/** Rebuild the derivations of damaged valid paths and put verified copies in their place. */
+/** How a repair realizes its graph: realize() with these options added to the caller's own. */
+export type RepairRealize = (graph: BuildGraph, opts: Pick<RealizeOptions, 'repair' | 'keepGoing' | 'onEvent'>) => Promise<unknown>;
+
+/**
+ * Rebuild the derivations of damaged valid paths and put verified copies in their place.
+ * `build` realizes the graph (the command line's realize, with its flags); by default realize()
+ * with `opts`.
+ */
 export async function repairByRebuilding(
   store: Store,
   damaged: readonly string[],
-  opts: Pick<RealizeOptions, 'jobs' | 'sandbox' | 'sandboxPaths'> & { signed?: DerivationTrust } = {},
+  opts: Pick<RealizeOptions, 'jobs' | 'sandbox' | 'sandboxPaths'> & { signed?: DerivationTrust; build?: RepairRealize } = {},
 ): Promise<RebuildRepairResult> {
-  const { signed, ...realizeOpts } = opts;
+  const { signed, build, ...realizeOpts } = opts;
+  const run: RepairRealize = build ?? ((graph, o) => realize(store, graph, { ...realizeOpts, ...o }));
   const failed = new Map<string, string>();
   const graph: BuildGraph = { nodes: new Map(), sources: new Map(), roots: [] };
   const byDrv = new Map<string, string[]>();
@@ -98,8 +106,7 @@ export async function repairByRebuilding(
   const errors = new Map<string, string>();
   const done = new Set<string>();
   try {
-    await realize(store, graph, {
-      ...realizeOpts,
+    await run(graph, {
       repair: wanted,
       keepGoing: true,
       onEvent: (e) => {

@@ -6,8 +6,12 @@ import { StoreError } from '../errors.js';
 export type FlagKind = 'boolean' | 'string' | 'strings' | 'pairs';
 
 export interface FlagSpec {
-  /** `more`: a plural list option (`--substituters A B`) takes the following words that match it. */
-  [name: string]: { kind: FlagKind; short?: string; description?: string; more?: RegExp };
+  /**
+   * `more`: a plural list option (`--substituters A B`) takes the following words that match it.
+   * `check`: throws on a value the option cannot take (`-j four`), while the words are parsed,
+   * so a wrong value is refused before anything runs.
+   */
+  [name: string]: { kind: FlagKind; short?: string; description?: string; more?: RegExp; check?: (value: string) => unknown };
 }
 
 export interface Parsed {
@@ -68,6 +72,7 @@ export function parseArgs(argv: readonly string[], spec: FlagSpec, command: stri
       continue;
     }
     if (t.value === undefined) throw new StoreError('USAGE', `option '--${name}' needs a value`);
+    s.check?.(t.value);
     // A value attached to a short option (`-j4`) or after `=` is in this word; otherwise the next.
     takenThrough = t.inlineValue === false ? t.index + 1 : t.index;
     if (s.kind === 'string') flags[name] = t.value;

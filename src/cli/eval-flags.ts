@@ -11,7 +11,7 @@ import { evalTimeoutMs, type StoreConfig } from '../store/config.js';
 export const EVAL_FLAGS: FlagSpec = {
   arg: { kind: 'pairs', description: 'pass NAME = VALUE (JSON: 0.01, true, "text", [1,2]) to the functions the file exports' },
   argstr: { kind: 'pairs', description: 'pass NAME = VALUE as a string' },
-  'eval-timeout': { kind: 'string', description: 'seconds the evaluation may take (default: "evalTimeout" of etc/hepstore.json, else 300)' },
+  'eval-timeout': { kind: 'string', description: 'seconds the evaluation may take (default: "evalTimeout" of etc/hepstore.json, else 300)', check: (v) => evalTimeoutMs({}, '', v) },
 };
 
 /** The names looked for when FILE is a directory (`store realize .`), in order. */

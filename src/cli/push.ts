@@ -21,7 +21,7 @@ const push: Command = {
     to: { kind: 'string', description: 'the binary cache URL' },
     compression: { kind: 'string', description: 'gzip (default, level 1), br or none' },
     'key-file': { kind: 'strings', description: 'sign with this secret key (default: "secretKeyFiles" of etc/hepstore.json)' },
-    jobs: { kind: 'string', short: 'j', description: 'uploads at once (default 4)' },
+    jobs: { kind: 'string', short: 'j', description: 'uploads at once (default 4)', check: (v) => parseJobs(v) },
     json: { kind: 'boolean', description: 'print {pushed, skipped, narBytes, fileBytes} as JSON (stdout), and progress as JSON lines (stderr)' },
     ...PROGRESS_FLAGS,
   },

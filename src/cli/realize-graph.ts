@@ -1,6 +1,6 @@
 /**
  * Realizing a build graph as every command that builds does it (`realize`, `env`, `shell`,
- * `profile install`, `release add`, `lock`): one table of flags — jobs, sandbox, binary caches
+ * `profile install`, `release add`, `lock`, `verify --repair`): one table of flags — jobs, sandbox, binary caches
  * and their trust, fallback, limits, build logs — and one function that substitutes what the
  * configured caches have, builds the rest, signs, and shows progress.
  */
@@ -8,15 +8,16 @@ import type { FlagSpec, Parsed } from './args.js';
 import type { Context } from './command.js';
 import type { Progress } from './progress.js';
 import { StoreError } from '../errors.js';
-import { buildLimits, networkTimeouts, type StoreConfig } from '../store/config.js';
+import { buildLimits, limitMs, networkTimeouts, type StoreConfig } from '../store/config.js';
 import type { Store } from '../store/store.js';
 import type { BuildGraph } from '../derivation/graph.js';
+import type { RealizeOptions } from '../build/realize.js';
 
 /** What a binary cache's URL looks like. */
 export const CACHE_URL = /^(file|https?):\/\//;
 
 export const BUILD_FLAGS: FlagSpec = {
-  jobs: { kind: 'string', short: 'j', description: 'builds at once (default: number of cores)' },
+  jobs: { kind: 'string', short: 'j', description: 'builds at once (default: number of cores)', check: (v) => parseJobs(v) },
   'keep-failed': { kind: 'boolean', short: 'K', description: 'keep the build directory of a failed build' },
   'keep-going': { kind: 'boolean', short: 'k', description: 'go on with other builds after one fails' },
   'no-sandbox': { kind: 'boolean', description: 'build without the bubblewrap sandbox' },
@@ -25,8 +26,8 @@ export const BUILD_FLAGS: FlagSpec = {
   'no-substitute': { kind: 'boolean', description: 'build everything missing; ask no binary cache' },
   'no-require-sigs': { kind: 'boolean', description: 'accept substitutes without a signature by a trusted key' },
   'no-fallback': { kind: 'boolean', description: 'fail, rather than build, when a missing output cannot be substituted' },
-  timeout: { kind: 'string', description: 'seconds a build may run before it is stopped (exit 101; 0: no limit; default: "buildTimeout" of etc/hepstore.json)' },
-  'max-silent-time': { kind: 'string', description: 'seconds a build may go without output before it is stopped (exit 101; 0: no limit; default: "maxSilentTime" of etc/hepstore.json)' },
+  timeout: { kind: 'string', description: 'seconds a build may run before it is stopped (exit 101; 0: no limit; default: "buildTimeout" of etc/hepstore.json)', check: (v) => limitMs(v, '--timeout') },
+  'max-silent-time': { kind: 'string', description: 'seconds a build may go without output before it is stopped (exit 101; 0: no limit; default: "maxSilentTime" of etc/hepstore.json)', check: (v) => limitMs(v, '--max-silent-time') },
 };
 
 
@@ -44,8 +45,12 @@ export function parseJobs(v: unknown): number | undefined {
   return n === 0 ? undefined : n;
 }
 
-/** Realize a graph with the command line's build options and substituters, showing progress. */
-export async function realizeGraph(store: Store, config: StoreConfig, graph: BuildGraph, args: Parsed, ctx: Context) {
+/**
+ * Realize a graph with the command line's build options and substituters, showing progress.
+ * `extra`: what a caller adds of its own (verify --repair: the outputs to rebuild and replace,
+ * keep going, and its own view of the events).
+ */
+export async function realizeGraph(store: Store, config: StoreConfig, graph: BuildGraph, args: Parsed, ctx: Context, extra: Pick<RealizeOptions, 'repair' | 'keepGoing' | 'onEvent'> = {}) {
   const substituters = substituterUrls(args, config);
   const [{ realize }, { openProgress }, { realizeDisplay }] = await Promise.all([import('../build/realize.js'), import('./progress.js'), import('./realize-progress.js')]);
   const progress = await openProgress(ctx, args.flags);
@@ -55,13 +60,15 @@ export async function realizeGraph(store: Store, config: StoreConfig, graph: Bui
     const onEvent: typeof display.onEvent = (e) => {
       if (e.type === 'substitute-failed' && !args.flags['no-fallback']) progress.message(`could not substitute ${e.path}: ${e.reason}${missCause(e)}; building it instead`);
       display.onEvent(e);
+      extra.onEvent?.(e);
     };
     return await realize(store, graph, {
       jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
       sandbox: args.flags['no-sandbox'] ? false : config.sandbox,
       sandboxPaths: config.sandboxPaths,
       keepFailed: Boolean(args.flags['keep-failed']),
-      keepGoing: Boolean(args.flags['keep-going']),
+      keepGoing: extra.keepGoing ?? Boolean(args.flags['keep-going']),
+      repair: extra.repair,
       check: Boolean(args.flags.check),
       onEvent,
       buildLogs: Boolean(args.flags['print-build-logs']) || undefined,

@@ -17,7 +17,7 @@ const tree: Command = {
   summary:
     "Show the closure of a store path as a tree: each path with its own size and its closure size, references sorted by what they cost (closure size, largest first). A path is expanded once; later it is marked '[shown above]'.",
   flags: {
-    depth: { kind: 'string', short: 'd', description: 'levels below PATH to show (default: all)' },
+    depth: { kind: 'string', short: 'd', description: 'levels below PATH to show (default: all)', check: (v) => parseDepth(v) },
     json: { kind: 'boolean', description: 'print the tree as JSON: {path, narSize, closureSize, children?, repeated?, more?}' },
   },
   async run(args, ctx) {

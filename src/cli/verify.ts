@@ -1,23 +1,22 @@
 import type { Command, Context } from './command.js';
 import { printJson } from './command.js';
-import { CACHE_URL } from './realize-graph.js';
+import { BUILD_FLAGS, realizeGraph, substituterUrls } from './realize-graph.js';
 import { count } from '../gc/format.js';
 import { resolveInstallable } from './resolve.js';
 import { networkTimeouts, readStoreConfig } from '../store/config.js';
 import { openProgress, PROGRESS_FLAGS } from './progress.js';
 
 const verify: Command = {
-  usage: 'store verify [PATH...] [--check-contents] [--repair [--substituters URL...] [--no-require-sigs]] [--recover] [--quiet] [--json]',
+  usage: 'store verify [PATH...] [--check-contents] [--repair [--substituters URL...] [--no-require-sigs] [--no-substitute] [--no-fallback] [-j N] [--no-sandbox] [-L]] [--recover] [--quiet] [--json]',
   summary:
     'Check that every valid path (or the closure of the given PATHs) exists on disk; with --check-contents, re-hash each one against its recorded narHash. With --repair, fetch a good copy of each missing or modified path from the binary caches, or else rebuild it from its derivation (in the sandbox) and put it back if it comes out with the registered narHash. Exits 1 if anything is (still) missing or modified. With --recover, register every object of the store directory that the database does not list (after a lost, truncated or damaged database), in one transaction.',
   flags: {
     'check-contents': { kind: 'boolean', description: 're-hash every path and compare with its narHash' },
     repair: { kind: 'boolean', description: 'replace missing or modified paths with verified copies from the binary caches, or by rebuilding them' },
-    jobs: { kind: 'string', short: 'j', description: 'rebuilds at once when repairing (default: "maxJobs", else the number of cores)' },
-    substituters: { kind: 'strings', more: CACHE_URL, description: 'binary caches to repair from (default: "substituters" of etc/hepstore.json)' },
-    'no-require-sigs': { kind: 'boolean', description: 'accept copies without a signature by a trusted key' },
     recover: { kind: 'boolean', description: 'rebuild a lost or damaged database from the objects in the store directory (re-hashed, references re-scanned, derivers from the .drv files)' },
     json: { kind: 'boolean', description: 'print the report as JSON (stdout), and progress as JSON lines (stderr)' },
+    // --repair fetches and rebuilds as realize does: its caches, trust, jobs, sandbox, limits.
+    ...BUILD_FLAGS,
     ...PROGRESS_FLAGS,
   },
   async run(args, ctx) {
@@ -42,9 +41,9 @@ const verify: Command = {
     try {
       if (args.flags.repair && bad.length) {
         const config = readStoreConfig(store.layout.configFile);
-        const urls = (args.flags.substituters as string[] | undefined) ?? config.substituters ?? [];
+        const urls = substituterUrls(args, config);
         // First a verified copy from a binary cache, else a rebuild from the path's derivation.
-        const notFetched = new Map<string, string>(bad.map((p) => [p, 'no binary cache configured']));
+        const notFetched = new Map<string, string>(bad.map((p) => [p, args.flags['no-substitute'] ? 'no binary cache asked (--no-substitute)' : 'no binary cache configured']));
         if (urls.length) {
           const { substitutePaths } = await import('../cache/substitute.js');
           const { configuredTrustedKeys } = await import('../cache/keys.js');
@@ -67,16 +66,17 @@ const verify: Command = {
             } else notFetched.set(p, why);
           }
         }
-        if (notFetched.size) {
-          const [{ repairByRebuilding }, { parseJobs }] = await Promise.all([import('../build/repair.js'), import('./realize-graph.js')]);
-          const [{ configuredTrustedKeys }, { hasTrustedSignature }] = await Promise.all([import('../cache/keys.js'), import('../cache/signing.js')]);
+        if (notFetched.size && args.flags['no-fallback']) {
+          for (const [p, fetchWhy] of notFetched) unrepaired.push({ path: p, reason: `not fetched (${fetchWhy}), and not rebuilt (--no-fallback)` });
+        } else if (notFetched.size) {
+          const [{ repairByRebuilding }, { configuredTrustedKeys }, { hasTrustedSignature }] = await Promise.all([import('../build/repair.js'), import('../cache/keys.js'), import('../cache/signing.js')]);
           const keys = configuredTrustedKeys(config);
+          // The rebuild has realize's own progress display.
+          progress.close();
           const r = await repairByRebuilding(store, [...notFetched.keys()], {
-            jobs: parseJobs(args.flags.jobs) ?? config.maxJobs,
-            sandbox: config.sandbox,
-            sandboxPaths: config.sandboxPaths,
             // A .drv this store did not write is built from only if a trusted key signed it.
             signed: (info) => hasTrustedSignature(info, info.sigs, keys),
+            build: (graph, extra) => realizeGraph(store, config, graph, args, ctx, extra),
           });
           repaired.push(...r.repaired);
           for (const [p, fetchWhy] of notFetched) {

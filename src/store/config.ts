@@ -84,7 +84,7 @@ export function evalTimeoutMs(config: StoreConfig, file: string, flag?: unknown)
 }
 
 /** A build limit in milliseconds (undefined: none): a whole or decimal number of seconds, 0 for no limit. */
-function limitMs(value: unknown, where: string): number | undefined {
+export function limitMs(value: unknown, where: string): number | undefined {
   const ok = typeof value === 'number' ? Number.isFinite(value) && value >= 0 : typeof value === 'string' && /^\d+(\.\d+)?$/.test(value);
   if (!ok) throw new StoreError('USAGE', `${where} takes a number of seconds (got ${typeof value === 'string' ? `'${value}'` : JSON.stringify(value)})`);
   return Math.round(Math.min(Number(value), 2_000_000) * 1000) || undefined;

@@ -82,6 +82,32 @@ sandboxTest('a modified and a missing output are rebuilt without any cache, a co
   s2.close();
 });
 
+sandboxTest('--repair takes realize\'s flags: --no-fallback rebuilds nothing, --no-sandbox is refused, -j1 -L rebuilds', () => {
+  const { root, run } = setup();
+  const r = run(['realize', 'env.ts', '-A', 'tool', '--no-out-link']);
+  assert.is(r.status, 0, r.stderr);
+  const tool = r.stdout.trim();
+  overwrite(tool, 'damaged\n');
+  const none = run(['verify', '--check-contents', '--repair', '--no-fallback', '--json']);
+  assert.is(none.status, 1, none.stderr);
+  const out = JSON.parse(none.stdout);
+  assert.equal(out.repaired, []);
+  assert.match(out.unrepaired[0].reason, /not fetched \(no binary cache configured\), and not rebuilt \(--no-fallback\)/);
+  assert.is(fs.readFileSync(tool, 'utf8'), 'damaged\n');
+  // Without the sandbox the rebuild could write over the valid outputs: refused, as realize's check is.
+  const bare = run(['verify', '--check-contents', '--repair', '--no-sandbox']);
+  assert.is(bare.status, 1, bare.stderr);
+  assert.match(bare.stderr, /beside its valid outputs without the sandbox/);
+  const fix = run(['verify', '--check-contents', '--repair', '-j1', '-L']);
+  assert.is(fix.status, 0, fix.stderr);
+  assert.match(fix.stderr, new RegExp(`repaired '${tool}'`));
+  assert.is(fs.readFileSync(tool, 'utf8'), 'generated table\n');
+  const wrong = run(['verify', '--repair', '-j', 'four']);
+  assert.is(wrong.status, 1, wrong.stderr);
+  assert.is(wrong.stderr, "error: -j takes a whole number (got 'four')\n", 'refused before the store is checked');
+  void root;
+});
+
 sandboxTest('a rebuild with a different narHash is reported as not reproducible and replaces nothing', async () => {
   const { root, run } = setup();
   const r = run(['realize', 'env.ts', '-A', 'noisy', '--no-out-link']);
