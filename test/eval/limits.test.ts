@@ -73,7 +73,7 @@ test('an evaluation that waits past --eval-timeout is an error naming the file',
   const r = run(env, ['realize', 'waits.ts', '--eval-timeout', '1']);
   fails(r, new RegExp(`^error: ${path.join(env.dir, 'waits.ts')}: evaluation took longer than 1 s`));
   assert.match(r.stderr, /\nhint: .*evalTimeout/);
-  assert.ok(r.ms < 15_000, `${r.ms} ms`);
+  assert.ok(r.ms < 60_000, `${r.ms} ms (stopped by the 1 s limit, not the default 300 s one)`);
 });
 
 test('an evaluation stuck in a loop is stopped at evalTimeout of the configuration', () => {
@@ -83,7 +83,7 @@ test('an evaluation stuck in a loop is stopped at evalTimeout of the configurati
   for (const cmd of ['eval', 'realize']) {
     const r = run(env, [cmd, 'loops.ts']);
     fails(r, new RegExp(`^error: ${path.join(env.dir, 'loops.ts')}: evaluation took longer than 1 s`));
-    assert.ok(r.ms < 15_000, `${r.ms} ms`);
+    assert.ok(r.ms < 60_000, `${r.ms} ms (stopped by the 1 s limit, not the default 300 s one)`);
   }
 });
 
