@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { LocalStore } from '../src/store/local-store.js';
-import { substitutePaths } from '../src/cache/substitute.js';
+import { substitutePaths } from '../src/cache/binary/substitute.js';
 import { CLI, REPO, has, median, nixEnv, rm } from './lib.js';
 
 

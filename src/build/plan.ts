@@ -6,7 +6,7 @@
  */
 import { topoOrder, type BuildGraph, type BuildNode } from '../derivation/graph.js';
 import type { Store } from '../store/store.js';
-import type { SubstituteOptions } from '../cache/substitute.js';
+import type { SubstituteOptions } from '../cache/binary/substitute.js';
 
 export interface PlannedFetch {
   path: string;
@@ -50,7 +50,7 @@ export async function planRealize(store: Store, graph: BuildGraph, substitute?: 
   let needed = reach((n) => missingOutputs(n).length === 0);
   const fetch = new Map<string, PlannedFetch>();
   if (substitute && needed.size) {
-    const { querySubstitutable } = await import('../cache/substitute.js');
+    const { querySubstitutable } = await import('../cache/binary/substitute.js');
     const wanted = [...needed].flatMap((p) => missingOutputs(graph.nodes.get(p)!));
     const q = await querySubstitutable(store, wanted, { ...substitute, tempRoots: false }, (p) => valid.has(p) || store.isValid(p));
     // As realize does: a derivation whose missing outputs can all be fetched is not built, and

@@ -48,7 +48,7 @@ export interface RealizeOptions {
   buildLogs?: boolean;
   /**
    * Fetch missing outputs (and their closures) from binary caches instead of building them
-   * (src/cache/substitute.ts). Returns, for each path it could not fetch, why.
+   * (src/cache/binary/substitute.ts). Returns, for each path it could not fetch, why.
    */
   substitute?: (paths: string[]) => Promise<Map<string, string>>;
   /** With `substitute`: fail instead of building what could not be substituted. */

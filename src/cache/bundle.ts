@@ -22,9 +22,9 @@ import { removeTree } from '../archive/canonical.js';
 import { HashSink } from '../hash/sha256.js';
 import { parseSRI, toSRI } from '../hash/sri.js';
 import type { Store, NewPathInfo, PathInfo } from '../store/store.js';
-import { acceptable, addSignatures, untrustedReason, vouchedFor, type SecretKey, type TrustedKeys } from './signing.js';
-import { checkContentAddress } from './content-address.js';
-import type { TransferProgress } from './transfer.js';
+import { acceptable, addSignatures, untrustedReason, vouchedFor, type SecretKey, type TrustedKeys } from './trust/signing.js';
+import { checkContentAddress } from './trust/content-address.js';
+import type { TransferProgress } from './binary/transfer.js';
 
 export const BUNDLE_MAGIC = Buffer.from('HEPSTORE-BUNDLE\n');
 const FORMAT = 'hepstore-bundle';

@@ -5,7 +5,7 @@ import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { readStoreConfig } from '../store/config.js';
 import { exportBundle } from '../cache/bundle.js';
-import { configuredSecretKeys } from '../cache/keys.js';
+import { configuredSecretKeys } from '../cache/trust/keys.js';
 import { resolveInstallable } from './resolve.js';
 import { openProgress, PROGRESS_FLAGS } from './progress.js';
 import { transferProgress } from './realize-progress.js';

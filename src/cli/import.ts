@@ -6,7 +6,7 @@ import { StoreError } from '../errors.js';
 import { readStoreConfig } from '../store/config.js';
 import { importBundle } from '../cache/bundle.js';
 import { addOutLink } from '../gc/roots.js';
-import { configuredTrustedKeys } from '../cache/keys.js';
+import { configuredTrustedKeys } from '../cache/trust/keys.js';
 import { openProgress, PROGRESS_FLAGS } from './progress.js';
 import { transferProgress } from './realize-progress.js';
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from './command.js';
 import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
-import { generateKeyPair } from '../cache/signing.js';
+import { generateKeyPair } from '../cache/trust/signing.js';
 
 const keygen: Command = {
   usage: 'store keygen NAME [--secret-key-file FILE] [--public-key-file FILE] [--json]',

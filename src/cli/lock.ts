@@ -6,7 +6,7 @@ import { evaluateFile } from '../eval/evaluate.js';
 import { buildGraph } from '../eval/graph.js';
 import { readStoreConfig } from '../store/config.js';
 import { EVAL_FLAGS, evalOptions, expressionFile } from './eval-flags.js';
-import { makeLock } from '../cache/lock.js';
+import { makeLock } from '../cache/lock-file.js';
 import { refuseHostDependencies } from '../eval/host-deps.js';
 import { BUILD_FLAGS, realizeGraph } from './realize-graph.js';
 

@@ -98,15 +98,15 @@ function missCause(e: { reason: string; name: string; location?: string; missing
 /** realize()'s `sign` hook from the store's secretKeyFiles (the signing code loads only when some are configured). */
 export async function outputSigner(store: Store, config: StoreConfig) {
   if (!config.secretKeyFiles?.length) return undefined;
-  const keys = await import('../cache/keys.js');
+  const keys = await import('../cache/trust/keys.js');
   return keys.outputSigner(config, store.layout.configFile);
 }
 
-/** The substitution hook for realize(): src/cache/substitute.ts, its paths and bytes on the progress display. */
+/** The substitution hook for realize(): src/cache/binary/substitute.ts, its paths and bytes on the progress display. */
 async function substituter(store: Store, config: StoreConfig, urls: string[], requireSigs: boolean, progress: Progress) {
   const [{ substitutePaths }, { configuredTrustedKeys }, { transferProgress }, { formatBytes }] = await Promise.all([
-    import('../cache/substitute.js'),
-    import('../cache/keys.js'),
+    import('../cache/binary/substitute.js'),
+    import('../cache/trust/keys.js'),
     import('./realize-progress.js'),
     import('../gc/format.js'),
   ]);

@@ -5,7 +5,7 @@
  * line of builder output is printed as `name> line`.
  */
 import type { RealizeEvent } from '../build/realize.js';
-import type { TransferProgress } from '../cache/transfer.js';
+import type { TransferProgress } from '../cache/binary/transfer.js';
 import type { Progress } from './progress.js';
 
 export interface RealizeDisplay {

@@ -130,7 +130,7 @@ async function evaluateAndRealize(
     asked.push(outs);
   }
   store.addTempRoots(wanted); // GC: root before checking validity (src/gc/collect.ts), until the out-links exist
-  const lock = lockFile === undefined ? undefined : await import('../cache/lock.js');
+  const lock = lockFile === undefined ? undefined : await import('../cache/lock-file.js');
   const locked = lock?.readLock(lockFile!);
   const graph = locked ? buildGraph(roots) : undefined;
   if (locked) lock!.checkLockBefore(locked, lockFile!, store, graph!);
@@ -185,7 +185,7 @@ async function dryRun(store: Store, config: StoreConfig, file: string, pure: boo
   const substituters = substituterUrls(args, config);
   let substitute;
   if (substituters.length) {
-    const { configuredTrustedKeys } = await import('../cache/keys.js');
+    const { configuredTrustedKeys } = await import('../cache/trust/keys.js');
     substitute = { substituters, trusted: configuredTrustedKeys(config), requireSigs: !args.flags['no-require-sigs'], timeouts: networkTimeouts(config, store.layout.configFile), onWarning: (m: string) => ctx.stderr.write(`warning: ${m}\n`) };
   }
   const json = Boolean(args.flags.json);

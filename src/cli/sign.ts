@@ -3,8 +3,8 @@ import type { Command } from './command.js';
 import { printJson } from './command.js';
 import { StoreError } from '../errors.js';
 import { readStoreConfig } from '../store/config.js';
-import { addSignatures } from '../cache/signing.js';
-import { configuredSecretKeys } from '../cache/keys.js';
+import { addSignatures } from '../cache/trust/signing.js';
+import { configuredSecretKeys } from '../cache/trust/keys.js';
 import { resolveInstallable } from './resolve.js';
 
 const signCmd: Command = {

@@ -45,8 +45,8 @@ const verify: Command = {
         // First a verified copy from a binary cache, else a rebuild from the path's derivation.
         const notFetched = new Map<string, string>(bad.map((p) => [p, args.flags['no-substitute'] ? 'no binary cache asked (--no-substitute)' : 'no binary cache configured']));
         if (urls.length) {
-          const { substitutePaths } = await import('../cache/substitute.js');
-          const { configuredTrustedKeys } = await import('../cache/keys.js');
+          const { substitutePaths } = await import('../cache/binary/substitute.js');
+          const { configuredTrustedKeys } = await import('../cache/trust/keys.js');
           const { transferProgress } = await import('./realize-progress.js');
           const shown = transferProgress(progress, 'substitute', 'fetching');
           const r = await substitutePaths(store, bad, {
@@ -69,7 +69,7 @@ const verify: Command = {
         if (notFetched.size && args.flags['no-fallback']) {
           for (const [p, fetchWhy] of notFetched) unrepaired.push({ path: p, reason: `not fetched (${fetchWhy}), and not rebuilt (--no-fallback)` });
         } else if (notFetched.size) {
-          const [{ repairByRebuilding }, { configuredTrustedKeys }, { hasTrustedSignature }] = await Promise.all([import('../build/repair.js'), import('../cache/keys.js'), import('../cache/signing.js')]);
+          const [{ repairByRebuilding }, { configuredTrustedKeys }, { hasTrustedSignature }] = await Promise.all([import('../build/repair.js'), import('../cache/trust/keys.js'), import('../cache/trust/signing.js')]);
           const keys = configuredTrustedKeys(config);
           // The rebuild has realize's own progress display.
           progress.close();

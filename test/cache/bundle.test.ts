@@ -5,7 +5,7 @@ import path from 'node:path';
 import tar from 'tar-stream';
 import { LocalStore } from '../../src/store/local-store.js';
 import { exportBundle, importBundle, BUNDLE_MAGIC, readBundleIndex } from '../../src/cache/bundle.js';
-import { addSignatures, trustedKeys, fingerprint, parsePublicKey } from '../../src/cache/signing.js';
+import { addSignatures, trustedKeys, fingerprint, parsePublicKey } from '../../src/cache/trust/signing.js';
 import { removeTree } from '../../src/archive/canonical.js';
 import { sha256 } from '../../src/hash/sha256.js';
 import { toSRI } from '../../src/hash/sri.js';

@@ -4,7 +4,7 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { LocalStore } from '../../src/store/local-store.js';
-import { generateKeyPair, parseSecretKey, addSignatures, type SecretKey } from '../../src/cache/signing.js';
+import { generateKeyPair, parseSecretKey, addSignatures, type SecretKey } from '../../src/cache/trust/signing.js';
 import * as assert from 'uvu/assert';
 import { placeWithReferences, runCliAsync, tmpDir, writeTree, type CliResult } from '../helpers.js';
 

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { removeTree } from '../../src/archive/canonical.js';
-import { parseNarInfo, serialiseNarInfo } from '../../src/cache/narinfo.js';
+import { parseNarInfo, serialiseNarInfo } from '../../src/cache/binary/narinfo.js';
 import { nix32Encode } from '../../src/hash/nix32.js';
 import { runCli, runCliAsync, tmpDir } from '../helpers.js';
 import { cli, ok, world as sharedWorld, writeConfig, type World } from './helpers.js';

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LocalStore } from '../../src/store/local-store.js';
 import { removeTree, makeWritable } from '../../src/archive/canonical.js';
-import { openBinaryCache } from '../../src/cache/binary-cache.js';
-import { pushClosure } from '../../src/cache/push.js';
+import { openBinaryCache } from '../../src/cache/binary/binary-cache.js';
+import { pushClosure } from '../../src/cache/binary/push.js';
 import { runCli, tmpDir } from '../helpers.js';
 import { makeClosure, makeKeys, sharedRoot, writeConfig } from './helpers.js';
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LocalStore } from '../../src/store/local-store.js';
 import { removeTree } from '../../src/archive/canonical.js';
-import { hasTrustedSignature, trustedKeys } from '../../src/cache/signing.js';
+import { hasTrustedSignature, trustedKeys } from '../../src/cache/trust/signing.js';
 import { tmpDir } from '../helpers.js';
 import { snapshot, writeConfig, type Keys, world as sharedWorld, cli, ok, type World } from './helpers.js';
 

@@ -15,8 +15,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
-import { StoreError } from '../errors.js';
-import { contentLength, keepAliveAgent, readLimited, request, type Timeouts } from '../net/http.js';
+import { StoreError } from '../../errors.js';
+import { contentLength, keepAliveAgent, readLimited, request, type Timeouts } from '../../net/http.js';
 
 /** The most a metadata file (narinfo, cache-info) may hold: real ones are a few hundred bytes. */
 export const MAX_METADATA_BYTES = 1 << 20;

@@ -1,7 +1,7 @@
 /** Small helpers shared by push and substitution: hashing taps, compression. */
 import zlib from 'node:zlib';
 import { Transform } from 'node:stream';
-import { HashSink } from '../hash/sha256.js';
+import { HashSink } from '../../hash/sha256.js';
 import type { Compression } from './narinfo.js';
 
 /** How far a transfer of store paths is (push, substitution, export, import): paths and bytes. */

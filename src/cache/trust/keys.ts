@@ -1,6 +1,6 @@
 /** The keys a store is configured with (etc/hepstore.json: trustedPublicKeys, secretKeyFiles). */
 import path from 'node:path';
-import type { StoreConfig } from '../store/config.js';
+import type { StoreConfig } from '../../store/config.js';
 import { addSignatures, readSecretKeyFile, trustedKeys, type SecretKey, type SignedInfo, type TrustedKeys } from './signing.js';
 
 export function configuredTrustedKeys(config: StoreConfig): TrustedKeys {

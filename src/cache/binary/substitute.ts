@@ -10,20 +10,20 @@
 import os from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, type Transform } from 'node:stream';
-import { StoreError } from '../errors.js';
-import { restoreArchive } from '../archive/index.js';
-import { removeTree } from '../archive/canonical.js';
-import { HashSink } from '../hash/sha256.js';
-import { toSRI } from '../hash/sri.js';
-import type { Store } from '../store/store.js';
+import { StoreError } from '../../errors.js';
+import { restoreArchive } from '../../archive/index.js';
+import { removeTree } from '../../archive/canonical.js';
+import { HashSink } from '../../hash/sha256.js';
+import { toSRI } from '../../hash/sri.js';
+import type { Store } from '../../store/store.js';
 import { openBinaryCache, type BinaryCache } from './binary-cache.js';
 import { CACHE_INFO_FILE, parseCacheInfo, parseNarInfo, type NarInfo } from './narinfo.js';
 import { narInfoFile } from './push.js';
-import { acceptable, untrustedReason, vouchedFor, type TrustedKeys } from './signing.js';
-import { checkContentAddress } from './content-address.js';
+import { acceptable, untrustedReason, vouchedFor, type TrustedKeys } from '../trust/signing.js';
+import { checkContentAddress } from '../trust/content-address.js';
 import { decompressor, hashTap, maxFileSize, type TransferProgress } from './transfer.js';
-import { mapLimit } from '../limit.js';
-import { byteLimit, type Timeouts } from '../net/http.js';
+import { mapLimit } from '../../limit.js';
+import { byteLimit, type Timeouts } from '../../net/http.js';
 
 /** Paths substituted, and compressed bytes downloaded, of those to fetch. */
 export type SubstituteProgress = TransferProgress;

@@ -5,9 +5,9 @@
  */
 import fs from 'node:fs';
 import { createHash } from 'node:crypto';
-import { parseSRI } from '../hash/sri.js';
-import { fixedOutputPath } from '../derivation/paths.js';
-import { makeStorePath, parseStorePath, typeWithReferences } from '../store/path.js';
+import { parseSRI } from '../../hash/sri.js';
+import { fixedOutputPath } from '../../derivation/paths.js';
+import { makeStorePath, parseStorePath, typeWithReferences } from '../../store/path.js';
 
 export interface CaInfo {
   path: string;

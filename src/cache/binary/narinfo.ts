@@ -4,9 +4,9 @@
  * NarHash and FileHash are SRI strings (sha256-…), as everywhere in this store.
  */
 import path from 'node:path';
-import { StoreError } from '../errors.js';
-import { parseSRI } from '../hash/sri.js';
-import { parseStorePath } from '../store/path.js';
+import { StoreError } from '../../errors.js';
+import { parseSRI } from '../../hash/sri.js';
+import { parseStorePath } from '../../store/path.js';
 
 export type Compression = 'none' | 'gzip' | 'br';
 
