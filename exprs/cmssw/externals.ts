@@ -4,6 +4,9 @@
  * has them. The sources are Debian's upstream tarballs (exprs/source/), so versions are Debian's
  * (zlib 1.2.13, bzip2 1.0.8, xz 5.4.1, FastJet 3.4.0, HepMC3 3.1.2, LZ4 1.9.4, TinyXML-2 9.0.0), not cmsdist's.
  *
+ * OpenBLAS 0.3.21 is built from Debian's tarball as well, its BLAS and CBLAS: Debian's tarball
+ * has no LAPACK sources (exprs/source/openblas.ts).
+ *
  *   store realize exprs/cmssw/externals.ts -A fastjet
  *   store realize exprs/cmssw/externals.ts          # all of them
  */
@@ -16,6 +19,7 @@ import { makeFastjet } from '../source/fastjet.ts';
 import { makeHepmc3 } from '../source/hepmc3.ts';
 import { makeLz4 } from '../source/lz4.ts';
 import { makeTinyxml2 } from '../source/tinyxml2.ts';
+import { makeOpenblas } from '../source/openblas.ts';
 
 type Make = (opts: { buildInputs?: Drv[] }) => Drv;
 
@@ -28,6 +32,7 @@ const MAKE: Record<string, Make> = {
   hepmc3: makeHepmc3,
   lz4: makeLz4,
   tinyxml2: makeTinyxml2,
+  OpenBLAS: makeOpenblas,
 };
 
 const graph = readGraph('14_2');
@@ -58,3 +63,4 @@ export const fastjet = () => externals.fastjet;
 export const hepmc3 = () => externals.hepmc3;
 export const lz4 = () => externals.lz4;
 export const tinyxml2 = () => externals.tinyxml2;
+export const OpenBLAS = () => externals.OpenBLAS;
