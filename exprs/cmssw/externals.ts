@@ -7,6 +7,12 @@
  * OpenBLAS 0.3.21 is built from Debian's tarball as well, its BLAS and CBLAS: Debian's tarball
  * has no LAPACK sources (exprs/source/openblas.ts).
  *
+ * The Python externals are Debian's binary packages relocated into the store (sets/python-build.ts,
+ * python.ts): python3 (CPython 3.11.2 with its headers and libpython), py3-setuptools 66.1.1,
+ * py3-pip 23.0.1, py3-wheel 0.38.4, py3-cython 0.29.32. Debian's archive does not serve the
+ * upstream tarballs of Cython or setuptools, so they are not built from source. The Debian entries
+ * take no build inputs: what cmsdist's recipes require is in their Debian closure.
+ *
  *   store realize exprs/cmssw/externals.ts -A fastjet
  *   store realize exprs/cmssw/externals.ts          # all of them
  */
@@ -20,6 +26,7 @@ import { makeHepmc3 } from '../source/hepmc3.ts';
 import { makeLz4 } from '../source/lz4.ts';
 import { makeTinyxml2 } from '../source/tinyxml2.ts';
 import { makeOpenblas } from '../source/openblas.ts';
+import { makePython3, makeSetuptools, makePip, makeWheel, makeCython } from './python.ts';
 
 type Make = (opts: { buildInputs?: Drv[] }) => Drv;
 
@@ -33,6 +40,11 @@ const MAKE: Record<string, Make> = {
   lz4: makeLz4,
   tinyxml2: makeTinyxml2,
   OpenBLAS: makeOpenblas,
+  python3: makePython3,
+  'py3-setuptools': makeSetuptools,
+  'py3-pip': makePip,
+  'py3-wheel': makeWheel,
+  'py3-cython': makeCython,
 };
 
 const graph = readGraph('14_2');
@@ -64,3 +76,10 @@ export const hepmc3 = () => externals.hepmc3;
 export const lz4 = () => externals.lz4;
 export const tinyxml2 = () => externals.tinyxml2;
 export const OpenBLAS = () => externals.OpenBLAS;
+export const python3 = () => externals.python3;
+export const py3_setuptools = () => externals['py3-setuptools'];
+export const py3_pip = () => externals['py3-pip'];
+export const py3_wheel = () => externals['py3-wheel'];
+export const py3_cython = () => externals['py3-cython'];
+// cmsdist's names with '-' as attributes too (`-A py3-cython`).
+export { py3_setuptools as 'py3-setuptools', py3_pip as 'py3-pip', py3_wheel as 'py3-wheel', py3_cython as 'py3-cython' };
