@@ -9,9 +9,11 @@
  *
  * The Python externals are Debian's binary packages relocated into the store (sets/python-build.ts,
  * python.ts): python3 (CPython 3.11.2 with its headers and libpython), py3-setuptools 66.1.1,
- * py3-pip 23.0.1, py3-wheel 0.38.4, py3-cython 0.29.32. Debian's archive does not serve the
- * upstream tarballs of Cython or setuptools, so they are not built from source. The Debian entries
- * take no build inputs: what cmsdist's recipes require is in their Debian closure.
+ * py3-pip 23.0.1, py3-wheel 0.38.4, py3-cython 0.29.32; py3-numpy is Debian's NumPy 1.24.2 linked
+ * with the store's OpenBLAS (numpy.ts). Debian's archive does not serve the upstream tarballs of
+ * Cython, NumPy or setuptools, so they are not built from source. The Debian entries take no build
+ * inputs: what cmsdist's recipes require is in their Debian closure. python-env.ts puts them in one
+ * environment.
  *
  *   store realize exprs/cmssw/externals.ts -A fastjet
  *   store realize exprs/cmssw/externals.ts          # all of them
@@ -27,6 +29,7 @@ import { makeLz4 } from '../source/lz4.ts';
 import { makeTinyxml2 } from '../source/tinyxml2.ts';
 import { makeOpenblas } from '../source/openblas.ts';
 import { makePython3, makeSetuptools, makePip, makeWheel, makeCython } from './python.ts';
+import { makeNumpy } from './numpy.ts';
 
 type Make = (opts: { buildInputs?: Drv[] }) => Drv;
 
@@ -45,6 +48,7 @@ const MAKE: Record<string, Make> = {
   'py3-pip': makePip,
   'py3-wheel': makeWheel,
   'py3-cython': makeCython,
+  'py3-numpy': makeNumpy,
 };
 
 const graph = readGraph('14_2');
@@ -81,5 +85,6 @@ export const py3_setuptools = () => externals['py3-setuptools'];
 export const py3_pip = () => externals['py3-pip'];
 export const py3_wheel = () => externals['py3-wheel'];
 export const py3_cython = () => externals['py3-cython'];
-// cmsdist's names with '-' as attributes too (`-A py3-cython`).
-export { py3_setuptools as 'py3-setuptools', py3_pip as 'py3-pip', py3_wheel as 'py3-wheel', py3_cython as 'py3-cython' };
+export const py3_numpy = () => externals['py3-numpy'];
+// cmsdist's names with '-' as attributes too (`-A py3-numpy`).
+export { py3_setuptools as 'py3-setuptools', py3_pip as 'py3-pip', py3_wheel as 'py3-wheel', py3_cython as 'py3-cython', py3_numpy as 'py3-numpy' };
