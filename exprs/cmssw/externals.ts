@@ -4,6 +4,17 @@
  * has them. The sources are Debian's upstream tarballs (exprs/source/), so versions are Debian's
  * (zlib 1.2.13, bzip2 1.0.8, xz 5.4.1, FastJet 3.4.0, HepMC3 3.1.2, LZ4 1.9.4, TinyXML-2 9.0.0), not cmsdist's.
  *
+ * OpenBLAS 0.3.21 is built from Debian's tarball as well, its BLAS and CBLAS: Debian's tarball
+ * has no LAPACK sources (exprs/source/openblas.ts).
+ *
+ * The Python externals are Debian's binary packages relocated into the store (sets/python-build.ts,
+ * python.ts): python3 (CPython 3.11.2 with its headers and libpython), py3-setuptools 66.1.1,
+ * py3-pip 23.0.1, py3-wheel 0.38.4, py3-cython 0.29.32; py3-numpy is Debian's NumPy 1.24.2 linked
+ * with the store's OpenBLAS (numpy.ts). Debian's archive does not serve the upstream tarballs of
+ * Cython, NumPy or setuptools, so they are not built from source. The Debian entries take no build
+ * inputs: what cmsdist's recipes require is in their Debian closure. python-env.ts puts them in one
+ * environment.
+ *
  *   store realize exprs/cmssw/externals.ts -A fastjet
  *   store realize exprs/cmssw/externals.ts          # all of them
  */
@@ -16,6 +27,9 @@ import { makeFastjet } from '../source/fastjet.ts';
 import { makeHepmc3 } from '../source/hepmc3.ts';
 import { makeLz4 } from '../source/lz4.ts';
 import { makeTinyxml2 } from '../source/tinyxml2.ts';
+import { makeOpenblas } from '../source/openblas.ts';
+import { makePython3, makeSetuptools, makePip, makeWheel, makeCython } from './python.ts';
+import { makeNumpy } from './numpy.ts';
 
 type Make = (opts: { buildInputs?: Drv[] }) => Drv;
 
@@ -28,6 +42,13 @@ const MAKE: Record<string, Make> = {
   hepmc3: makeHepmc3,
   lz4: makeLz4,
   tinyxml2: makeTinyxml2,
+  OpenBLAS: makeOpenblas,
+  python3: makePython3,
+  'py3-setuptools': makeSetuptools,
+  'py3-pip': makePip,
+  'py3-wheel': makeWheel,
+  'py3-cython': makeCython,
+  'py3-numpy': makeNumpy,
 };
 
 const graph = readGraph('14_2');
@@ -58,3 +79,12 @@ export const fastjet = () => externals.fastjet;
 export const hepmc3 = () => externals.hepmc3;
 export const lz4 = () => externals.lz4;
 export const tinyxml2 = () => externals.tinyxml2;
+export const OpenBLAS = () => externals.OpenBLAS;
+export const python3 = () => externals.python3;
+export const py3_setuptools = () => externals['py3-setuptools'];
+export const py3_pip = () => externals['py3-pip'];
+export const py3_wheel = () => externals['py3-wheel'];
+export const py3_cython = () => externals['py3-cython'];
+export const py3_numpy = () => externals['py3-numpy'];
+// cmsdist's names with '-' as attributes too (`-A py3-numpy`).
+export { py3_setuptools as 'py3-setuptools', py3_pip as 'py3-pip', py3_wheel as 'py3-wheel', py3_cython as 'py3-cython', py3_numpy as 'py3-numpy' };
