@@ -2,7 +2,8 @@
  * CMSSW's externals built from source, keyed by cmsdist's package names, each depending on the
  * packages that cmsdist's recipe requires (the graph of CMSSW_14_2_X, graphs/), where the set
  * has them. The sources are Debian's upstream tarballs (exprs/source/), so versions are Debian's
- * (zlib 1.2.13, bzip2 1.0.8, xz 5.4.1, FastJet 3.4.0, HepMC3 3.1.2, LZ4 1.9.4, TinyXML-2 9.0.0), not cmsdist's.
+ * (zlib 1.2.13, bzip2 1.0.8, xz 5.4.1, FastJet 3.4.0, HepMC3 3.1.2, LZ4 1.9.4, TinyXML-2 9.0.0,
+ * {fmt} 9.1.0), not cmsdist's.
  *
  *   store realize exprs/cmssw/externals.ts -A fastjet
  *   store realize exprs/cmssw/externals.ts          # all of them
@@ -16,6 +17,7 @@ import { makeFastjet } from '../source/fastjet.ts';
 import { makeHepmc3 } from '../source/hepmc3.ts';
 import { makeLz4 } from '../source/lz4.ts';
 import { makeTinyxml2 } from '../source/tinyxml2.ts';
+import { makeFmt } from '../source/fmt.ts';
 
 type Make = (opts: { buildInputs?: Drv[] }) => Drv;
 
@@ -28,6 +30,7 @@ const MAKE: Record<string, Make> = {
   hepmc3: makeHepmc3,
   lz4: makeLz4,
   tinyxml2: makeTinyxml2,
+  fmt: makeFmt,
 };
 
 const graph = readGraph('14_2');
@@ -58,3 +61,4 @@ export const fastjet = () => externals.fastjet;
 export const hepmc3 = () => externals.hepmc3;
 export const lz4 = () => externals.lz4;
 export const tinyxml2 = () => externals.tinyxml2;
+export const fmt = () => externals.fmt;
