@@ -3,7 +3,7 @@
  * packages that cmsdist's recipe requires (the graph of CMSSW_14_2_X, graphs/), where the set
  * has them. The sources are Debian's upstream tarballs (exprs/source/), so versions are Debian's
  * (zlib 1.2.13, bzip2 1.0.8, xz 5.4.1, FastJet 3.4.0, HepMC3 3.1.2, LZ4 1.9.4, TinyXML-2 9.0.0,
- * {fmt} 9.1.0, yaml-cpp 0.7.0), not cmsdist's.
+ * {fmt} 9.1.0, yaml-cpp 0.7.0, FFTW 3.3.10), not cmsdist's.
  *
  *   store realize exprs/cmssw/externals.ts -A fastjet
  *   store realize exprs/cmssw/externals.ts          # all of them
@@ -19,6 +19,7 @@ import { makeLz4 } from '../source/lz4.ts';
 import { makeTinyxml2 } from '../source/tinyxml2.ts';
 import { makeFmt } from '../source/fmt.ts';
 import { makeYamlCpp } from '../source/yaml-cpp.ts';
+import { makeFftw3 } from '../source/fftw3.ts';
 
 type Make = (opts: { buildInputs?: Drv[] }) => Drv;
 
@@ -33,6 +34,7 @@ const MAKE: Record<string, Make> = {
   tinyxml2: makeTinyxml2,
   fmt: makeFmt,
   'yaml-cpp': makeYamlCpp,
+  fftw3: makeFftw3,
 };
 
 const graph = readGraph('14_2');
@@ -65,3 +67,4 @@ export const lz4 = () => externals.lz4;
 export const tinyxml2 = () => externals.tinyxml2;
 export const fmt = () => externals.fmt;
 export const yamlCpp = () => externals['yaml-cpp'];
+export const fftw3 = () => externals.fftw3;
