@@ -45,7 +45,10 @@ const EXPR = path.join(REPO, 'exprs', 'cmssw', 'externals.ts');
 
 function main(): void {
   const o = parse(process.argv.slice(2));
-  const mirror = ensureMirror() as string | undefined;
+  // The tests' mirror holds the bootstrap's, toolchain's and build tools' sets; the Python
+  // externals' set is added for this run.
+  const sets = ['set.ts', 'toolchain.ts', 'build-tools.ts'].map((f) => path.join(REPO, 'src', 'expr', 'bootstrap', f)).concat(path.join(REPO, 'exprs', 'cmssw', 'sets', 'python-build.ts'));
+  const mirror = ensureMirror(undefined, sets) as string | undefined;
   if (!mirror) throw new Error('bench/externals: could not make the local mirror of Debian files with apt-get');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hepstore-bench-externals-'));
   const env = { ...process.env, HEPSTORE_APT_GET: '', HEPSTORE_MIRROR_DEBIAN: mirror, STORE_ROOT: path.join(dir, 'root') };

@@ -2,7 +2,8 @@
  * CMSSW's externals built from source, keyed by cmsdist's package names, each depending on the
  * packages that cmsdist's recipe requires (the graph of CMSSW_14_2_X, graphs/), where the set
  * has them. The sources are Debian's upstream tarballs (exprs/source/), so versions are Debian's
- * (zlib 1.2.13, bzip2 1.0.8, xz 5.4.1, FastJet 3.4.0, HepMC3 3.1.2, LZ4 1.9.4, TinyXML-2 9.0.0), not cmsdist's.
+ * (zlib 1.2.13, bzip2 1.0.8, xz 5.4.1, FastJet 3.4.0, HepMC3 3.1.2, LZ4 1.9.4, TinyXML-2 9.0.0,
+ * {fmt} 9.1.0, yaml-cpp 0.7.0, FFTW 3.3.10), not cmsdist's.
  *
  * OpenBLAS 0.3.21 is built from Debian's tarball as well, its BLAS and CBLAS: Debian's tarball
  * has no LAPACK sources (exprs/source/openblas.ts).
@@ -30,6 +31,9 @@ import { makeTinyxml2 } from '../source/tinyxml2.ts';
 import { makeOpenblas } from '../source/openblas.ts';
 import { makePython3, makeSetuptools, makePip, makeWheel, makeCython } from './python.ts';
 import { makeNumpy } from './numpy.ts';
+import { makeFmt } from '../source/fmt.ts';
+import { makeYamlCpp } from '../source/yaml-cpp.ts';
+import { makeFftw3 } from '../source/fftw3.ts';
 
 type Make = (opts: { buildInputs?: Drv[] }) => Drv;
 
@@ -49,15 +53,24 @@ const MAKE: Record<string, Make> = {
   'py3-wheel': makeWheel,
   'py3-cython': makeCython,
   'py3-numpy': makeNumpy,
+  fmt: makeFmt,
+  'yaml-cpp': makeYamlCpp,
+  fftw3: makeFftw3,
 };
 
 const graph = readGraph('14_2');
+
+/**
+ * cmsdist requirements that the recipes here do not use: FastJet's python3 is for its Python
+ * bindings, which are left out (so FastJet does not pull in the Python externals).
+ */
+const UNUSED: Readonly<Record<string, readonly string[]>> = { fastjet: ['python3'] };
 
 /** cmsdist's runtime requirements of a package that this set builds too. */
 function requires(name: string): string[] {
   const node = graph[name];
   if (!node) throw new Error(`externals: '${name}' is not a package of cmsdist's CMSSW_14_2_X graph`);
-  return node.req.filter((d) => d in MAKE).sort();
+  return node.req.filter((d) => d in MAKE && !UNUSED[name]?.includes(d)).sort();
 }
 
 const externals = packageSet<Drv>(
@@ -81,10 +94,13 @@ export const lz4 = () => externals.lz4;
 export const tinyxml2 = () => externals.tinyxml2;
 export const OpenBLAS = () => externals.OpenBLAS;
 export const python3 = () => externals.python3;
-export const py3_setuptools = () => externals['py3-setuptools'];
-export const py3_pip = () => externals['py3-pip'];
-export const py3_wheel = () => externals['py3-wheel'];
-export const py3_cython = () => externals['py3-cython'];
-export const py3_numpy = () => externals['py3-numpy'];
-// cmsdist's names with '-' as attributes too (`-A py3-numpy`).
-export { py3_setuptools as 'py3-setuptools', py3_pip as 'py3-pip', py3_wheel as 'py3-wheel', py3_cython as 'py3-cython', py3_numpy as 'py3-numpy' };
+export const fmt = () => externals.fmt;
+export const fftw3 = () => externals.fftw3;
+// cmsdist's names with '-' are attributes under those names (`-A py3-numpy`).
+const py3Setuptools = () => externals['py3-setuptools'];
+const py3Pip = () => externals['py3-pip'];
+const py3Wheel = () => externals['py3-wheel'];
+const py3Cython = () => externals['py3-cython'];
+const py3Numpy = () => externals['py3-numpy'];
+const yamlCpp = () => externals['yaml-cpp'];
+export { py3Setuptools as 'py3-setuptools', py3Pip as 'py3-pip', py3Wheel as 'py3-wheel', py3Cython as 'py3-cython', py3Numpy as 'py3-numpy', yamlCpp as 'yaml-cpp' };
