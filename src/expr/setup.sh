@@ -104,13 +104,6 @@ defaultConfigurePhase() {
     src_dir=$(cd "${cmakeDir:-.}" && pwd)
     mkdir -p build
     cd build
-    # CMake runs make itself for its compiler checks, with MAKEFLAGS emptied and a /bin/sh of
-    # its Makefiles: a make that names the stdenv's shell.
-    if [ -n "$_stdenvSh" ]; then
-      printf '#!%s\nexec %s SHELL=%s "$@"\n' "$CONFIG_SHELL" "$(command -v make)" "$_stdenvSh" > "$TMPDIR/.cmake-make"
-      chmod +x "$TMPDIR/.cmake-make"
-      cmakeFlags="-DCMAKE_MAKE_PROGRAM=$TMPDIR/.cmake-make $cmakeFlags"
-    fi
     # An out-of-tree build installed below $out: libraries in lib/ (not lib64/, which
     # GNUInstallDirs picks where /etc/debian_version is missing), installed programs and
     # libraries find $out/lib and the store libraries they were linked with (CMake would
@@ -209,9 +202,20 @@ patchShebangs() {
 
 # GNU make runs recipes with /bin/sh unless told otherwise: SHELL in MAKEFLAGS is a command-line
 # variable to every make, sub-makes and those that other programs run (CMake's try_compile) too.
+# CMake empties MAKEFLAGS for the make it runs (its compiler checks, and a CMake run by a
+# package's tests), so `make` (and `gmake`, which CMake prefers) on PATH is a wrapper that names
+# the stdenv's shell itself.
 _stdenvSh=$(command -v sh || true)
 if [ -n "$_stdenvSh" ] && [ "$_stdenvSh" != /bin/sh ]; then
   export MAKEFLAGS="SHELL=$_stdenvSh${MAKEFLAGS:+ $MAKEFLAGS}"
+  if _make=$(command -v make); then
+    mkdir -p "$TMPDIR/.hepstore-bin"
+    for _m in make gmake; do
+      printf '#!%s\nexec %s SHELL=%s "$@"\n' "$_stdenvSh" "$_make" "$_stdenvSh" > "$TMPDIR/.hepstore-bin/$_m"
+      chmod +x "$TMPDIR/.hepstore-bin/$_m"
+    done
+    PATH="$TMPDIR/.hepstore-bin:$PATH"
+  fi
 fi
 
 runPhase() {
