@@ -20,6 +20,7 @@ import { runBuild, type BuilderSettings, type BuildReport } from './builder.js';
 import { defaultSandboxPaths, findBwrap, findSandboxInit, parseSandboxPath, withLibraries, writeSandboxEtc, type SandboxPath } from './sandbox.js';
 import { Launcher } from './launcher.js';
 import { Semaphore, lockPollDelay } from '../limit.js';
+import { FETCHURL } from '../derivation/builtins.js';
 
 /** Downloads (builtin:fetchurl) at once, besides the -j builder processes. */
 const FETCHES = 6;
@@ -358,9 +359,16 @@ async function schedule(
   emit: NonNullable<RealizeOptions['onEvent']>,
 ): Promise<void> {
   // Builds in flight: more than -j, so that one build's setup and registration overlap
-  // others' builder processes (which settings.slots bounds to -j).
+  // others' builder processes (which settings.slots bounds to -j). A build takes its output
+  // locks when it starts, so few may wait for a slot holding them: the rest stay unlocked, free
+  // for another process on the same store to build meanwhile.
   const jobs = Math.max(1, opts.jobs ?? os.availableParallelism());
   const inFlight = jobs * 2 + 2 + FETCHES;
+  const kindOf = (n: BuildNode): 'build' | 'fetch' => (n.drv.builder === FETCHURL.builder ? 'fetch' : 'build');
+  const MAY_WAIT = { build: jobs, fetch: 2 };
+  /** Started builds that have not held a slot yet, by kind. */
+  const waitingForSlot = { build: new Set<string>(), fetch: new Set<string>() };
+  let wake: () => void = () => {};
   const locks = store.pathLocks();
   const inSet = new Set(nodes.map((n) => n.drvPath));
   const waitingOn = new Map<string, number>();
@@ -410,7 +418,10 @@ async function schedule(
     const { drvPath } = n;
     const { name } = n.drv;
     const report: BuildReport = {
-      slot: (held, kind) => emit({ type: 'slot', drvPath, name, held, kind }),
+      slot: (held, kind) => {
+        if (held && waitingForSlot[kindOf(n)].delete(drvPath)) wake();
+        emit({ type: 'slot', drvPath, name, held, kind });
+      },
       download: (bytes, total) => emit({ type: 'download', drvPath, name, bytes, ...(total === undefined ? {} : { total }) }),
       ...(opts.buildLogs ? { log: (line: string) => emit({ type: 'log', drvPath, name, line }) } : {}),
     };
@@ -465,12 +476,14 @@ async function schedule(
       return false;
     }
     lockWait.delete(n.drvPath);
+    waitingForSlot[kindOf(n)].add(n.drvPath);
     const p = buildOne(n)
       .then(
         () => finish(n),
         (e) => fail(n, e instanceof StoreError ? e : new StoreError('BUILD_FAILED', `building '${n.drvPath}': ${(e as Error).message}`, { cause: e })),
       )
       .finally(() => {
+        if (waitingForSlot[kindOf(n)].delete(n.drvPath)) wake();
         locks.unlock(outs);
         running.delete(n.drvPath);
       });
@@ -486,14 +499,18 @@ async function schedule(
         while (running.size < inFlight && ready.length) {
           const n = ready.shift()!;
           const w = lockWait.get(n.drvPath);
-          if (w && w.until > Date.now()) deferred.push(n);
+          const kind = kindOf(n);
+          if (waitingForSlot[kind].size >= MAY_WAIT[kind] || (w && w.until > Date.now())) deferred.push(n);
           else if (!start(n)) deferred.push(n);
         }
         ready.push(...deferred.splice(0));
       }
       if (running.size === 0 && (stop || ready.length === 0)) break;
-      const nextPoll = ready.length ? Math.max(1, Math.min(...ready.map((n) => (lockWait.get(n.drvPath)?.until ?? Date.now()) - Date.now()))) : undefined;
-      const timers: Array<Promise<void>> = [...running.values()];
+      // Polls for locks held by other processes only: a build waiting for a slot here is woken
+      // when a slot is taken or a build ends.
+      const polled = ready.filter((n) => waitingForSlot[kindOf(n)].size < MAY_WAIT[kindOf(n)]);
+      const nextPoll = polled.length ? Math.max(1, Math.min(...polled.map((n) => (lockWait.get(n.drvPath)?.until ?? Date.now()) - Date.now()))) : undefined;
+      const timers: Array<Promise<void>> = [...running.values(), new Promise<void>((r) => (wake = r))];
       if (nextPoll !== undefined && running.size < inFlight) timers.push(new Promise((r) => setTimeout(r, nextPoll)));
       if (timers.length === 0) break;
       await Promise.race(timers);

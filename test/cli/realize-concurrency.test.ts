@@ -124,4 +124,39 @@ test('-j1 runs one build at a time', async () => {
   assert.is(max, 1, `saw ${seen}`);
 });
 
+/**
+ * Three independent slow builds. With -j1 a process takes the output locks of the build it runs
+ * and of at most one that waits for its slot; the third stays unlocked, so a second process on
+ * the same store builds it meanwhile instead of waiting for the first to get to it.
+ */
+const SLOW = (counter: string) => `import { derivation, host } from 'hepstore';
+const sleep = host.tool('sleep');
+export default Array.from({ length: 3 }, (_, i) => derivation({
+  name: \`slow\${i}\`,
+  builder: '/bin/sh',
+  args: ['-c', \`echo slow\${i} >> ${counter}; \${sleep} 4; echo \${i} > $out\`],
+}));
+`;
+
+test('a build waiting for a slot holds no lock: a second process builds it meanwhile', async () => {
+  const counter = path.join(tmpDir('slot-counter'), 'runs');
+  const dir = writeTree(tmpDir('slot'), { 'default.ts': SLOW(counter) });
+  const root = path.join(tmpDir('slot-store'), 'root');
+  const opts = { storeRoot: root, cwd: dir };
+  const a = runCliAsync(['realize', 'default.ts', '--no-sandbox', '--no-out-link', '-j', '1', '--json'], opts);
+  // B starts once A's first build runs.
+  for (let i = 0; i < 600 && !fs.existsSync(counter); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(fs.existsSync(counter), 'the first process started a build');
+  const rb = await runCliAsync(['realize', 'default.ts', '--no-sandbox', '--no-out-link', '-j', '1', '--json'], opts);
+  const ra = await a;
+  assert.is(ra.status, 0, ra.stderr);
+  assert.is(rb.status, 0, rb.stderr);
+  const runs = fs.readFileSync(counter, 'utf8').split('\n').filter(Boolean).sort();
+  assert.equal(runs, ['slow0', 'slow1', 'slow2'], 'each was built once');
+  const builtBy = (stderr: string) =>
+    stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event?: string; type?: string; built?: boolean; name?: string }).filter((e) => (e.event ?? e.type) === 'build-done' && e.built).map((e) => e.name);
+  assert.is(builtBy(rb.stderr).length, 1, `the second process built the build the first had not locked: ${rb.stderr}`);
+  assert.is(builtBy(ra.stderr).length, 2, ra.stderr);
+});
+
 test.run();
