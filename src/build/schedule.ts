@@ -1,0 +1,193 @@
+/**
+ * Building the derivations of a plan in dependency order, -j at a time. Output locks make two
+ * processes on overlapping graphs build each output once; the loser waits and then finds it
+ * valid.
+ */
+import os from 'node:os';
+import { StoreError } from '../errors.js';
+import { pathExists, removeTree } from '../archive/canonical.js';
+import { type BuildGraph, type BuildNode } from '../derivation/graph.js';
+import type { Store } from '../store/store.js';
+import { runBuild, type BuilderSettings, type BuildReport } from './builder.js';
+import { lockPollDelay } from '../limit.js';
+import { FETCHURL } from '../derivation/builtins.js';
+import { FETCHES, type RealizeOptions, type RealizeResult } from './realize-options.js';
+
+export async function schedule(
+  store: Store,
+  graph: BuildGraph,
+  nodes: BuildNode[],
+  settings: BuilderSettings,
+  opts: RealizeOptions,
+  result: RealizeResult,
+  emit: NonNullable<RealizeOptions['onEvent']>,
+): Promise<void> {
+  // Builds in flight: more than -j, so that one build's setup and registration overlap
+  // others' builder processes (which settings.slots bounds to -j). A build takes its output
+  // locks when it starts, so few may wait for a slot holding them: the rest stay unlocked, free
+  // for another process on the same store to build meanwhile.
+  const jobs = Math.max(1, opts.jobs ?? os.availableParallelism());
+  const inFlight = jobs * 2 + 2 + FETCHES;
+  const kindOf = (n: BuildNode): 'build' | 'fetch' => (n.drv.builder === FETCHURL.builder ? 'fetch' : 'build');
+  const MAY_WAIT = { build: jobs, fetch: 2 };
+  /** Started builds that have not held a slot yet, by kind. */
+  const waitingForSlot = { build: new Set<string>(), fetch: new Set<string>() };
+  let wake: () => void = () => {};
+  const locks = store.pathLocks();
+  const inSet = new Set(nodes.map((n) => n.drvPath));
+  const waitingOn = new Map<string, number>();
+  const users = new Map<string, string[]>();
+  for (const n of nodes) {
+    const deps = Object.keys(n.drv.inputDrvs).filter((d) => inSet.has(d));
+    waitingOn.set(n.drvPath, deps.length);
+    for (const d of deps) (users.get(d) ?? users.set(d, []).get(d)!).push(n.drvPath);
+  }
+  const ready: BuildNode[] = nodes.filter((n) => waitingOn.get(n.drvPath) === 0);
+  const lockWait = new Map<string, { until: number; tries: number; announced: boolean }>();
+  const running = new Map<string, Promise<void>>();
+  const failures: StoreError[] = [];
+  const failed = new Set<string>();
+  const outputsOf = (n: BuildNode) => Object.values(n.drv.outputs).map((o) => o.path);
+
+  const finish = (n: BuildNode) => {
+    for (const u of users.get(n.drvPath) ?? []) {
+      const left = waitingOn.get(u)! - 1;
+      waitingOn.set(u, left);
+      if (left === 0 && !failed.has(u)) ready.push(graph.nodes.get(u)!);
+    }
+  };
+  const fail = (n: BuildNode, e: StoreError) => {
+    failures.push(e);
+    const q = [n.drvPath];
+    while (q.length) {
+      const p = q.pop()!;
+      if (failed.has(p)) continue;
+      failed.add(p);
+      q.push(...(users.get(p) ?? []));
+    }
+    emit({ type: 'failed', drvPath: n.drvPath, name: n.drv.name, error: e });
+  };
+
+  const buildOne = async (n: BuildNode): Promise<void> => {
+    const outs = outputsOf(n);
+    const validNow = store.validPaths(outs);
+    const check = opts.check && outs.every((o) => validNow.has(o));
+    const repair = outs.filter((o) => opts.repair?.has(o) && validNow.has(o));
+    if (!check && repair.length === 0 && outs.every((o) => validNow.has(o))) {
+      // Built by another process meanwhile.
+      emit({ type: 'done', drvPath: n.drvPath, name: n.drv.name, built: false });
+      return;
+    }
+    emit({ type: 'start', drvPath: n.drvPath, name: n.drv.name });
+    const { drvPath } = n;
+    const { name } = n.drv;
+    const report: BuildReport = {
+      slot: (held, kind) => {
+        if (held && waitingForSlot[kindOf(n)].delete(drvPath)) wake();
+        emit({ type: 'slot', drvPath, name, held, kind });
+      },
+      download: (bytes, total) => emit({ type: 'download', drvPath, name, bytes, ...(total === undefined ? {} : { total }) }),
+      ...(opts.buildLogs ? { log: (line: string) => emit({ type: 'log', drvPath, name, line }) } : {}),
+    };
+    const inputs = [...n.drv.inputSrcs];
+    for (const [d, os_] of Object.entries(n.drv.inputDrvs)) for (const o of os_) inputs.push(graph.nodes.get(d)!.drv.outputs[o].path);
+    const inputClosure = store.queryClosure(inputs);
+    if (check) {
+      const expected: Record<string, string> = {};
+      for (const o of outs) expected[o] = store.pathInfo(o).narHash;
+      await runBuild({ node: n, inputClosure, check: { expected }, report }, settings);
+      result.checked.push(n.drvPath);
+    } else if (repair.length) {
+      const expected: Record<string, string> = {};
+      for (const o of outs) if (validNow.has(o)) expected[o] = store.pathInfo(o).narHash;
+      const keep = Object.fromEntries(repair.map((o) => [o, store.tempPath('repair')]));
+      try {
+        await runBuild({ node: n, inputClosure, check: { expected, keep }, report }, settings);
+        for (const o of repair) store.replaceValidPath(keep[o], o, expected[o]);
+      } finally {
+        for (const t of Object.values(keep)) if (pathExists(t)) removeTree(t);
+      }
+      result.repaired.push(...repair);
+    } else {
+      const built = await runBuild({ node: n, inputClosure, report }, settings);
+      try {
+        store.registerValidPaths(built.map(({ location: _l, ...info }) => (opts.sign ? { ...info, sigs: opts.sign(info) } : info)));
+      } catch (e) {
+        // Not registered (a full disk refuses the rows): the outputs are not valid, so they
+        // must not stay at their final names, taking the space.
+        try {
+          store.removeUnregistered(built.map((b) => b.location));
+        } catch {
+          /* the registration error is the one to report */
+        }
+        throw e;
+      }
+      result.built.push(n.drvPath);
+    }
+    emit({ type: 'done', drvPath: n.drvPath, name: n.drv.name, built: true });
+  };
+
+  const start = (n: BuildNode): boolean => {
+    const outs = outputsOf(n);
+    const got = locks.tryLock(outs);
+    if (!got.ok) {
+      const w = lockWait.get(n.drvPath) ?? { until: 0, tries: 0, announced: false };
+      w.until = Date.now() + lockPollDelay(w.tries);
+      w.tries++;
+      if (!w.announced) emit({ type: 'waiting', drvPath: n.drvPath, name: n.drv.name, holder: got.holder });
+      w.announced = true;
+      lockWait.set(n.drvPath, w);
+      return false;
+    }
+    lockWait.delete(n.drvPath);
+    waitingForSlot[kindOf(n)].add(n.drvPath);
+    const p = buildOne(n)
+      .then(
+        () => finish(n),
+        (e) => fail(n, e instanceof StoreError ? e : new StoreError('BUILD_FAILED', `building '${n.drvPath}': ${(e as Error).message}`, { cause: e })),
+      )
+      .finally(() => {
+        if (waitingForSlot[kindOf(n)].delete(n.drvPath)) wake();
+        locks.unlock(outs);
+        running.delete(n.drvPath);
+      });
+    running.set(n.drvPath, p);
+    return true;
+  };
+
+  try {
+    const deferred: BuildNode[] = [];
+    for (;;) {
+      const stop = failures.length > 0 && !opts.keepGoing;
+      if (!stop) {
+        while (running.size < inFlight && ready.length) {
+          const n = ready.shift()!;
+          const w = lockWait.get(n.drvPath);
+          const kind = kindOf(n);
+          if (waitingForSlot[kind].size >= MAY_WAIT[kind] || (w && w.until > Date.now())) deferred.push(n);
+          else if (!start(n)) deferred.push(n);
+        }
+        ready.push(...deferred.splice(0));
+      }
+      if (running.size === 0 && (stop || ready.length === 0)) break;
+      // Polls for locks held by other processes only: a build waiting for a slot here is woken
+      // when a slot is taken or a build ends.
+      const polled = ready.filter((n) => waitingForSlot[kindOf(n)].size < MAY_WAIT[kindOf(n)]);
+      const nextPoll = polled.length ? Math.max(1, Math.min(...polled.map((n) => (lockWait.get(n.drvPath)?.until ?? Date.now()) - Date.now()))) : undefined;
+      const timers: Array<Promise<void>> = [...running.values(), new Promise<void>((r) => (wake = r))];
+      if (nextPoll !== undefined && running.size < inFlight) timers.push(new Promise((r) => setTimeout(r, nextPoll)));
+      if (timers.length === 0) break;
+      await Promise.race(timers);
+    }
+  } finally {
+    await Promise.allSettled([...running.values()]);
+    locks.releaseAll();
+  }
+  if (failures.length) {
+    const first = failures[0];
+    if (failures.length === 1) throw first;
+    const codes = new Set(failures.map((f) => f.exitCode));
+    const exitCode = codes.size === 1 ? first.exitCode : 1;
+    throw new StoreError(first.code, `${first.message}\n(and ${failures.length - 1} more build${failures.length > 2 ? 's' : ''} failed)`, { hint: first.hint, exitCode });
+  }
+}
