@@ -43,8 +43,11 @@ function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): { s: number; 
   return { s, stdout: r.stdout };
 }
 
-/** Register a stand-in file at each of `paths`, so that a realize that asks for them has nothing to do. */
-async function standIns(root: string, paths: string[]): Promise<void> {
+/**
+ * Register a stand-in file at each output of `roots`, made by the root's .drv (as a build
+ * registers it), so that a realize that asks for them has nothing to do.
+ */
+async function standIns(root: string, roots: Array<{ drvPath: string; outputs: Record<string, string> }>): Promise<void> {
   const store = new LocalStore(root);
   try {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-startup-'));
@@ -52,10 +55,12 @@ async function standIns(root: string, paths: string[]): Promise<void> {
     fs.writeFileSync(file, 'a stand-in for a no-op realize\n');
     const nar = await hashPath(file);
     rm(tmp);
-    for (const p of paths) {
-      if (store.isValid(p)) continue;
-      fs.writeFileSync(p, 'a stand-in for a no-op realize\n', { mode: 0o444 });
-      store.registerValidPaths([{ path: p, narHash: nar.narHash, narSize: nar.narSize, references: [] }]);
+    for (const r of roots) {
+      for (const p of Object.values(r.outputs)) {
+        if (store.isValid(p)) continue;
+        fs.writeFileSync(p, 'a stand-in for a no-op realize\n', { mode: 0o444 });
+        store.registerValidPaths([{ path: p, narHash: nar.narHash, narSize: nar.narSize, references: [], deriver: r.drvPath }]);
+      }
     }
   } finally {
     store.close();
@@ -75,8 +80,8 @@ async function main(): Promise<void> {
     );
     const small = run([CLI, 'realize', 'small.ts', '--no-out-link', '--no-sandbox'], env, work).stdout.trim();
     const laptop = path.join(REPO, 'exprs', 'examples', 'laptop-analysis.ts');
-    const roots = JSON.parse(run([CLI, 'eval', laptop, '--json'], env, work).stdout) as Array<{ outputs: Record<string, string> }>;
-    await standIns(root, roots.flatMap((r) => Object.values(r.outputs)));
+    const roots = JSON.parse(run([CLI, 'eval', laptop, '--json'], env, work).stdout) as Array<{ drvPath: string; outputs: Record<string, string> }>;
+    await standIns(root, roots);
     // The first realizes evaluate and keep their evaluations.
     run([CLI, 'realize', 'small.ts', '--no-out-link'], env, work);
     run([CLI, 'realize', laptop, '--no-out-link'], env, work);
