@@ -15,10 +15,25 @@ export interface Context {
   cwd: string;
 }
 
+/**
+ * How many words besides its options a command takes, and what it says when given another
+ * count (`store gc takes no arguments`): checked before the command runs or opens the store.
+ */
+export interface PositionalSpec {
+  min: number;
+  /** None: no upper bound. */
+  max?: number;
+  /** The message after `store NAME `. */
+  says: string;
+  hint?: string;
+}
+
 export interface Command {
   usage: string;
   summary: string;
   flags: FlagSpec;
+  /** None: the command checks its words itself (sub-commands: profile, release; verify takes any). */
+  positionals?: PositionalSpec;
   /** Returns the exit code. */
   run(args: Parsed, ctx: Context): Promise<number>;
 }

@@ -1,13 +1,13 @@
 import type { Command } from './command.js';
 import { gcKeepOptions, readStoreConfig } from '../store/config.js';
 import { printJson } from './command.js';
-import { StoreError } from '../errors.js';
 import { resolveInstallable } from './resolve.js';
 import { deletePaths } from '../gc/collect.js';
 import { formatBytes, count } from '../gc/format.js';
 
 const del: Command = {
   usage: 'store delete PATH... [--also-referrers] [--dry-run] [--json]',
+  positionals: { min: 1, says: 'needs at least one PATH' },
   summary: 'Delete particular store paths if nothing live needs them; otherwise say which root keeps them alive (as store why).',
   flags: {
     'also-referrers': { kind: 'boolean', description: 'also delete the dead paths that refer to them' },
@@ -15,7 +15,6 @@ const del: Command = {
     json: { kind: 'boolean', description: 'print a JSON report' },
   },
   async run(args, ctx) {
-    if (args.positionals.length === 0) throw new StoreError('USAGE', 'store delete needs at least one PATH');
     const store = await ctx.store({ gc: !args.flags['dry-run'] });
     const paths = args.positionals.map((a) => resolveInstallable(store, a, ctx.cwd));
     const r = await deletePaths(store, paths, {

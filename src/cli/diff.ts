@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command, Context } from './command.js';
 import { printJson } from './command.js';
-import { StoreError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { BUNDLE_MAGIC, readBundleIndex } from '../cache/bundle.js';
 import { diffClosures, storeClosure, type ClosureEntry, type PackageChange } from '../cache/diff.js';
@@ -31,11 +30,11 @@ async function closureOf(store: Store, arg: string, ctx: Context): Promise<Closu
 
 const diff: Command = {
   usage: 'store diff A B [--json]',
+  positionals: { min: 2, max: 2, says: 'takes two closures, A and B', hint: 'e.g. store diff ./result-old ./result' },
   summary:
     'Compare two closures (store paths, result links or bundle files): packages added, removed and changed (version, size delta), and for a changed package the first input that made its hash differ.',
   flags: { json: { kind: 'boolean', description: 'print {added, removed, changed, sizeA, sizeB} as JSON' } },
   async run(args, ctx) {
-    if (args.positionals.length !== 2) throw new StoreError('USAGE', 'store diff takes two closures, A and B', { hint: 'e.g. store diff ./result-old ./result' });
     const store = await ctx.store();
     const [a, b] = await Promise.all(args.positionals.map((x) => closureOf(store, x, ctx)));
     const d = diffClosures(store, a, b);

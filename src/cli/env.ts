@@ -45,6 +45,7 @@ export async function environmentOf(arg: string | undefined, args: Parsed, ctx: 
 
 const env: Command = {
   usage: 'store env FILE|PATH [--attr NAME] [--format sh|csh|json] [--out-link PATH] | store env --profile NAME',
+  positionals: { min: 0, max: 1, says: 'takes one FILE (or --profile NAME)' },
   summary: [
     'Realize an environment (e.g. a buildEnv) and print the variables that activate it: PATH, MANPATH,',
     'PKG_CONFIG_PATH, CMAKE_PREFIX_PATH… wherever the environment has those directories.',
@@ -61,7 +62,6 @@ const env: Command = {
     'out-link': { kind: 'string', short: 'o', description: 'also make this symlink to the environment, a GC root (otherwise only this command keeps it alive)' },
   },
   async run(args, ctx) {
-    if (args.positionals.length > 1) throw new StoreError('USAGE', 'store env takes one FILE (or --profile NAME)');
     const format = (args.flags.format as string | undefined) ?? 'sh';
     if (!(FORMATS as readonly string[]).includes(format)) throw new StoreError('USAGE', `--format must be one of ${FORMATS.join(', ')} (got '${format}')`);
     const a = await environmentOf(args.positionals[0], args, ctx, 'env');

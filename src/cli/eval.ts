@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from './command.js';
 import { printJson } from './command.js';
-import { StoreError } from '../errors.js';
 import { evaluateFile } from '../eval/evaluate.js';
 import { storeLayout } from '../store/root.js';
 import { readStoreConfig } from '../store/config.js';
@@ -11,6 +10,7 @@ import { hostDependencies, refuseHostDependencies } from '../eval/host-deps.js';
 
 const evalCmd: Command = {
   usage: 'store eval FILE [--attr NAME] [--pure] [--arg NAME VALUE] [--argstr NAME VALUE] [--eval-timeout SECONDS] [--json]',
+  positionals: { min: 1, max: 1, says: 'takes exactly one FILE' },
   summary: 'Evaluate an expression file and print the .drv and output paths it names, without building anything or writing to the store.',
   flags: {
     attr: { kind: 'string', short: 'A', description: 'evaluate this exported attribute instead of the default export' },
@@ -19,7 +19,6 @@ const evalCmd: Command = {
     ...EVAL_FLAGS,
   },
   async run(args, ctx) {
-    if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store eval takes exactly one FILE');
     const layout = storeLayout(ctx.storeRoot);
     const file = expressionFile(args.positionals[0], ctx.cwd);
     const config = readStoreConfig(layout.configFile);

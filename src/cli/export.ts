@@ -12,6 +12,7 @@ import { transferProgress } from './realize-progress.js';
 
 const exportCmd: Command = {
   usage: 'store export PATH... -o FILE [--no-closure] [--key-file FILE...] [--quiet] [--json]',
+  positionals: { min: 1, says: 'needs at least one PATH' },
   summary:
     'Write store paths with their closure (dependencies first) to one bundle file: canonical archives plus narHash, narSize, references, deriver and signatures. Signs with the configured secret keys. `store import FILE` reads it.',
   flags: {
@@ -23,7 +24,6 @@ const exportCmd: Command = {
     ...PROGRESS_FLAGS,
   },
   async run(args, ctx) {
-    if (args.positionals.length === 0) throw new StoreError('USAGE', 'store export needs at least one PATH');
     const out = args.flags.output as string | undefined;
     if (!out) throw new StoreError('USAGE', 'store export needs -o FILE', { hint: 'e.g. store export ./result -o env.bundle' });
     if (args.flags.closure && args.flags['no-closure']) throw new StoreError('USAGE', '--closure and --no-closure do not go together');

@@ -1,13 +1,13 @@
 import type { Command } from './command.js';
 import { gcKeepOptions, readStoreConfig } from '../store/config.js';
 import { printJson } from './command.js';
-import { StoreError } from '../errors.js';
 import { collectGarbage } from '../gc/collect.js';
 import { formatBytes, parseBytes, count } from '../gc/format.js';
 import { openProgress, PROGRESS_FLAGS } from './progress.js';
 
 const gc: Command = {
   usage: 'store gc [--dry-run] [--max-freed BYTES] [--keep-derivations] [--keep-outputs] [--quiet] [--json]',
+  positionals: { min: 0, max: 0, says: 'takes no arguments', hint: "to delete particular paths use 'store delete PATH'" },
   summary:
     'Delete every store path that no root keeps alive (out-links, profiles, releases, running processes), referrers first, and stray files in the store directory. Prints the number of paths and bytes freed.',
   flags: {
@@ -19,7 +19,6 @@ const gc: Command = {
     ...PROGRESS_FLAGS,
   },
   async run(args, ctx) {
-    if (args.positionals.length) throw new StoreError('USAGE', 'store gc takes no arguments', { hint: "to delete particular paths use 'store delete PATH'" });
     const maxFreed = args.flags['max-freed'] !== undefined ? parseBytes(args.flags['max-freed'] as string) : undefined;
     const dryRun = Boolean(args.flags['dry-run']);
     // On a full disk even opening the database may need space: the reserve goes first.

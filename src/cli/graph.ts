@@ -8,6 +8,7 @@ import { GRAPH_FORMATS, renderGraph, type GraphFormat } from '../inspect/graph-r
 
 const graph: Command = {
   usage: 'store graph PATH [--format dot|svg|html] [-o FILE]',
+  positionals: { min: 1, max: 1, says: 'takes exactly one PATH', hint: 'e.g. store graph ./result --format html -o closure.html' },
   summary:
     "Draw the closure of a store path with each path's own and closure size: DOT text for Graphviz, or an SVG picture, or a self-contained HTML page (laid out here; a browser opens it offline).",
   flags: {
@@ -15,7 +16,6 @@ const graph: Command = {
     output: { kind: 'string', short: 'o', description: 'write to FILE instead of stdout' },
   },
   async run(args, ctx) {
-    if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store graph takes exactly one PATH', { hint: 'e.g. store graph ./result --format html -o closure.html' });
     const format = (args.flags.format as string | undefined) ?? 'dot';
     if (!GRAPH_FORMATS.includes(format as GraphFormat)) throw new StoreError('USAGE', `--format takes ${GRAPH_FORMATS.join(', ')} (got '${format}')`);
     const store = await ctx.store();

@@ -2,7 +2,6 @@ import path from 'node:path';
 import type { Command } from './command.js';
 import { count, formatBytes } from '../gc/format.js';
 import { printJson } from './command.js';
-import { StoreError } from '../errors.js';
 import { readStoreConfig } from '../store/config.js';
 import { importBundle } from '../cache/bundle.js';
 import { addOutLink } from '../gc/roots.js';
@@ -12,6 +11,7 @@ import { transferProgress } from './realize-progress.js';
 
 const importCmd: Command = {
   usage: 'store import FILE [--out-link PATH] [--no-require-sigs] [--quiet] [--json]',
+  positionals: { min: 1, max: 1, says: 'takes exactly one FILE' },
   summary:
     'Import a bundle made by `store export`. Every archive is checked against its narHash, the closure must be complete, and every path that is not content-addressed must be signed by a key in "trustedPublicKeys". Nothing is registered unless everything checks out; paths already valid are skipped. Prints the imported paths. Imported paths are garbage until something roots them: --out-link makes a link to each of the bundle\'s tops (the paths that were exported).',
   flags: {
@@ -21,7 +21,6 @@ const importCmd: Command = {
     ...PROGRESS_FLAGS,
   },
   async run(args, ctx) {
-    if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store import takes exactly one FILE');
     const store = await ctx.store();
     const config = readStoreConfig(store.layout.configFile);
     const file = path.resolve(ctx.cwd, args.positionals[0]);

@@ -52,13 +52,13 @@ const TSCONFIG = {
 
 const init: Command = {
   usage: 'store init [DIR] [--force-link]',
+  positionals: { min: 0, max: 1, says: 'takes at most one DIR' },
   summary:
     'Make DIR (default: the current directory) ready for an expression of your own: env.ts (a Python analysis environment to start from), tsconfig.json, and node_modules/hepstore, a link to this hepstore that gives editors and `tsc` the types of "hepstore" and of the package sets ("hepstore/debian/sets/laptop"). Existing files are kept.',
   flags: {
     'force-link': { kind: 'boolean', description: 'replace a node_modules/hepstore that points elsewhere' },
   },
   async run(args, ctx) {
-    if (args.positionals.length > 1) throw new StoreError('USAGE', 'store init takes at most one DIR');
     const dir = path.resolve(ctx.cwd, args.positionals[0] ?? '.');
     fs.mkdirSync(dir, { recursive: true });
     const shown = (file: string) => {

@@ -7,6 +7,7 @@ import { generateKeyPair } from '../cache/trust/signing.js';
 
 const keygen: Command = {
   usage: 'store keygen NAME [--secret-key-file FILE] [--public-key-file FILE] [--json]',
+  positionals: { min: 1, max: 1, says: 'takes exactly one NAME', hint: 'e.g. store keygen cache.example.org-1' },
   summary:
     'Make an ed25519 key pair for signing store paths. Prints the public key ("NAME:base64"); writes the secret key to --secret-key-file (default NAME.sec, mode 0600) and the public key to --public-key-file (default NAME.pub).',
   flags: {
@@ -15,7 +16,6 @@ const keygen: Command = {
     json: { kind: 'boolean', description: 'print {name, publicKey, secretKeyFile, publicKeyFile}' },
   },
   async run(args, ctx) {
-    if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store keygen takes exactly one NAME', { hint: 'e.g. store keygen cache.example.org-1' });
     const name = args.positionals[0];
     const { secretKey, publicKey } = generateKeyPair(name);
     const secFile = path.resolve(ctx.cwd, (args.flags['secret-key-file'] as string | undefined) ?? `${name}.sec`);

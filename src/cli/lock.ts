@@ -12,6 +12,7 @@ import { BUILD_FLAGS, realizeGraph } from './realize-graph.js';
 
 const lockCmd: Command = {
   usage: 'store lock FILE [--attr NAME] [-j N] [--substituters URL...] [--pure] [--arg NAME VALUE] > env.lock.json',
+  positionals: { min: 1, max: 1, says: 'takes exactly one FILE' },
   summary:
     'Realize an expression file (without an out-link) and print a lock file: every derivation of its graph with its output paths and narHashes. `store realize --lock env.lock.json FILE` then fails if anything would come out different.',
   flags: {
@@ -23,7 +24,6 @@ const lockCmd: Command = {
     ...PROGRESS_FLAGS,
   },
   async run(args, ctx) {
-    if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store lock takes exactly one FILE');
     const store = await ctx.store();
     const config = readStoreConfig(store.layout.configFile);
     const file = expressionFile(args.positionals[0], ctx.cwd);

@@ -6,10 +6,10 @@ import { resolveInstallable } from './resolve.js';
 
 const log: Command = {
   usage: 'store log PATH',
+  positionals: { min: 1, max: 1, says: 'takes exactly one PATH' },
   summary: 'Print the build log of a store path (an output, or the .drv that built it).',
   flags: {},
   async run(args, ctx) {
-    if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store log takes exactly one PATH');
     const store = await ctx.store();
     const p = resolveInstallable(store, args.positionals[0], ctx.cwd);
     const drv = p.endsWith('.drv') ? p : (store.queryPathInfo(p)?.deriver ?? store.queryValidDerivers(p)[0]);

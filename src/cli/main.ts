@@ -100,6 +100,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   // --store may also come after the command name.
   const args = parseArgs(rest, { ...cmd.flags, store: { kind: 'string' } }, name);
+  const words = cmd.positionals;
+  if (words && (args.positionals.length < words.min || (words.max !== undefined && args.positionals.length > words.max))) {
+    throw new StoreError('USAGE', `store ${name} ${words.says}`, words.hint ? { hint: words.hint } : {});
+  }
   const storeRoot = resolveStoreRoot((args.flags.store as string | undefined) ?? storeFlag);
   delete args.flags.store;
   let opened: Store | undefined;

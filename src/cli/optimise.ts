@@ -1,6 +1,5 @@
 import type { Command } from './command.js';
 import { printJson } from './command.js';
-import { StoreError } from '../errors.js';
 import { withGcLock } from '../gc/lock.js';
 import { optimiseStore } from '../store/optimise.js';
 import { openProgress, PROGRESS_FLAGS } from './progress.js';
@@ -10,11 +9,11 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 const optimise: Command = {
   usage: 'store optimise [--quiet] [--json]',
+  positionals: { min: 0, max: 0, says: 'takes no arguments' },
   summary:
     "Hard-link identical files across store paths (as nix-store --optimise): each distinct file is kept once in the store's .links directory, and every canonical file with the same contents and executable bit becomes a link to it. Prints the files linked and the space saved.",
   flags: { json: { kind: 'boolean', description: 'print {paths, files, linked, bytesSaved, skipped} as JSON (stdout), and progress as JSON lines (stderr)' }, ...PROGRESS_FLAGS },
   async run(args, ctx) {
-    if (args.positionals.length) throw new StoreError('USAGE', 'store optimise takes no arguments');
     const store = await ctx.store();
     store.assertDatabaseIntact('optimise the store');
     const progress = await openProgress(ctx, args.flags);

@@ -1,10 +1,10 @@
 import type { Command } from './command.js';
 import { printJson } from './command.js';
-import { StoreError } from '../errors.js';
 import { resolveInstallable } from './resolve.js';
 
 const pathInfo: Command = {
   usage: 'store path-info PATH... [-r] [--json]',
+  positionals: { min: 1, says: 'needs at least one PATH' },
   summary: 'Show what the store knows of paths: narHash, narSize, references, referrers, deriver. With -r, the whole closure.',
   flags: {
     recursive: { kind: 'boolean', short: 'r', description: 'show the closure of the paths' },
@@ -12,7 +12,6 @@ const pathInfo: Command = {
     size: { kind: 'boolean', short: 's', description: 'also print the closure size of each path' },
   },
   async run(args, ctx) {
-    if (args.positionals.length === 0) throw new StoreError('USAGE', 'store path-info needs at least one PATH');
     const store = await ctx.store();
     const roots = args.positionals.map((a) => resolveInstallable(store, a, ctx.cwd));
     for (const r of roots) store.pathInfo(r);

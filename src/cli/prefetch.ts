@@ -8,6 +8,7 @@ import { prefetchUrl } from '../build/prefetch.js';
 
 const prefetch: Command = {
   usage: 'store prefetch URL [--name NAME] [--executable] [--json]',
+  positionals: { min: 1, max: 1, says: 'takes exactly one URL', hint: 'e.g. store prefetch https://example.org/fastjet-3.4.2.tar.gz' },
   summary:
     "Download a file into the store as fetchurl would (http(s)://, file://, mirror://, apt:) and print its store path and the `integrity` to write in the expression; realizing `fetchurl({ url, integrity })` then downloads nothing.",
   flags: {
@@ -16,7 +17,6 @@ const prefetch: Command = {
     json: { kind: 'boolean', description: 'print {url, name, path, integrity, size} as JSON' },
   },
   async run(args, ctx) {
-    if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store prefetch takes exactly one URL', { hint: 'e.g. store prefetch https://example.org/fastjet-3.4.2.tar.gz' });
     const url = args.positionals[0];
     try {
       checkUrl(url);

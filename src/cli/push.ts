@@ -15,6 +15,7 @@ import { transferProgress } from './realize-progress.js';
 
 const push: Command = {
   usage: 'store push --to URL PATH... [--compression gzip|br|none] [--key-file FILE...] [-j N] [--quiet] [--json]',
+  positionals: { min: 1, says: 'needs at least one PATH' },
   summary:
     'Upload store paths and their closure to a binary cache (file:///dir, or http(s):// with PUT), archives first and metadata in dependency order, skipping what the cache already has. Signs with the configured secret keys.',
   flags: {
@@ -28,7 +29,6 @@ const push: Command = {
   async run(args, ctx) {
     const to = args.flags.to as string | undefined;
     if (!to) throw new StoreError('USAGE', 'store push needs --to URL', { hint: 'e.g. store push --to file:///srv/cache ./result' });
-    if (args.positionals.length === 0) throw new StoreError('USAGE', 'store push needs at least one PATH');
     const compression = ((args.flags.compression as string | undefined) ?? 'gzip') as Compression;
     if (!['gzip', 'br', 'none'].includes(compression)) throw new StoreError('USAGE', `unknown compression '${compression}' (gzip, br or none)`);
     const store = await ctx.store();

@@ -31,6 +31,7 @@ export function outLinkNames(base: string, roots: Array<{ outputs: Record<string
 
 const realizeCmd: Command = {
   usage: 'store realize FILE|DIR|DRV [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--substituters URL...] [--no-require-sigs] [--no-fallback] [--lock FILE] [--timeout SECONDS] [--max-silent-time SECONDS] [--dry-run] [--pure] [--arg NAME VALUE] [--argstr NAME VALUE] [--eval-timeout SECONDS] [-L] [--quiet] [--json]',
+  positionals: { min: 1, max: 1, says: 'takes exactly one FILE', hint: 'e.g. store realize env.ts' },
   summary:
     'Evaluate an expression file and build (or find) every output it names, in parallel and sandboxed. Prints the output paths; makes ./result a GC root.',
   flags: {
@@ -48,7 +49,6 @@ const realizeCmd: Command = {
     'no-eval-cache': { kind: 'boolean', description: 'evaluate FILE even if nothing it read has changed since an earlier realize (and keep no result)' },
   },
   async run(args, ctx) {
-    if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store realize takes exactly one FILE', { hint: 'e.g. store realize env.ts' });
     if (args.flags['out-link'] && args.flags['no-out-link']) throw new StoreError('USAGE', '--out-link and --no-out-link do not go together');
     if (args.flags['dry-run'] && (args.flags.check || args.flags.lock !== undefined)) throw new StoreError('USAGE', `--dry-run does not go with ${args.flags.check ? '--check' : '--lock'}`);
     const store = await ctx.store();

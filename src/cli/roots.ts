@@ -1,12 +1,12 @@
 import type { Command } from './command.js';
 import { gcKeepOptions, readStoreConfig } from '../store/config.js';
 import { printJson } from './command.js';
-import { StoreError } from '../errors.js';
 import { rootsReport } from '../gc/report.js';
 import { formatAge, formatBytes, formatDate, count } from '../gc/format.js';
 
 const roots: Command = {
   usage: 'store roots [--json] [--keep-derivations] [--keep-outputs]',
+  positionals: { min: 0, max: 0, says: 'takes no arguments' },
   summary:
     'List every GC root — out-links, gcroots, profile generations, releases and the temporary roots of running processes — with its kind, target, age, and the bytes only it keeps alive (what gc would free without it).',
   flags: {
@@ -15,7 +15,6 @@ const roots: Command = {
     'keep-outputs': { kind: 'boolean', description: 'count outputs of live .drv files as alive (as gc --keep-outputs)' },
   },
   async run(args, ctx) {
-    if (args.positionals.length) throw new StoreError('USAGE', 'store roots takes no arguments');
     const store = await ctx.store();
     const rep = rootsReport(store, gcKeepOptions(readStoreConfig(store.layout.configFile), store.layout.configFile, args.flags));
     const now = Math.floor(Date.now() / 1000);

@@ -12,6 +12,7 @@ const PURE_KEEP = ['HOME', 'USER', 'LOGNAME', 'TERM', 'DISPLAY', 'WAYLAND_DISPLA
 
 const shell: Command = {
   usage: 'store shell FILE|PATH|--profile NAME [--attr NAME] [-c COMMAND] [--pure [--keep VAR...]] [--hermetic]',
+  positionals: { min: 0, max: 1, says: 'takes one FILE', hint: "to run a command, use -c 'COMMAND ARGS'" },
   summary: [
     'Realize an environment and start $SHELL (or /bin/sh) with it activated; with -c, run COMMAND',
     'with /bin/sh instead. Exits with the status of the shell or command. The environment stays',
@@ -26,7 +27,6 @@ const shell: Command = {
     hermetic: { kind: 'boolean', description: 'what --pure is for realize: refuse an environment whose closure uses a host tool or a host program as builder (default: "pure" of etc/hepstore.json)' },
   },
   async run(args, ctx) {
-    if (args.positionals.length > 1) throw new StoreError('USAGE', 'store shell takes one FILE', { hint: "to run a command, use -c 'COMMAND ARGS'" });
     if (args.flags.keep && !args.flags.pure) throw new StoreError('USAGE', '--keep goes with --pure');
     // --pure here keeps nothing of the caller's environment (as nix-shell's); --hermetic is
     // the --pure of the realize options.

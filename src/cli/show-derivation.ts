@@ -9,10 +9,10 @@ import type { Store } from '../store/store.js';
 
 const showDerivation: Command = {
   usage: 'store show-derivation DRVPATH|OUTPUT...',
+  positionals: { min: 1, says: 'needs a .drv path' },
   summary: 'Print .drv files as JSON: outputs, inputs, builder, args and environment. An output (./result, a store path) stands for the .drv that made it.',
   flags: {},
   async run(args, ctx) {
-    if (args.positionals.length === 0) throw new StoreError('USAGE', 'store show-derivation needs a .drv path');
     const store = await ctx.store();
     const out: Record<string, unknown> = {};
     for (const a of args.positionals) {

@@ -9,6 +9,7 @@ import { resolveInstallable } from './resolve.js';
 
 const signCmd: Command = {
   usage: 'store sign PATH... [--key-file FILE...] [-r] [--json]',
+  positionals: { min: 1, says: 'needs at least one PATH' },
   summary: 'Sign valid store paths (their path, narHash, narSize and references) with a secret key, recording the signatures in the store database.',
   flags: {
     'key-file': { kind: 'strings', short: 'k', description: 'secret key file (default: "secretKeyFiles" of etc/hepstore.json)' },
@@ -16,7 +17,6 @@ const signCmd: Command = {
     json: { kind: 'boolean', description: 'print the signed paths and their signatures as JSON' },
   },
   async run(args, ctx) {
-    if (args.positionals.length === 0) throw new StoreError('USAGE', 'store sign needs at least one PATH');
     const store = await ctx.store();
     const config = readStoreConfig(store.layout.configFile);
     const files = (args.flags['key-file'] as string[] | undefined)?.map((f) => path.resolve(ctx.cwd, f));

@@ -14,6 +14,7 @@ export function parseDepth(v: unknown): number {
 
 const tree: Command = {
   usage: 'store tree PATH [--depth N] [--json]',
+  positionals: { min: 1, max: 1, says: 'takes exactly one PATH', hint: 'e.g. store tree ./result --depth 2' },
   summary:
     "Show the closure of a store path as a tree: each path with its own size and its closure size, references sorted by what they cost (closure size, largest first). A path is expanded once; later it is marked '[shown above]'.",
   flags: {
@@ -21,7 +22,6 @@ const tree: Command = {
     json: { kind: 'boolean', description: 'print the tree as JSON: {path, narSize, closureSize, children?, repeated?, more?}' },
   },
   async run(args, ctx) {
-    if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store tree takes exactly one PATH', { hint: 'e.g. store tree ./result --depth 2' });
     const depth = parseDepth(args.flags.depth);
     const store = await ctx.store();
     const p = resolveInstallable(store, args.positionals[0], ctx.cwd);

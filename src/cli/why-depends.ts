@@ -1,16 +1,15 @@
 import type { Command } from './command.js';
 import { printJson } from './command.js';
-import { StoreError } from '../errors.js';
 import { resolveInstallable } from './resolve.js';
 import { whyDepends } from '../inspect/why-depends.js';
 
 const whyDependsCmd: Command = {
   usage: 'store why-depends A B [--json]',
+  positionals: { min: 2, max: 2, says: 'takes two paths, A and B', hint: 'e.g. store why-depends ./result /store/…-zlib-1.3' },
   summary:
     "Show why A depends on B: a shortest chain of references from A down to B and, for each hop, the files of the path in which the next path's hash appears, with the text around it. Exits 1 if B is not in A's closure.",
   flags: { json: { kind: 'boolean', description: 'print the chain as JSON: [{path, hits: [{file, in, offset, excerpt}]}]' } },
   async run(args, ctx) {
-    if (args.positionals.length !== 2) throw new StoreError('USAGE', 'store why-depends takes two paths, A and B', { hint: 'e.g. store why-depends ./result /store/…-zlib-1.3' });
     const store = await ctx.store();
     const [a, b] = args.positionals.map((x) => resolveInstallable(store, x, ctx.cwd));
     store.addTempRoots([a, b]);

@@ -1,13 +1,13 @@
 import type { Command } from './command.js';
 import { gcKeepOptions, readStoreConfig } from '../store/config.js';
 import { printJson } from './command.js';
-import { StoreError } from '../errors.js';
 import { resolveInstallable } from './resolve.js';
 import { explain } from '../gc/why.js';
 import { formatAge } from '../gc/format.js';
 
 const why: Command = {
   usage: 'store why PATH [--json] [--keep-derivations] [--keep-outputs]',
+  positionals: { min: 1, max: 1, says: 'takes exactly one PATH' },
   summary: 'Explain why a store path is alive: for every root that keeps it, the chain of references from the root down to PATH.',
   flags: {
     json: { kind: 'boolean', description: 'print JSON' },
@@ -15,7 +15,6 @@ const why: Command = {
     'keep-outputs': { kind: 'boolean', description: 'follow .drv files to their outputs too (as gc --keep-outputs)' },
   },
   async run(args, ctx) {
-    if (args.positionals.length !== 1) throw new StoreError('USAGE', 'store why takes exactly one PATH');
     const store = await ctx.store();
     const p = resolveInstallable(store, args.positionals[0], ctx.cwd);
     const e = explain(store, p, gcKeepOptions(readStoreConfig(store.layout.configFile), store.layout.configFile, args.flags));

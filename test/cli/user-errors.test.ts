@@ -91,4 +91,21 @@ test('a public key where a secret key is wanted says so', () => {
   w.ok(['sign', './result', '--key-file', 'site-1.sec']);
 });
 
+test('a wrong number of words is refused by what the command declares, before the store is opened', () => {
+  const w = world();
+  const cases: Array<[string[], RegExp]> = [
+    [['gc', 'extra'], /^error: store gc takes no arguments\nhint: to delete particular paths use 'store delete PATH'/],
+    [['path-info'], /^error: store path-info needs at least one PATH/],
+    [['realize', 'a.ts', 'b.ts'], /^error: store realize takes exactly one FILE\nhint: e\.g\. store realize env\.ts/],
+    [['why-depends', './result'], /^error: store why-depends takes two paths, A and B/],
+    [['init', 'a', 'b'], /^error: store init takes at most one DIR/],
+  ];
+  for (const [args, message] of cases) {
+    const r = w.cli(args);
+    assert.is(r.status, 1, `store ${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+  assert.not.ok(fs.existsSync(w.root), 'no store was made');
+});
+
 test.run();
