@@ -98,7 +98,7 @@ subst() {
   sed -e "s|@shell@|$shell|g" -e "s|@gcclib@|$gcclib|g" -e "s|@sysroot@|$sysroot|g" \
     -e "s|@cxxinclude@|$libstdcxxDev/include/c++/12|g" -e "s|@cxxarchinclude@|$libstdcxxDev/include/$arch/c++/12|g" \
     -e "s|@storeDir@|${out%/*}|g" -e "s|@self@|$out|g" -e "s|@loader@|$libc/lib/$arch/ld-linux-x86-64.so.2|g" \
-    -e "s|@ld@|$binutils/bin/$arch-ld.bfd|g" -e "s|@runtimeDirs@|$out/lib/hepstore-cc/runtime-dirs|g" \
+    -e "s|@ld@|$binutils/bin/$arch-ld.bfd|g" -e "s|@readelf@|$binutils/bin/$arch-readelf|g" -e "s|@runtimeDirs@|$out/lib/hepstore-cc/runtime-dirs|g" \
     "$@"
 }
 wrap() { # name prog cxx

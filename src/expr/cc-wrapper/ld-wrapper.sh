@@ -62,6 +62,32 @@ add_rpath() {
   for r in "${rpath[@]}"; do [ "$r" = "$1" ] && return; done
   rpath+=("$1")
 }
+# The libraries that a store library itself needs (DT_NEEDED), found through its run path, to
+# the end of the chain: the linker would look for them in that run path prefixed by the sysroot,
+# where they are not, so each such directory is given to it as -rpath-link (taken as it is; it
+# changes nothing in the output).
+rlink=()
+declare -A followed
+follow() {
+  local f=$1 line rp= d n
+  local needed=() dirs=()
+  [ -n "${followed[$f]}" ] && return
+  followed[$f]=1
+  while read -r line; do
+    case "$line" in
+      *"(RUNPATH)"* | *"(RPATH)"*) rp=${line##*[}; rp=${rp%]} ;;
+      *"(NEEDED)"*) n=${line##*[}; needed+=("${n%]}") ;;
+    esac
+  done < <(@readelf@ -d "$f" 2> /dev/null)
+  IFS=: read -ra dirs <<< "$rp"
+  for d in "${dirs[@]}"; do
+    case "$d" in "$store"/*) ;; *) continue ;; esac
+    case " ${rlink[*]} " in *" $d "*) ;; *) rlink+=("$d") ;; esac
+    for n in "${needed[@]}"; do [ -e "$d/$n" ] && follow "$d/$n"; done
+  done
+  return 0
+}
+
 # The toolchain's libraries: name, and the directory of the package that holds it at run time.
 declare -A runtime
 while read -r name dir; do runtime[$name]=$dir; done < @runtimeDirs@
@@ -74,7 +100,7 @@ if [ "$relocatable" = 0 ] && [ "$static" = 0 ]; then
       if [ -e "$d/lib$l.so" ]; then
         case "$d" in
           "$sysroot"/* | @gcclib@) [ -n "${runtime[$l]}" ] && add_rpath "${runtime[$l]}" ;;
-          "$store"/*) add_rpath "$d" ;;
+          "$store"/*) add_rpath "$d"; follow "$d/lib$l.so" ;;
         esac
         break
       fi
@@ -84,9 +110,10 @@ if [ "$relocatable" = 0 ] && [ "$static" = 0 ]; then
   for f in "${files[@]}"; do
     case "$f" in
       @self@/*) ;;
-      "$store"/*) add_rpath "${f%/*}" ;;
+      "$store"/*) add_rpath "${f%/*}"; follow "$f" ;;
     esac
   done
 fi
 for r in "${rpath[@]}"; do args+=(-rpath "$r"); done
+for r in "${rlink[@]}"; do args+=(-rpath-link "$r"); done
 exec @ld@ --sysroot="$sysroot" "${args[@]}"
