@@ -3,7 +3,7 @@
  * packages that cmsdist's recipe requires (the graph of CMSSW_14_2_X, graphs/), where the set
  * has them. The sources are Debian's upstream tarballs (exprs/source/), so versions are Debian's
  * (zlib 1.2.13, bzip2 1.0.8, xz 5.4.1, FastJet 3.4.0, HepMC3 3.1.2, LZ4 1.9.4, TinyXML-2 9.0.0,
- * {fmt} 9.1.0, yaml-cpp 0.7.0, FFTW 3.3.10, Expat 2.5.0), not cmsdist's.
+ * {fmt} 9.1.0, yaml-cpp 0.7.0, FFTW 3.3.10, Expat 2.5.0, libffi 3.4.4), not cmsdist's.
  *
  * OpenBLAS 0.3.21 is built from Debian's tarball as well, its BLAS and CBLAS: Debian's tarball
  * has no LAPACK sources (exprs/source/openblas.ts).
@@ -35,6 +35,7 @@ import { makeFmt } from '../source/fmt.ts';
 import { makeYamlCpp } from '../source/yaml-cpp.ts';
 import { makeFftw3 } from '../source/fftw3.ts';
 import { makeExpat } from '../source/expat.ts';
+import { makeLibffi } from '../source/libffi.ts';
 
 type Make = (opts: { buildInputs?: Drv[] }) => Drv;
 
@@ -58,6 +59,7 @@ const MAKE: Record<string, Make> = {
   'yaml-cpp': makeYamlCpp,
   fftw3: makeFftw3,
   expat: makeExpat,
+  libffi: makeLibffi,
 };
 
 const graph = readGraph('14_2');
@@ -99,6 +101,7 @@ export const python3 = () => externals.python3;
 export const fmt = () => externals.fmt;
 export const fftw3 = () => externals.fftw3;
 export const expat = () => externals.expat;
+export const libffi = () => externals.libffi;
 // cmsdist's names with '-' are attributes under those names (`-A py3-numpy`).
 const py3Setuptools = () => externals['py3-setuptools'];
 const py3Pip = () => externals['py3-pip'];
