@@ -10,7 +10,7 @@ import { REPO, runCli, tmpDir } from '../helpers.js';
 
 const EXPRS = path.join(REPO, 'exprs');
 /** Files of exprs/ that are modules for the expressions, not expressions themselves. */
-const MODULES = new Set(['debian/lib.ts', 'debian/python.ts', 'debian/sets/laptop.ts', 'cmssw/graph.ts', 'cmssw/sizes.ts', 'cmssw/python.ts', 'cmssw/numpy.ts', 'cmssw/sets/python-build.ts']);
+const MODULES = new Set(['debian/lib.ts', 'debian/python.ts', 'debian/sets/laptop.ts', 'cmssw/graph.ts', 'cmssw/sizes.ts', 'cmssw/python.ts', 'cmssw/numpy.ts', 'cmssw/sets/python-build.ts', 'cmssw/sets/tcl-build.ts']);
 
 function files(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : /\.[cm]?[jt]s$/.test(e.name) ? [path.join(dir, e.name)] : []));
