@@ -3,8 +3,8 @@
  * packages that cmsdist's recipe requires (the graph of CMSSW_14_2_X, graphs/), where the set
  * has them. The sources are Debian's upstream tarballs (exprs/source/), so versions are Debian's
  * (zlib 1.2.13, bzip2 1.0.8, xz 5.4.1, FastJet 3.4.0, HepMC3 3.1.2, LZ4 1.9.4, TinyXML-2 9.0.0,
- * {fmt} 9.1.0, yaml-cpp 0.7.0, FFTW 3.3.10, libxml2 2.9.14, JSON for Modern C++ (json) 3.11.2),
- * not cmsdist's.
+ * {fmt} 9.1.0, yaml-cpp 0.7.0, FFTW 3.3.10, libxml2 2.9.14, JSON for Modern C++ (json) 3.11.2,
+ * Eigen 3.4.0), not cmsdist's.
  *
  * OpenBLAS 0.3.21 is built from Debian's tarball as well, its BLAS and CBLAS: Debian's tarball
  * has no LAPACK sources (exprs/source/openblas.ts).
@@ -37,6 +37,7 @@ import { makeYamlCpp } from '../source/yaml-cpp.ts';
 import { makeFftw3 } from '../source/fftw3.ts';
 import { makeLibxml2 } from '../source/libxml2.ts';
 import { makeJson } from '../source/json.ts';
+import { makeEigen } from '../source/eigen.ts';
 
 type Make = (opts: { buildInputs?: Drv[] }) => Drv;
 
@@ -61,6 +62,7 @@ const MAKE: Record<string, Make> = {
   fftw3: makeFftw3,
   libxml2: makeLibxml2,
   json: makeJson,
+  eigen: makeEigen,
 };
 
 const graph = readGraph('14_2');
@@ -103,6 +105,7 @@ export const fmt = () => externals.fmt;
 export const fftw3 = () => externals.fftw3;
 export const libxml2 = () => externals.libxml2;
 export const json = () => externals.json;
+export const eigen = () => externals.eigen;
 // cmsdist's names with '-' are attributes under those names (`-A py3-numpy`).
 const py3Setuptools = () => externals['py3-setuptools'];
 const py3Pip = () => externals['py3-pip'];
