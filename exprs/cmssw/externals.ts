@@ -3,10 +3,11 @@
  * packages that cmsdist's recipe requires (the graph of CMSSW_14_2_X, graphs/), where the set
  * has them. The sources are Debian's upstream tarballs (exprs/source/), so versions are Debian's
  * (zlib 1.2.13, bzip2 1.0.8, xz 5.4.1, FastJet 3.4.0, HepMC3 3.1.2, LZ4 1.9.4, TinyXML-2 9.0.0,
- * {fmt} 9.1.0, yaml-cpp 0.7.0, FFTW 3.3.10), not cmsdist's.
+ * {fmt} 9.1.0, yaml-cpp 0.7.0, FFTW 3.3.10, CLHEP 2.1.4.1, GSL 2.7.1), not cmsdist's.
  *
  * OpenBLAS 0.3.21 is built from Debian's tarball as well, its BLAS and CBLAS: Debian's tarball
- * has no LAPACK sources (exprs/source/openblas.ts).
+ * has no LAPACK sources (exprs/source/openblas.ts). GSL links it as its CBLAS, as cmsdist does:
+ * GSL's own libgslcblas is built and tested but kept out of lib/ (exprs/source/gsl.ts).
  *
  * The Python externals are Debian's binary packages relocated into the store (sets/python-build.ts,
  * python.ts): python3 (CPython 3.11.2 with its headers and libpython), py3-setuptools 66.1.1,
@@ -34,6 +35,8 @@ import { makeNumpy } from './numpy.ts';
 import { makeFmt } from '../source/fmt.ts';
 import { makeYamlCpp } from '../source/yaml-cpp.ts';
 import { makeFftw3 } from '../source/fftw3.ts';
+import { makeClhep } from '../source/clhep.ts';
+import { makeGsl } from '../source/gsl.ts';
 
 type Make = (opts: { buildInputs?: Drv[] }) => Drv;
 
@@ -56,6 +59,8 @@ const MAKE: Record<string, Make> = {
   fmt: makeFmt,
   'yaml-cpp': makeYamlCpp,
   fftw3: makeFftw3,
+  clhep: makeClhep,
+  gsl: makeGsl,
 };
 
 const graph = readGraph('14_2');
@@ -96,6 +101,8 @@ export const OpenBLAS = () => externals.OpenBLAS;
 export const python3 = () => externals.python3;
 export const fmt = () => externals.fmt;
 export const fftw3 = () => externals.fftw3;
+export const clhep = () => externals.clhep;
+export const gsl = () => externals.gsl;
 // cmsdist's names with '-' are attributes under those names (`-A py3-numpy`).
 const py3Setuptools = () => externals['py3-setuptools'];
 const py3Pip = () => externals['py3-pip'];
