@@ -46,7 +46,7 @@ const EXPR = path.join(REPO, 'exprs', 'cmssw', 'externals.ts');
 function main(): void {
   const o = parse(process.argv.slice(2));
   // The tests' mirror holds the bootstrap's, toolchain's and build tools' sets; the Python
-  // externals' set is added for this run.
+  // and Tcl build sets are added for this run.
   const sets = ['set.ts', 'toolchain.ts', 'build-tools.ts'].map((f) => path.join(REPO, 'src', 'expr', 'bootstrap', f)).concat(['python-build.ts', 'tcl-build.ts'].map((f) => path.join(REPO, 'exprs', 'cmssw', 'sets', f)));
   const mirror = ensureMirror(undefined, sets) as string | undefined;
   if (!mirror) throw new Error('bench/externals: could not make the local mirror of Debian files with apt-get');
