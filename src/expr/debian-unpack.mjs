@@ -27,6 +27,8 @@ const debs = (process.env.debs ?? '').split(' ').filter(Boolean);
 const closure = (process.env.closure ?? '').split(' ').filter(Boolean);
 // The command that runs patchelf.
 const patchelf = (process.env.patchelf ?? '').split(' ').filter(Boolean);
+/** What `#!/bin/sh` runs when the package's closure has no /bin/sh (Debian's Essential dash is undeclared). */
+const binSh = process.env.binSh || undefined;
 // Unpacked inside the output, so that merging is renaming within one file system.
 const stage = path.join(out, '.unpack');
 
@@ -251,7 +253,7 @@ function fixShebangs() {
       const first = head.toString('latin1', 0, n).split('\n')[0];
       const m = /^#!\s*(\/\S+)(.*)$/.exec(first);
       if (!m || m[1].startsWith(path.dirname(out) + '/')) continue;
-      const where = locate(merged(m[1]));
+      const where = locate(merged(m[1])) ?? (binSh && merged(m[1]) === 'bin/sh' ? binSh : undefined);
       if (!where) {
         unresolved.push(`${path.relative(out, p)} runs ${m[1]}`);
         continue;

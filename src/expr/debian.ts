@@ -112,10 +112,18 @@ export interface DebianPackagesOptions {
   groups?: string[][];
   /** The tools that unpack and relocate them (default: the store's bootstrap tools). */
   tools?: Drv;
+  /**
+   * The package of the set whose `bin/bash` scripts' `#!/bin/sh` runs. Debian's /bin/sh (dash,
+   * Essential) is in no package's dependencies, so without this such scripts (egrep, zcat,
+   * xzgrep) name the host's /bin/sh, which a sandboxed build does not have. The shell's own
+   * closure keeps /bin/sh (it cannot depend on itself).
+   */
+  shell?: string;
 }
 
 /** Every package of the set as an unpacked, store-relocated derivation, by Debian name. */
 export function debianPackages(set: PinnedSet, opts: DebianPackagesOptions = {}): Record<string, Drv> {
+  if (opts.shell !== undefined && !set.packages[opts.shell]) throw new Error(`debianPackages: the shell '${opts.shell}' is not in the package set`);
   // Cycles and groups, overlapping ones joined; a group's key is its first member, its store
   // name all members joined with '+'.
   const group = new Map<string, string[]>();
@@ -161,6 +169,8 @@ export function debianPackages(set: PinnedSet, opts: DebianPackagesOptions = {})
     const tools = opts.tools ?? bootstrapTools();
     const members = membersOf(key);
     const deps = closureOf(key).map(build);
+    const shellKey = opts.shell === undefined ? undefined : keyOf(opts.shell);
+    const binSh = shellKey !== undefined && shellKey !== key && !closureOf(shellKey).includes(key) ? { binSh: `${build(shellKey)}/bin/bash` } : {};
     d = derivation({
       name: `${members.join('+')}-${storeVersion(set.packages[members[0]].version)}`,
       builder: `${tools}/bin/node`,
@@ -170,6 +180,7 @@ export function debianPackages(set: PinnedSet, opts: DebianPackagesOptions = {})
         closure: deps,
         patchelf: `${tools}/bin/patchelf`,
         PATH: `${tools}/bin`,
+        ...binSh,
       },
     });
     drvs.set(key, d);

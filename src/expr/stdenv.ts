@@ -51,7 +51,8 @@ export interface MakeStdenvOptions {
 
 function baseStdenv(tools?: Drv): Stdenv {
   return once(`stdenv-nocc:${tools?.outPath ?? ''}`, () => {
-    const debs = debianPackages(BOOTSTRAP_SET, tools ? { tools } : {});
+    // Their scripts' #!/bin/sh (egrep, zcat, xzgrep) runs the stdenv's bash.
+    const debs = debianPackages(BOOTSTRAP_SET, { shell: 'bash', ...(tools ? { tools } : {}) });
     const packages: Record<string, Drv> = {};
     for (const n of STDENV_PACKAGES) packages[n] = debs[n];
     // The names scripts call that Debian leaves to its alternatives system: awk and sh.

@@ -23,7 +23,7 @@ test('bootstrap, stdenv and a package built with it, from nothing; rebuilt bit f
   const dir = tmpDir('bootstrap');
   const root = path.join(dir, 'root');
   const tools = path.join(dir, 'tools');
-  fs.writeFileSync(path.join(dir, 'tools.ts'), `import { bootstrapTools, stdenv } from 'hepstore';\nexport default bootstrapTools();\nexport const shell = stdenv.packages.bash;\n`);
+  fs.writeFileSync(path.join(dir, 'tools.ts'), `import { bootstrapTools, stdenv } from 'hepstore';\nexport default bootstrapTools();\nexport const shell = stdenv.packages.bash;\nexport const grep = stdenv.packages.grep;\n`);
   const r = await runCliAsync(['realize', '-j2', '--out-link', tools, path.join(dir, 'tools.ts')], { storeRoot: root });
   assert.is(r.status, 0, r.stderr);
   const bt = r.stdout.trim();
@@ -39,6 +39,15 @@ test('bootstrap, stdenv and a package built with it, from nothing; rebuilt bit f
     assert.match(run.stdout, /GNU tar/);
     assert.match(run.stdout, /xz \(XZ Utils\)/);
     assert.match(run.stdout, /only the store/);
+
+    // The stdenv's scripts (egrep here) run its bash, not the /bin/sh that the sandbox lacks.
+    const g = await runCliAsync(['realize', '--no-out-link', '-A', 'grep', path.join(dir, 'tools.ts')], { storeRoot: root });
+    assert.is(g.status, 0, g.stderr);
+    const grep = g.stdout.trim();
+    assert.match(fs.readFileSync(path.join(grep, 'bin', 'egrep'), 'latin1').split('\n')[0], new RegExp(`^#!${storeDir}/[a-z0-9]{32}-bash-[^/]+/bin/bash$`));
+    const egrep = spawnSync(bwrap, ['--unshare-all', '--die-with-parent', '--ro-bind', storeDir, storeDir, '--proc', '/proc', '--dev', '/dev', '--clearenv', '--setenv', 'PATH', `${grep}/bin`, `${grep}/bin/egrep`, '-c', 'x|y'], { encoding: 'utf8', input: 'x\nz\ny\n' });
+    assert.is(egrep.status, 0, egrep.stderr);
+    assert.is(egrep.stdout, '2\n');
   }
 
   const pkg = await runCliAsync(['realize', '-j2', '--no-out-link', PKG], { storeRoot: root });
