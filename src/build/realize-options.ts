@@ -13,8 +13,12 @@ export interface RealizeOptions {
   sandbox?: boolean;
   sandboxPaths?: string[];
   keepFailed?: boolean;
-  /** Rebuild every derivation of the graph whose outputs are valid and compare. */
-  check?: boolean;
+  /**
+   * Rebuild derivations whose outputs are valid and compare, bit for bit: the graph's roots
+   * ('roots', as Nix's --check; their inputs are only built if missing), or every derivation
+   * of the graph ('closure').
+   */
+  check?: 'roots' | 'closure';
   /**
    * Valid outputs whose contents are damaged (`store verify --repair`): rebuild their
    * derivations beside them and, if the rebuilt narHashes equal the registered ones, put the

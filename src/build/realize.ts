@@ -11,7 +11,7 @@ import { Launcher } from './launcher.js';
 import { addSources, writeDerivations } from './store-derivations.js';
 import { settingsFor } from './settings.js';
 import { substituteFirst } from './substitute-first.js';
-import { schedule } from './schedule.js';
+import { checkedDerivations, schedule } from './schedule.js';
 import type { RealizeOptions, RealizeResult } from './realize-options.js';
 
 export type { RealizeOptions, RealizeEvent, RealizeResult } from './realize-options.js';
@@ -42,6 +42,7 @@ export async function realize(store: Store, graph: BuildGraph, opts: RealizeOpti
   }
 
   // What must be built: a requested derivation with a missing output, and (only then) its inputs.
+  const checked = checkedDerivations(graph, opts.check);
   const plan = () => {
     const toBuild = new Set<string>();
     const stack = graph.roots.map((r) => r.drvPath);
@@ -49,7 +50,7 @@ export async function realize(store: Store, graph: BuildGraph, opts: RealizeOpti
       const p = stack.pop()!;
       if (toBuild.has(p)) continue;
       const n = graph.nodes.get(p)!;
-      if (!opts.check && outputsOf(n).every((o) => valid.has(o) && !opts.repair?.has(o))) continue;
+      if (!checked.has(p) && outputsOf(n).every((o) => valid.has(o) && !opts.repair?.has(o))) continue;
       toBuild.add(p);
       for (const i of Object.keys(n.drv.inputDrvs)) stack.push(i);
     }

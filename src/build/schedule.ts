@@ -13,6 +13,13 @@ import { lockPollDelay } from '../limit.js';
 import { FETCHURL } from '../derivation/builtins.js';
 import { FETCHES, type RealizeOptions, type RealizeResult } from './realize-options.js';
 
+/** The derivations that `check` rebuilds and compares when their outputs are valid. */
+export function checkedDerivations(graph: BuildGraph, check: RealizeOptions['check']): ReadonlySet<string> {
+  if (check === 'closure') return new Set(graph.nodes.keys());
+  if (check === 'roots') return new Set(graph.roots.map((r) => r.drvPath));
+  return new Set();
+}
+
 export async function schedule(
   store: Store,
   graph: BuildGraph,
@@ -48,6 +55,7 @@ export async function schedule(
   const failures: StoreError[] = [];
   const failed = new Set<string>();
   const outputsOf = (n: BuildNode) => Object.values(n.drv.outputs).map((o) => o.path);
+  const checked = checkedDerivations(graph, opts.check);
 
   const finish = (n: BuildNode) => {
     for (const u of users.get(n.drvPath) ?? []) {
@@ -71,7 +79,7 @@ export async function schedule(
   const buildOne = async (n: BuildNode): Promise<void> => {
     const outs = outputsOf(n);
     const validNow = store.validPaths(outs);
-    const check = opts.check && outs.every((o) => validNow.has(o));
+    const check = checked.has(n.drvPath) && outs.every((o) => validNow.has(o));
     const repair = outs.filter((o) => opts.repair?.has(o) && validNow.has(o));
     if (!check && repair.length === 0 && outs.every((o) => validNow.has(o))) {
       // Built by another process meanwhile.

@@ -69,7 +69,7 @@ export async function realizeGraph(store: Store, config: StoreConfig, graph: Bui
       keepFailed: Boolean(args.flags['keep-failed']),
       keepGoing: extra.keepGoing ?? Boolean(args.flags['keep-going']),
       repair: extra.repair,
-      check: Boolean(args.flags.check),
+      check: args.flags['check-closure'] ? 'closure' : args.flags.check ? 'roots' : undefined,
       onEvent,
       buildLogs: Boolean(args.flags['print-build-logs']) || undefined,
       substitute,

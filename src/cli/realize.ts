@@ -30,7 +30,7 @@ export function outLinkNames(base: string, roots: Array<{ outputs: Record<string
 }
 
 const realizeCmd: Command = {
-  usage: 'store realize FILE|DIR|DRV [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check] [--keep-failed] [--no-sandbox] [--substituters URL...] [--no-require-sigs] [--no-fallback] [--lock FILE] [--timeout SECONDS] [--max-silent-time SECONDS] [--dry-run] [--pure] [--arg NAME VALUE] [--argstr NAME VALUE] [--eval-timeout SECONDS] [-L] [--quiet] [--json]',
+  usage: 'store realize FILE|DIR|DRV [--attr NAME] [-j N] [--out-link PATH | --no-out-link] [--check | --check-closure] [--keep-failed] [--no-sandbox] [--substituters URL...] [--no-require-sigs] [--no-fallback] [--lock FILE] [--timeout SECONDS] [--max-silent-time SECONDS] [--dry-run] [--pure] [--arg NAME VALUE] [--argstr NAME VALUE] [--eval-timeout SECONDS] [-L] [--quiet] [--json]',
   positionals: { min: 1, max: 1, says: 'takes exactly one FILE', hint: 'e.g. store realize env.ts' },
   summary:
     'Evaluate an expression file and build (or find) every output it names, in parallel and sandboxed. Prints the output paths; makes ./result a GC root.',
@@ -38,7 +38,8 @@ const realizeCmd: Command = {
     attr: { kind: 'string', short: 'A', description: 'build this exported attribute (a.b for nested) instead of the default export' },
     'out-link': { kind: 'string', short: 'o', description: 'name of the result symlink (default ./result)' },
     'no-out-link': { kind: 'boolean', description: 'make no result symlink (and so no GC root)' },
-    check: { kind: 'boolean', description: 'rebuild outputs that are already valid and compare (exit 104 if they differ)' },
+    check: { kind: 'boolean', description: 'rebuild the derivations named (FILE, --attr) whose outputs are valid and compare bit for bit (exit 104 if they differ); missing inputs are built, valid ones used' },
+    'check-closure': { kind: 'boolean', description: 'as --check, for every derivation they need too (the toolchain and bootstrap included)' },
     json: { kind: 'boolean', description: 'print a JSON record of what was realized (stdout), and progress as JSON lines (stderr)' },
     ...PROGRESS_FLAGS,
     pure: { kind: 'boolean', description: 'refuse (exit 1, building nothing) if anything in the closure uses a host tool or a host program as builder (default: "pure" of etc/hepstore.json)' },
@@ -49,8 +50,10 @@ const realizeCmd: Command = {
     'no-eval-cache': { kind: 'boolean', description: 'evaluate FILE even if nothing it read has changed since an earlier realize (and keep no result)' },
   },
   async run(args, ctx) {
+    const checking = Boolean(args.flags.check || args.flags['check-closure']);
     if (args.flags['out-link'] && args.flags['no-out-link']) throw new StoreError('USAGE', '--out-link and --no-out-link do not go together');
-    if (args.flags['dry-run'] && (args.flags.check || args.flags.lock !== undefined)) throw new StoreError('USAGE', `--dry-run does not go with ${args.flags.check ? '--check' : '--lock'}`);
+    if (args.flags.check && args.flags['check-closure']) throw new StoreError('USAGE', '--check and --check-closure do not go together (--check-closure checks what --check does, and more)');
+    if (args.flags['dry-run'] && (checking || args.flags.lock !== undefined)) throw new StoreError('USAGE', `--dry-run does not go with ${checking ? (args.flags.check ? '--check' : '--check-closure') : '--lock'}`);
     const store = await ctx.store();
     const config = readStoreConfig(store.layout.configFile);
     // Checked before anything is evaluated; evaluateAndRealize hands them to the builder.
@@ -66,7 +69,7 @@ const realizeCmd: Command = {
     const lockFile = args.flags.lock === undefined ? undefined : path.resolve(ctx.cwd, args.flags.lock as string);
     // --check and --lock need the derivations themselves; the cache holds only their paths.
     const cacheKey: EvalCacheKey | undefined =
-      drvPath !== undefined || args.flags['no-eval-cache'] || args.flags.check || lockFile !== undefined ? undefined : { file, attr: evalOpts.attr, args: argsKey(evalOpts.args), storeDir: store.storeDir, system: defaultSystem() };
+      drvPath !== undefined || args.flags['no-eval-cache'] || checking || lockFile !== undefined ? undefined : { file, attr: evalOpts.attr, args: argsKey(evalOpts.args), storeDir: store.storeDir, system: defaultSystem() };
     const cached = cacheKey ? await lookupEvaluation(cacheDir, cacheKey) : undefined;
     let result: { roots: CachedRoot[]; checked: string[]; built: string[]; outPaths?: string[] } | undefined;
     if (cached && !(pure && cached.hostDependencies !== false)) {
@@ -90,7 +93,7 @@ const realizeCmd: Command = {
       for (const r of result.roots) for (const p of Object.values(r.outputs)) out += p + '\n';
       ctx.stdout.write(out);
     }
-    if (args.flags.check && !args.flags.json) {
+    if (checking && !args.flags.json) {
       const built = result.built.length ? ` (${result.built.length} not valid before were built, not checked)` : '';
       ctx.stderr.write(`checked ${count(result.checked.length, 'derivation')}: every rebuilt output is bit for bit the same${built}\n`);
     }
@@ -134,7 +137,7 @@ async function evaluateAndRealize(
   const locked = lock?.readLock(lockFile!);
   const graph = locked ? buildGraph(roots) : undefined;
   if (locked) lock!.checkLockBefore(locked, lockFile!, store, graph!);
-  if (!args.flags.check && !locked && store.allValidWithDerivers(wanted)) {
+  if (!args.flags.check && !args.flags['check-closure'] && !locked && store.allValidWithDerivers(wanted)) {
     // Everything asked for is valid, and so are its .drv files (with those of all their
     // inputs): no graph, nothing to write or build (and the builder is not even loaded).
     // Otherwise realize() writes the missing .drv files, even when nothing is built.

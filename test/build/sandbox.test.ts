@@ -186,6 +186,7 @@ sandboxTest('outputs are canonical: read-only, executables 0555, mtime 1', () =>
 const CHECK = `import { derivation } from 'hepstore';
 export const det = derivation({ name: 'det', builder: '/bin/sh', args: ['-c', 'echo same > $out'] });
 export const nondet = derivation({ name: 'nondet', builder: '/bin/sh', args: ['-c', 'read u < /proc/sys/kernel/random/uuid; echo "$u" > $out'] });
+export const above = derivation({ name: 'above', builder: '/bin/sh', args: ['-c', 'read u < $nondet; echo "$u" > $out'], env: { nondet } });
 `;
 
 sandboxTest('--check passes on a deterministic derivation and exits 104 on one that is not', () => {
@@ -210,6 +211,19 @@ sandboxTest('--check passes on a deterministic derivation and exits 104 on one t
     store.close();
   }
   assert.equal(fs.readdirSync(path.join(env.root, 'var', 'builds')), []);
+
+  // --check rebuilds the derivation named, using its valid inputs as they are (as Nix's
+  // --check); --check-closure rebuilds its inputs too, and so finds the one that is not deterministic.
+  const above = built(env, ['-A', 'above']);
+  const named = realize(env, ['-A', 'above', '--check']);
+  assert.is(named.status, 0, named.stderr);
+  assert.is(named.stdout.trim(), above);
+  assert.match(named.stderr, /checked 1 derivation:/);
+  const closure = realize(env, ['-A', 'above', '--check-closure']);
+  assert.is(closure.status, 104, closure.stderr);
+  assert.ok(closure.stderr.includes(nondet), closure.stderr);
+  const both = realize(env, ['-A', 'above', '--check', '--check-closure']);
+  assert.is(both.status, 1, both.stderr);
 });
 
 interface Server {

@@ -225,10 +225,11 @@ test('interpreters and run paths in the store; no host path or build directory i
 test('realize --check: zlib, FastJet, HepMC3 and the program rebuilt bit for bit', async () => {
   if (!canFetch) return;
   const t1 = Date.now();
+  // zlib, FastJet, HepMC3 and the program only: the toolchain's own check is e2e/toolchain's.
   const check = await runCliAsync(['realize', '-j2', '--check', '--no-out-link', '--attr', 'all', file], { storeRoot: root });
   assert.is(check.status, 0, check.stderr);
-  assert.match(check.stderr, /checked \d+ derivations: every rebuilt output is bit for bit the same/);
-  console.log(`  realize --check of the whole graph: ${((Date.now() - t1) / 1000).toFixed(0)} s`);
+  assert.match(check.stderr, /checked 4 derivations: every rebuilt output is bit for bit the same/);
+  console.log(`  realize --check of the packages and the program: ${((Date.now() - t1) / 1000).toFixed(0)} s`);
 });
 
 test('a CMSSW release with the real zlib, FastJet and HepMC3: shares their store paths, keeps them while it is a root', async () => {

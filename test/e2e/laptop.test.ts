@@ -177,7 +177,7 @@ test('the laptop analysis environment: from nothing, pure at run time, reproduci
   assert.equal(second.out, [env, pkg], 'the same store paths');
   assert.equal(new Map([...closureHashes(root, env), ...closureHashes(root, pkg)]), hashes, 'the same paths and narHashes for the whole closures');
 
-  const check = await realizeBoth(['--check'], { storeRoot: root, node: other.node, env: viaMirror });
+  const check = await realizeBoth(['--check-closure'], { storeRoot: root, node: other.node, env: viaMirror });
   assert.match(check.stderr, /bit for bit[^]*bit for bit/);
 });
 
