@@ -16,8 +16,8 @@ import { spawnSync } from 'node:child_process';
 
 import { median, rm } from './lib.js';
 import { LocalStore } from '../src/store/local-store.js';
-import { realize } from '../src/build/realize.js';
-import { findBwrap } from '../src/build/sandbox.js';
+import { realize } from '../src/realize/realize.js';
+import { findBwrap } from '../src/realize/sandbox.js';
 import { assignOutputPaths, derivationPath } from '../src/derivation/paths.js';
 import type { Derivation } from '../src/derivation/derivation.js';
 import type { BuildGraph } from '../src/derivation/graph.js';

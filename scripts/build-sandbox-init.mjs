@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Compiles src/build/sandbox-init.c into dist/src/build/hepstore-sandbox-init, a static binary
+// Compiles src/realize/sandbox-init.c into dist/src/realize/hepstore-sandbox-init, a static binary
 // (see the comment at the top of the C file). Without a C compiler and a static C library the
 // sandbox still works, binding each input through bwrap (slower for large input closures).
 import { spawnSync } from 'node:child_process';
@@ -8,8 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const src = path.join(root, 'src', 'build', 'sandbox-init.c');
-const out = path.join(root, 'dist', 'src', 'build', 'hepstore-sandbox-init');
+const src = path.join(root, 'src', 'realize', 'sandbox-init.c');
+const out = path.join(root, 'dist', 'src', 'realize', 'hepstore-sandbox-init');
 if (process.platform !== 'linux') process.exit(0);
 if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= fs.statSync(src).mtimeMs) process.exit(0);
 fs.mkdirSync(path.dirname(out), { recursive: true });

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Command } from './command.js';
 import { StoreError } from '../errors.js';
-import { logPath } from '../build/builder.js';
+import { logPath } from '../realize/builder.js';
 import { resolveInstallable } from './resolve.js';
 
 const log: Command = {

@@ -4,7 +4,7 @@ import { formatBytes } from '../gc/format.js';
 import { StoreError } from '../errors.js';
 import { networkTimeouts, readStoreConfig } from '../store/config.js';
 import { checkUrl, urlName } from '../expr/fetchurl.js';
-import { prefetchUrl } from '../build/prefetch.js';
+import { prefetchUrl } from '../realize/prefetch.js';
 
 const prefetch: Command = {
   usage: 'store prefetch URL [--name NAME] [--executable] [--json]',

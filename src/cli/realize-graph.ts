@@ -11,7 +11,7 @@ import { StoreError } from '../errors.js';
 import { buildLimits, limitMs, networkTimeouts, type StoreConfig } from '../store/config.js';
 import type { Store } from '../store/store.js';
 import type { BuildGraph } from '../derivation/graph.js';
-import type { RealizeOptions } from '../build/realize.js';
+import type { RealizeOptions } from '../realize/realize.js';
 
 /** What a binary cache's URL looks like. */
 export const CACHE_URL = /^(file|https?):\/\//;
@@ -52,7 +52,7 @@ export function parseJobs(v: unknown): number | undefined {
  */
 export async function realizeGraph(store: Store, config: StoreConfig, graph: BuildGraph, args: Parsed, ctx: Context, extra: Pick<RealizeOptions, 'repair' | 'keepGoing' | 'onEvent'> = {}) {
   const substituters = substituterUrls(args, config);
-  const [{ realize }, { openProgress }, { realizeDisplay }] = await Promise.all([import('../build/realize.js'), import('./progress.js'), import('./realize-progress.js')]);
+  const [{ realize }, { openProgress }, { realizeDisplay }] = await Promise.all([import('../realize/realize.js'), import('./progress.js'), import('./realize-progress.js')]);
   const progress = await openProgress(ctx, args.flags);
   const display = realizeDisplay(progress, { printBuildLogs: Boolean(args.flags['print-build-logs']) });
   try {

@@ -4,7 +4,7 @@
  * rate, ETA), and transferProgress for substitution from binary caches, push, export and import. With -L, each
  * line of builder output is printed as `name> line`.
  */
-import type { RealizeEvent } from '../build/realize.js';
+import type { RealizeEvent } from '../realize/realize.js';
 import type { TransferProgress } from '../cache/binary/transfer.js';
 import type { Progress } from './progress.js';
 

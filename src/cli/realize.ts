@@ -157,7 +157,7 @@ async function evaluateAndRealize(
  * `nix-store --realise`), read back from its .drv files (which this store must trust).
  */
 async function realizeStoreDerivation(store: Store, config: StoreConfig, drvPath: string, args: Parsed, ctx: Context) {
-  const { graphFromStore } = await import('../build/repair.js');
+  const { graphFromStore } = await import('../realize/repair.js');
   requireDerivation(store, drvPath);
   const graph = graphFromStore(store, drvPath);
   const { drv } = graph.nodes.get(drvPath)!;
@@ -174,13 +174,13 @@ function storeDerivationArg(store: Store, arg: string, cwd: string): string | un
 
 
 
-/** `--dry-run`: what would be built and fetched; nothing is written (src/build/plan.ts). */
+/** `--dry-run`: what would be built and fetched; nothing is written (src/realize/plan.ts). */
 async function dryRun(store: Store, config: StoreConfig, file: string, pure: boolean, evalOpts: EvalOptions, args: Parsed, ctx: Context): Promise<number> {
   const [{ evaluateFile }, { buildGraph }, { refuseHostDependencies }, { planRealize }] = await Promise.all([
     import('../eval/evaluate.js'),
     import('../eval/graph.js'),
     import('../eval/host-deps.js'),
-    import('../build/plan.js'),
+    import('../realize/plan.js'),
   ]);
   const roots = await evaluateFile(file, evalOpts);
   if (roots.length === 0) throw new StoreError('EVAL', `${file} names no derivations`);

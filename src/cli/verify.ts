@@ -69,7 +69,7 @@ const verify: Command = {
         if (notFetched.size && args.flags['no-fallback']) {
           for (const [p, fetchWhy] of notFetched) unrepaired.push({ path: p, reason: `not fetched (${fetchWhy}), and not rebuilt (--no-fallback)` });
         } else if (notFetched.size) {
-          const [{ repairByRebuilding }, { configuredTrustedKeys }, { hasTrustedSignature }] = await Promise.all([import('../build/repair.js'), import('../cache/trust/keys.js'), import('../cache/trust/signing.js')]);
+          const [{ repairByRebuilding }, { configuredTrustedKeys }, { hasTrustedSignature }] = await Promise.all([import('../realize/repair.js'), import('../cache/trust/keys.js'), import('../cache/trust/signing.js')]);
           const keys = configuredTrustedKeys(config);
           // The rebuild has realize's own progress display.
           progress.close();
@@ -116,7 +116,7 @@ export default verify;
 /** `store verify --recover`: rebuild the database from the objects on disk. */
 async function recover(json: boolean, ctx: Context): Promise<number> {
   const store = await ctx.store({ recover: true });
-  const [{ recoverDatabase }, { withGcLock }] = await Promise.all([import('../build/recover.js'), import('../gc/lock.js')]);
+  const [{ recoverDatabase }, { withGcLock }] = await Promise.all([import('../realize/recover.js'), import('../gc/lock.js')]);
   const r = await withGcLock(store, () => recoverDatabase(store), (holder) => ctx.stderr.write(`waiting for a garbage collection (pid ${holder}) to finish\n`));
   if (json) {
     printJson(ctx, { ok: r.skipped.length === 0, present: r.present, alreadyValid: r.alreadyValid, registered: r.registered.map((i) => i.path), skipped: r.skipped, movedAside: r.movedAside });

@@ -1,7 +1,7 @@
 /**
  * `buildEnv`: an environment view — one symlink tree merging the outputs of several packages,
  * so that activating it takes a handful of variables (PATH=<env>/bin …), never one entry per
- * package. Made by `builtin:buildenv` (src/build/buildenv.ts), in-process and deterministic;
+ * package. Made by `builtin:buildenv` (src/realize/buildenv.ts), in-process and deterministic;
  * postBuild and the check phase then run in the sandbox with the stdenv's shell.
  */
 import path from 'node:path';

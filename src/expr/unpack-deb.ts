@@ -1,7 +1,7 @@
 /**
  * `unpackDeb`: the data archives of Debian packages (`.deb` files) extracted into one tree, laid
  * out as dpkg would lay them out below `/` — nothing merged, relocated or otherwise changed.
- * Made by `builtin:unpack-deb` (src/build/unpack-deb.ts) inside hepstore, with no host program,
+ * Made by `builtin:unpack-deb` (src/realize/unpack-deb.ts) inside hepstore, with no host program,
  * so the first step of a bootstrap depends on nothing of the host.
  */
 import { StoreError } from '../errors.js';

@@ -1,6 +1,6 @@
 /**
  * A profile generation as a store path, as Nix's user environment: the installed packages
- * merged into one symlink tree by the buildEnv linker (src/build/buildenv.ts), with the
+ * merged into one symlink tree by the buildEnv linker (src/realize/buildenv.ts), with the
  * manifest — what is installed and where it came from — as `manifest.json` at its top.
  *
  * The path is content-addressed (its archive and references), so the same installed set
@@ -13,8 +13,8 @@
 import fs from 'node:fs';
 import { StoreError, isStoreError } from '../errors.js';
 import { canonicaliseTree, removeTree } from '../archive/canonical.js';
-import { linkEnvironment } from '../build/buildenv.js';
-import { hashAndScan } from '../build/scan.js';
+import { linkEnvironment } from '../realize/buildenv.js';
+import { hashAndScan } from '../realize/scan.js';
 import type { Store } from '../store/store.js';
 import { makeStorePath, typeWithReferences } from '../store/path.js';
 import { MANIFEST_FILE, type Manifest } from './profiles.js';

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { estimate, formatDuration, formatLine, RateMeter } from '../../src/cli/progress-format.js';
 import { openProgress, type ActivityState, type Progress } from '../../src/cli/progress.js';
 import { realizeDisplay } from '../../src/cli/realize-progress.js';
-import type { RealizeEvent } from '../../src/build/realize.js';
+import type { RealizeEvent } from '../../src/realize/realize.js';
 
 /** A stream that says it is a terminal (or not), and keeps what is written. */
 function fakeStream(tty: boolean): NodeJS.WriteStream & { text(): string } {

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { runCliAsync, tmpDir, writeTree } from '../helpers.js';
 import { LocalStore } from '../../src/store/local-store.js';
-import { findBwrap } from '../../src/build/sandbox.js';
+import { findBwrap } from '../../src/realize/sandbox.js';
 
 /**
  * 20 derivations: s0…s9 shared by both attributes (s_i depends on s_(i-1)/2), a0…a4 only in

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { LocalStore } from '../../src/store/local-store.js';
 import { makeWritable, removeTree } from '../../src/archive/canonical.js';
 import { hashPath } from '../../src/archive/dump.js';
-import { findBwrap } from '../../src/build/sandbox.js';
+import { findBwrap } from '../../src/realize/sandbox.js';
 import { exists, placeWithReferences, runCli, tmpDir, writeTree } from '../helpers.js';
 import { unparseDerivation, type Derivation } from '../../src/derivation/derivation.js';
 import { derivationPath } from '../../src/derivation/paths.js';

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { REPO, runCliAsync, tmpDir } from '../helpers.js';
-import { findBwrap } from '../../src/build/sandbox.js';
+import { findBwrap } from '../../src/realize/sandbox.js';
 
 const PKG = path.join(REPO, 'exprs', 'examples', 'histogram.ts');
 const canFetch = Boolean(process.env.HEPSTORE_MIRROR_DEBIAN) || spawnSync('apt-get', ['--version']).status === 0;

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { REPO, runCliAsync, tmpDir, writeTree } from '../helpers.js';
-import { findBwrap } from '../../src/build/sandbox.js';
+import { findBwrap } from '../../src/realize/sandbox.js';
 
 const canFetch = Boolean(process.env.HEPSTORE_MIRROR_DEBIAN) || spawnSync('apt-get', ['--version']).status === 0;
 

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { REPO, otherHost, runCliAsync, tmpDir } from '../helpers.js';
 import { LocalStore } from '../../src/store/local-store.js';
-import { findBwrap } from '../../src/build/sandbox.js';
+import { findBwrap } from '../../src/realize/sandbox.js';
 import { findChromium, graphPixels, screenshot } from '../chromium.js';
 
 const EXPR = path.join(REPO, 'exprs', 'examples', 'laptop-analysis.ts');

@@ -3,8 +3,8 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { runCli, tmpDir, writeTree, walk, type TreeSpec } from '../helpers.js';
-import { findBwrap } from '../../src/build/sandbox.js';
-import { linkEnvironment } from '../../src/build/buildenv.js';
+import { findBwrap } from '../../src/realize/sandbox.js';
+import { linkEnvironment } from '../../src/realize/buildenv.js';
 
 // One store for the whole file; each test writes its packages in a fresh directory.
 const root = path.join(tmpDir('buildenv-store'), 'root');

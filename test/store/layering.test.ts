@@ -22,7 +22,7 @@ const LAYERS: string[][] = [
   ['derivation'],
   ['expr'],
   ['eval', 'cache', 'gc'],
-  ['build', 'inspect'],
+  ['realize', 'inspect'],
   ['profile'],
   ['cli', 'debian'],
 ];

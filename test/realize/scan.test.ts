@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ReferenceScanner } from '../../src/build/scan.js';
+import { ReferenceScanner } from '../../src/realize/scan.js';
 import { makeStorePath } from '../../src/store/path.js';
 import { sha256Hex } from '../../src/hash/sha256.js';
 

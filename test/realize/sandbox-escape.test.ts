@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { runCli, tmpDir, writeTree, type TreeSpec } from '../helpers.js';
-import { findBwrap } from '../../src/build/sandbox.js';
+import { findBwrap } from '../../src/realize/sandbox.js';
 
 const bwrap = findBwrap();
 if (!bwrap) console.log('bubblewrap (bwrap) is not installed: skipping the sandbox escape tests');

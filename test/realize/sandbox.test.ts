@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { runCli, runCliAsync, tmpDir, writeTree, type TreeSpec } from '../helpers.js';
-import { findBwrap } from '../../src/build/sandbox.js';
+import { findBwrap } from '../../src/realize/sandbox.js';
 import { LocalStore } from '../../src/store/local-store.js';
 
 const bwrap = findBwrap();

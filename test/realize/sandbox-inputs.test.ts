@@ -10,12 +10,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli, tmpDir } from '../helpers.js';
-import { findBwrap } from '../../src/build/sandbox.js';
+import { findBwrap } from '../../src/realize/sandbox.js';
 
 const bwrap = findBwrap();
 if (!bwrap) console.log('bubblewrap (bwrap) is not installed: skipping the sandbox input tests');
 const sandboxTest = bwrap ? test : test.skip;
-const INIT = fileURLToPath(new URL('../../src/build/hepstore-sandbox-init', import.meta.url));
+const INIT = fileURLToPath(new URL('../../src/realize/hepstore-sandbox-init', import.meta.url));
 if (bwrap && !fs.existsSync(INIT)) console.log('hepstore-sandbox-init was not built (no C compiler?): only the bwrap binds are tested');
 const MODES: Array<[string, NodeJS.ProcessEnv]> = [
   ...(fs.existsSync(INIT)
