@@ -8,6 +8,21 @@ import { StoreError } from '../errors.js';
 
 export type DB = Database.Database;
 
+/**
+ * The database of each open store, for the store's own white-box tests (which inspect or
+ * damage rows): a store's handle is private, and no folder above src/store/ may import this
+ * module (test/store/layering.test.ts).
+ */
+const handles = new WeakMap<object, DB>();
+export function attachDatabase(store: object, db: DB): void {
+  handles.set(store, db);
+}
+export function databaseOf(store: object): DB {
+  const db = handles.get(store);
+  if (!db) throw new Error('databaseOf: not an open store');
+  return db;
+}
+
 // Loaded with require (an ES import of a CommonJS package first scans its source for names),
 // and given its addon's path (the 'bindings' package otherwise looks in a dozen places).
 const require = createRequire(import.meta.url);

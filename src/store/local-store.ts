@@ -11,7 +11,7 @@ import { pathExists, removeTree } from '../archive/canonical.js';
 import { sha256, sha256Hex } from '../hash/sha256.js';
 import { toSRI } from '../hash/sri.js';
 import { makeStorePath, parseStorePath, typeWithReferences, validateName } from './path.js';
-import { isDamagedDatabaseError, openDatabase, writeTx, type DB, retryWhileBusy } from './db.js';
+import { attachDatabase, databaseOf, isDamagedDatabaseError, openDatabase, writeTx, type DB, retryWhileBusy } from './db.js';
 import { isNix32Char } from '../hash/nix32.js';
 import type { Statement } from 'better-sqlite3';
 import { storeLayout, type StoreLayout } from './root.js';
@@ -84,11 +84,8 @@ function rowToInfo(row: Row, references: string[]): PathInfo {
 export class LocalStore implements Store {
   readonly layout: StoreLayout;
   readonly storeDir: string;
-  /**
-   * The SQLite database: private to src/store/ (test/store/layering.test.ts enforces it);
-   * public only for tests that inspect or damage rows.
-   */
-  readonly db: DB;
+  /** The SQLite database: private to src/store/ (tests that inspect or damage rows use `databaseOf`, db.ts). */
+  private readonly db: DB;
   /** The database could not be opened for writing (a read-only file system or permissions). */
   readonly readOnly: boolean;
   /** Where `recover` moved a database file that could not be read. */
@@ -121,6 +118,7 @@ export class LocalStore implements Store {
       db = openDatabase(this.layout.dbFile);
     }
     this.db = db;
+    attachDatabase(this, db);
     this.readOnly = db.readonly;
     this.stmts = {
       byPath: db.prepare<[string], Row>('SELECT * FROM ValidPaths WHERE path = ?'),
@@ -694,7 +692,7 @@ const liveStores = new Set<LocalStore>();
 process.on('exit', () => {
   for (const s of liveStores) {
     try {
-      if (s.db.open) s.releaseTempRoots();
+      if (databaseOf(s).open) s.releaseTempRoots();
     } catch {
       /* harmless: rows of a dead process are ignored and cleaned by store gc */
     }

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { runCli, tmpDir, writeTree, exists } from '../helpers.js';
 import { LocalStore } from '../../src/store/local-store.js';
+import { databaseOf } from '../../src/store/db.js';
 
 interface Env {
   dir: string;
@@ -168,7 +169,7 @@ test('removing the roots leaves the store empty, multiple outputs included', () 
   assert.equal(fs.readdirSync(env.storeDir), []);
   withStore(env, (s) => {
     for (const t of ['ValidPaths', 'Refs', 'DerivationOutputs', 'TempRoots', 'PathLocks']) {
-      assert.is((s.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n, 0, t);
+      assert.is((databaseOf(s).prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n, 0, t);
     }
   });
   assert.equal(fs.readdirSync(path.join(env.root, 'var', 'gcroots', 'auto')), [], 'stale out-link registrations removed');

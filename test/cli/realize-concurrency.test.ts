@@ -5,6 +5,7 @@ import path from 'node:path';
 import { runCliAsync, tmpDir, writeTree } from '../helpers.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { findBwrap } from '../../src/realize/sandbox.js';
+import { databaseOf } from '../../src/store/db.js';
 
 /**
  * 20 derivations: s0…s9 shared by both attributes (s_i depends on s_(i-1)/2), a0…a4 only in
@@ -63,7 +64,7 @@ test('two realize processes on overlapping graphs: both succeed, each shared out
   assert.equal(fs.readdirSync(path.join(root, 'var', 'builds')), []);
   const store = new LocalStore(root);
   try {
-    assert.is((store.db.prepare('SELECT count(*) AS n FROM PathLocks').get() as { n: number }).n, 0);
+    assert.is((databaseOf(store).prepare('SELECT count(*) AS n FROM PathLocks').get() as { n: number }).n, 0);
   } finally {
     store.close();
   }

@@ -6,6 +6,7 @@ import { runCli, tmpDir, walk, writeTree } from '../helpers.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { removeTree } from '../../src/archive/canonical.js';
 import { hashPartOf } from '../../src/store/path.js';
+import { databaseOf } from '../../src/store/db.js';
 
 const EXPR = `import { derivation } from 'hepstore';
 export const dep = derivation({ name: 'dep', builder: '/bin/sh', args: ['-c', 'i=0; while [ $i -lt 2000 ]; do echo dep-content-$i; i=$((i+1)); done > $out'] });
@@ -36,8 +37,8 @@ function snapshot(e: { dir: string; root: string }) {
       store: fs.readdirSync(path.join(e.root, 'store')).sort(),
       valid: s.allValidPaths(),
       gcroots: fs.existsSync(path.join(e.root, 'var', 'gcroots')) ? walk(path.join(e.root, 'var', 'gcroots')).map((w) => w.path) : [],
-      locks: s.db.prepare('SELECT count(*) AS n FROM PathLocks').get(),
-      tempRoots: s.db.prepare('SELECT count(*) AS n FROM TempRoots').get(),
+      locks: databaseOf(s).prepare('SELECT count(*) AS n FROM PathLocks').get(),
+      tempRoots: databaseOf(s).prepare('SELECT count(*) AS n FROM TempRoots').get(),
       cwd: fs.readdirSync(e.dir).sort(),
       // Entries of the evaluation cache (compiled files may be kept beside them).
       evalCache: fs.existsSync(path.join(e.root, 'var', 'cache', 'eval')) ? walk(path.join(e.root, 'var', 'cache', 'eval')).map((w) => w.path).filter((p) => p.endsWith('.roots')) : [],

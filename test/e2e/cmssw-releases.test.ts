@@ -14,6 +14,7 @@ import { REPO, runCli, tmpDir } from '../helpers.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { diskNarSizes, onDisk } from '../gc/helpers.js';
 import type { ReleaseRow } from '../../src/gc/release-report.js';
+import { databaseOf } from '../../src/store/db.js';
 
 const EXPR = path.join(REPO, 'exprs', 'cmssw', 'release.ts');
 const CYCLES = ['13_0', '14_0', '14_1', '14_2'];
@@ -123,7 +124,7 @@ test('four CMSSW releases: every package built, closures as in the graphs, ident
       assert.is(drvs.length, Object.keys(g).length, `${r.name}: one derivation per package of the graph`);
       assert.equal(new Set(drvs.map((p) => baseName(p).slice(0, -4))), new Set(Object.keys(g).map((n) => storeName(g, n))));
       // …and was built: its output is valid.
-      const outputOf = store.db.prepare('SELECT o.path FROM DerivationOutputs o JOIN ValidPaths d ON d.id = o.drv WHERE d.path = ?').pluck();
+      const outputOf = databaseOf(store).prepare('SELECT o.path FROM DerivationOutputs o JOIN ValidPaths d ON d.id = o.drv WHERE d.path = ?').pluck();
       for (const d of drvs) assert.ok(store.isValid(outputOf.get(d) as string), `${d} was built`);
       // The release itself is the runtime closure of its roots.
       const closure = store.queryClosure(r.outputs.map((o) => o.path));

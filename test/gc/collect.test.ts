@@ -13,6 +13,7 @@ import { sha256Hex } from '../../src/hash/sha256.js';
 import { hashPath } from '../../src/archive/dump.js';
 import { PathLocks } from '../../src/store/locks.js';
 import { assertClean, countRows, gcroot, onDisk, placeDrv, put, registerDrv } from './helpers.js';
+import { databaseOf } from '../../src/store/db.js';
 
 /** A path whose name is not derived from its references, so that cycles can be registered. */
 async function rawPath(store: LocalStore, name: string, refs: string[]): Promise<NewPathInfo> {
@@ -36,7 +37,7 @@ test('a rooted path and its runtime closure survive; build-only inputs are delet
     const input1 = await put(store, 'input-1', [input0]);
     const input2 = await put(store, 'input-2', [input0]);
     const top = await put(store, 'top', [input2]);
-    store.db.prepare('INSERT INTO Refs (referrer, reference) SELECT id, id FROM ValidPaths WHERE path = ?').run(top);
+    databaseOf(store).prepare('INSERT INTO Refs (referrer, reference) SELECT id, id FROM ValidPaths WHERE path = ?').run(top);
     gcroot(store, 'top', top);
     const r = await collectGarbage(store);
     assert.equal(r.deleted.map((d) => d.path), [input1]);
@@ -179,10 +180,10 @@ test('stray files, temporary names of dead processes, stale locks and temporary 
     fs.writeFileSync(writing, 'partial');
     const building = makeStorePath('output:out', sha256Hex('building'), store.storeDir, 'building');
     fs.writeFileSync(building, 'partial output');
-    const locks = new PathLocks(store.db);
+    const locks = new PathLocks(databaseOf(store));
     assert.ok(locks.tryLock([building]).ok);
-    store.db.prepare('INSERT INTO PathLocks (path, pid, procStart, acquired) VALUES (?, ?, ?, 0)').run(path.join(store.storeDir, 'stale-lock'), dead, '1');
-    store.db.prepare('INSERT INTO TempRoots (pid, procStart, session, paths) VALUES (?, ?, 0, ?)').run(dead, '1', a);
+    databaseOf(store).prepare('INSERT INTO PathLocks (path, pid, procStart, acquired) VALUES (?, ?, ?, 0)').run(path.join(store.storeDir, 'stale-lock'), dead, '1');
+    databaseOf(store).prepare('INSERT INTO TempRoots (pid, procStart, session, paths) VALUES (?, ?, 0, ?)').run(dead, '1', a);
     const r = await collectGarbage(store);
     assert.equal(r.junk.map((j) => j.path).sort(), [...junk].sort());
     assert.is(r.junkBytes, 100);
@@ -277,9 +278,9 @@ test('a release row protects its paths in the database itself (foreign key), unt
   try {
     const a = await put(store, 'a');
     addRelease(store, 'R1', [{ path: a, attr: '' }]);
-    assert.throws(() => store.db.prepare('DELETE FROM ValidPaths WHERE path = ?').run(a), /FOREIGN KEY/);
+    assert.throws(() => databaseOf(store).prepare('DELETE FROM ValidPaths WHERE path = ?').run(a), /FOREIGN KEY/);
     assert.is((await collectGarbage(store)).deleted.length, 0);
-    store.db.prepare('DELETE FROM Releases WHERE name = ?').run('R1');
+    databaseOf(store).prepare('DELETE FROM Releases WHERE name = ?').run('R1');
     assert.is((await collectGarbage(store)).deleted.length, 1);
   } finally {
     store.close();

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import type { LocalStore, NewPathInfo } from '../../src/store/local-store.js';
 import { hashPath } from '../../src/archive/dump.js';
 import { placeWithReferences } from '../helpers.js';
+import { databaseOf } from '../../src/store/db.js';
 
 /** Place (and register) a path named `name` whose content mentions its references. */
 export async function put(store: LocalStore, name: string, refs: string[] = [], opts: { register?: boolean; deriver?: string; size?: number } = {}): Promise<string> {
@@ -33,7 +34,7 @@ export function onDisk(store: { storeDir: string }): string[] {
 /** The store is consistent: valid paths are exactly what is on disk, and nothing else is there. */
 export function assertClean(store: LocalStore, msg = ''): void {
   assert.equal(onDisk(store), store.allValidPaths(), `store directory == valid paths ${msg}`);
-  const refs = store.db.prepare('SELECT count(*) AS n FROM Refs r LEFT JOIN ValidPaths v ON v.id = r.reference WHERE v.id IS NULL').get() as { n: number };
+  const refs = databaseOf(store).prepare('SELECT count(*) AS n FROM Refs r LEFT JOIN ValidPaths v ON v.id = r.reference WHERE v.id IS NULL').get() as { n: number };
   assert.is(refs.n, 0, 'no dangling references');
 }
 
@@ -45,7 +46,7 @@ export async function diskNarSizes(store: { storeDir: string }): Promise<Map<str
 }
 
 export function countRows(store: LocalStore, table: string): number {
-  return (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  return (databaseOf(store).prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 }
 
 /** Place a fake .drv (not registered yet: register it with registerDrv once its outputs exist). */

@@ -14,6 +14,7 @@ import { makeStorePath } from '../../src/store/path.js';
 import { sha256Hex } from '../../src/hash/sha256.js';
 import { hashPath } from '../../src/archive/dump.js';
 import { assertClean, gcroot } from './helpers.js';
+import { databaseOf } from '../../src/store/db.js';
 
 /** Three expression files over one shared sub-graph; each also uses a build-only tool. */
 function graphFile(tag: string): string {
@@ -175,7 +176,7 @@ test('a collection killed with SIGKILL at any moment leaves a consistent store, 
     const store = new LocalStore(root);
     try {
       for (const p of rooted) assert.ok(store.isValid(p) && fs.existsSync(p), p);
-      const dangling = store.db.prepare('SELECT count(*) AS n FROM Refs r LEFT JOIN ValidPaths v ON v.id = r.reference WHERE v.id IS NULL').get() as { n: number };
+      const dangling = databaseOf(store).prepare('SELECT count(*) AS n FROM Refs r LEFT JOIN ValidPaths v ON v.id = r.reference WHERE v.id IS NULL').get() as { n: number };
       assert.is(dangling.n, 0);
     } finally {
       store.close();

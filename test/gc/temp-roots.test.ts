@@ -11,7 +11,7 @@ import { makeStorePath } from '../../src/store/path.js';
 import { sha256Hex } from '../../src/hash/sha256.js';
 import { assertClean, countRows, gcroot, put } from './helpers.js';
 import Database from 'better-sqlite3';
-import { loadMigrations, migrate } from '../../src/store/db.js';
+import { loadMigrations, migrate, databaseOf } from '../../src/store/db.js';
 import { thisProcess } from '../../src/store/process.js';
 import { findRoots } from '../../src/gc/roots.js';
 
@@ -32,7 +32,7 @@ test('temporary roots of another open store keep a dead path and its closure; cl
     assert.is(countRows(store, 'TempRoots'), 0);
     assert.is((await collectGarbage(store)).deleted.length, 2);
   } finally {
-    if (other.db.open) other.close();
+    if (databaseOf(other).open) other.close();
     store.close();
   }
 });
@@ -41,7 +41,7 @@ test('adding a path (store add, text) roots it temporarily in the adding process
   const store = newStore();
   try {
     const text = await store.addTextToStore('note', 'hello\n', []);
-    const rows = store.db.prepare('SELECT paths FROM TempRoots').pluck().all();
+    const rows = databaseOf(store).prepare('SELECT paths FROM TempRoots').pluck().all();
     assert.equal(rows, [text]);
     const other = new LocalStore(store.layout.root);
     try {
@@ -81,7 +81,7 @@ test('temporary roots are released when the owning process exits, and ignored if
 test('roots, references, temporary roots and build locks that appear during a collection are honoured', async () => {
   const store = newStore();
   const other = new LocalStore(store.layout.root);
-  const locks = new PathLocks(other.db);
+  const locks = new PathLocks(databaseOf(other));
   try {
     const y = await put(store, 'y');
     const x = await put(store, 'x', [y]); // a new gcroot will point here
@@ -127,7 +127,7 @@ test('an invalid path that a live process has rooted (it is rebuilding it) is no
     assert.equal(r.junk.map((j) => j.path), [p]);
     assertClean(store);
   } finally {
-    if (other.db.open) other.close();
+    if (databaseOf(other).open) other.close();
     store.close();
   }
 });
@@ -166,7 +166,7 @@ test('a batch of temporary roots is one row; the collector keeps every path of i
     other.addTempRoots([...kept, building, kept[0]]);
     other.addTempRoots([kept[1], later]); // only `later` is new: a second row with one path
     assert.is(countRows(store, 'TempRoots'), 2);
-    assert.equal(store.db.prepare('SELECT paths FROM TempRoots ORDER BY id').pluck().all(), [[...kept, building].join('\n'), later]);
+    assert.equal(databaseOf(store).prepare('SELECT paths FROM TempRoots ORDER BY id').pluck().all(), [[...kept, building].join('\n'), later]);
     const temp = findRoots(store).filter((r) => r.kind === 'temp');
     assert.equal(temp.map((r) => r.targets.sort()), [[...kept, building, later].sort()]);
     const r = await collectGarbage(store, { batchSize: 2 });
@@ -180,7 +180,7 @@ test('a batch of temporary roots is one row; the collector keeps every path of i
     assert.equal(again.deleted.map((d) => d.path).sort(), [...kept, later].sort());
     assert.equal(again.junk.map((j) => j.path), [building]);
   } finally {
-    if (other.db.open) other.close();
+    if (databaseOf(other).open) other.close();
     store.close();
   }
 });

@@ -8,8 +8,9 @@ import { hashPath } from '../../src/archive/dump.js';
 import { makeStorePath, parseStorePath, typeWithReferences } from '../../src/store/path.js';
 import { sha256Hex } from '../../src/hash/sha256.js';
 import type { LocalStore } from '../../src/store/local-store.js';
+import { databaseOf } from '../../src/store/db.js';
 
-const rows = (store: LocalStore) => (store.db.prepare('SELECT count(*) AS n FROM ValidPaths').get() as { n: number }).n;
+const rows = (store: LocalStore) => (databaseOf(store).prepare('SELECT count(*) AS n FROM ValidPaths').get() as { n: number }).n;
 
 function sourceTree(dir: string) {
   return writeTree(dir, {

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { expectStoreError, newStore, tmpDir } from '../helpers.js';
-import { SCHEMA_DIR, loadMigrations, migrate, openDatabase } from '../../src/store/db.js';
+import { SCHEMA_DIR, loadMigrations, migrate, openDatabase, databaseOf } from '../../src/store/db.js';
 import { LocalStore, type NewPathInfo } from '../../src/store/local-store.js';
 import { makeStorePath } from '../../src/store/path.js';
 import { sha256Hex } from '../../src/hash/sha256.js';
@@ -23,15 +23,15 @@ function info(store: LocalStore, name: string, references: string[] = []): NewPa
   };
 }
 
-const count = (store: LocalStore, table: string) => (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+const count = (store: LocalStore, table: string) => (databaseOf(store).prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 
 test('a new store has every migration applied: user_version = number of schema files', () => {
   const files = schemaFiles();
   assert.ok(files.length >= 1);
   const store = newStore();
   try {
-    assert.is(store.db.pragma('user_version', { simple: true }), files.length);
-    const tables = store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((r) => (r as { name: string }).name);
+    assert.is(databaseOf(store).pragma('user_version', { simple: true }), files.length);
+    const tables = databaseOf(store).prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((r) => (r as { name: string }).name);
     for (const t of ['Meta', 'ValidPaths', 'Refs', 'DerivationOutputs']) assert.ok(tables.includes(t), `table ${t}`);
   } finally {
     store.close();
@@ -41,11 +41,11 @@ test('a new store has every migration applied: user_version = number of schema f
 test('the database runs in WAL mode with foreign keys on and a busy timeout', () => {
   const store = newStore();
   try {
-    assert.is(store.db.pragma('journal_mode', { simple: true }), 'wal');
-    assert.is(store.db.pragma('foreign_keys', { simple: true }), 1);
-    const timeout = store.db.pragma('busy_timeout', { simple: true }) as number;
+    assert.is(databaseOf(store).pragma('journal_mode', { simple: true }), 'wal');
+    assert.is(databaseOf(store).pragma('foreign_keys', { simple: true }), 1);
+    const timeout = databaseOf(store).pragma('busy_timeout', { simple: true }) as number;
     assert.ok(timeout >= 5000, `busy_timeout is ${timeout} ms`);
-    assert.is(store.db.pragma('synchronous', { simple: true }), 1, 'synchronous = NORMAL');
+    assert.is(databaseOf(store).pragma('synchronous', { simple: true }), 1, 'synchronous = NORMAL');
   } finally {
     store.close();
   }
@@ -60,7 +60,7 @@ test('reopening a store keeps its data and does not re-run migrations', () => {
   const b = new LocalStore(root);
   try {
     assert.ok(b.isValid(rec.path));
-    assert.is(b.db.pragma('user_version', { simple: true }), schemaFiles().length);
+    assert.is(databaseOf(b).pragma('user_version', { simple: true }), schemaFiles().length);
   } finally {
     b.close();
   }
@@ -158,7 +158,7 @@ test('a path that is still referenced cannot be deleted (ON DELETE RESTRICT)', (
     const leaf = info(store, 'leaf');
     const top = info(store, 'top', [leaf.path]);
     store.registerValidPaths([leaf, top]);
-    const del = store.db.prepare('DELETE FROM ValidPaths WHERE path = ?');
+    const del = databaseOf(store).prepare('DELETE FROM ValidPaths WHERE path = ?');
     assert.throws(() => del.run(leaf.path), /FOREIGN KEY/);
     assert.ok(store.isValid(leaf.path));
     // Deleting the referrer first is fine, and takes its Refs rows with it.
@@ -179,7 +179,7 @@ test('a self-reference does not block deletion', () => {
     store.registerValidPaths([self]);
     assert.equal(store.pathInfo(self.path).references, [self.path]);
     assert.is(count(store, 'Refs'), 1);
-    store.db.prepare('DELETE FROM ValidPaths WHERE path = ?').run(self.path);
+    databaseOf(store).prepare('DELETE FROM ValidPaths WHERE path = ?').run(self.path);
     assert.not.ok(store.isValid(self.path));
     assert.is(count(store, 'Refs'), 0);
   } finally {
@@ -194,7 +194,7 @@ test('a path with a self-reference that is also referenced by another path is st
     self.references = [self.path];
     const user = info(store, 'user', [self.path]);
     store.registerValidPaths([self, user]);
-    assert.throws(() => store.db.prepare('DELETE FROM ValidPaths WHERE path = ?').run(self.path), /FOREIGN KEY/);
+    assert.throws(() => databaseOf(store).prepare('DELETE FROM ValidPaths WHERE path = ?').run(self.path), /FOREIGN KEY/);
     assert.ok(store.isValid(self.path));
     assert.equal(store.pathInfo(self.path).references, [self.path], 'the self-reference survives the refused delete');
   } finally {
