@@ -10,8 +10,7 @@
  * compiles and runs a program against the built library: it renders the glyph 'A' of a small
  * BDF font (written by the check phase) and compares its bitmap with the expected one, and
  * inflates zlib data with FT_Gzip_Uncompress; and it checks that the library links libz,
- * libbz2 and libpng16. The top-level configure script's egrep (a /bin/sh script, and the
- * sandbox has no /bin/sh) is replaced by grep -E.
+ * libbz2 and libpng16.
  *
  *   store realize exprs/source/freetype.ts
  */
@@ -106,9 +105,6 @@ export function makeFreetype(opts: { buildInputs?: Drv[] } = {}) {
     pname: 'freetype',
     version: '2.12.1',
     src,
-    // The top-level configure checks for GNU make with egrep, which is a /bin/sh script (there is
-    // no /bin/sh in the sandbox): grep -E instead.
-    postPatch: "sed -i 's/| egrep /| grep -E /' configure && ! grep -q 'egrep' configure",
     nativeBuildInputs: [buildTools.pkgconf],
     configureFlags: [
       '--disable-static',
