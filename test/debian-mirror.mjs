@@ -46,7 +46,7 @@ export function sourcePins(dir = path.join(root, 'exprs', 'source')) {
 
 /** Fetch source files with hepstore's own fetcher (dist/, built by `npm run build`) through apt. */
 function fetchSources(dir, wanted) {
-  const fetcher = path.join(root, 'dist', 'src', 'build', 'fetch.js');
+  const fetcher = path.join(root, 'dist', 'src', 'realize', 'fetch.js');
   if (!fs.existsSync(fetcher)) return 'dist/ is not built';
   for (const p of wanted) {
     const dest = path.join(dir, p.filename);
