@@ -10,27 +10,34 @@ export function lockPollDelay(tries: number): number {
   return steps[Math.min(tries, steps.length - 1)];
 }
 
-/** A counting semaphore: at most `n` holders at once, served in arrival order. */
+/**
+ * A counting semaphore: at most `n` holders at once. Waiters are served by priority (higher
+ * first; 0 unless given), and in arrival order among equals.
+ */
 export class Semaphore {
-  private waiting: Array<() => void> = [];
+  private waiting: Array<{ priority: number; resolve: () => void }> = [];
   constructor(private available: number) {}
 
-  async acquire(): Promise<void> {
+  async acquire(priority = 0): Promise<void> {
     if (this.available > 0) {
       this.available--;
       return;
     }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    await new Promise<void>((resolve) => {
+      let i = this.waiting.length;
+      while (i > 0 && this.waiting[i - 1].priority < priority) i--;
+      this.waiting.splice(i, 0, { priority, resolve });
+    });
   }
 
   release(): void {
     const next = this.waiting.shift();
-    if (next) next();
+    if (next) next.resolve();
     else this.available++;
   }
 
-  async with<T>(fn: () => Promise<T>): Promise<T> {
-    await this.acquire();
+  async with<T>(fn: () => Promise<T>, priority = 0): Promise<T> {
+    await this.acquire(priority);
     try {
       return await fn();
     } finally {

@@ -20,6 +20,20 @@ test('a semaphore lets at most n hold it, served in arrival order', async () => 
   assert.equal(order, [0, 1, 2, 3, 4]);
 });
 
+test('waiters with a priority go first, higher before lower, in arrival order among equals', async () => {
+  const sem = new Semaphore(1);
+  await sem.acquire();
+  const order: string[] = [];
+  const waiters = ([['a', 0], ['b', 5], ['c', 1], ['d', 5], ['e', 0]] as const).map(([name, priority]) => sem.with(async () => {
+    order.push(name);
+    await tick();
+  }, priority));
+  await tick();
+  sem.release();
+  await Promise.all(waiters);
+  assert.equal(order, ['b', 'd', 'c', 'a', 'e']);
+});
+
 test('mapLimit: results in input order, at most `limit` at once', async () => {
   let running = 0;
   let most = 0;

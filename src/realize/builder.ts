@@ -75,6 +75,8 @@ export interface BuildTask {
   check?: { expected: Record<string, string>; keep?: Record<string, string> };
   /** What the build is doing, for a progress display (none of it changes the build). */
   report?: BuildReport;
+  /** Among builds waiting for a slot, higher goes first (the scheduler's longest chain first). */
+  priority?: number;
 }
 
 export interface BuildReport {
@@ -87,8 +89,9 @@ export interface BuildReport {
 }
 
 /** `fn` in a slot of `slots`, told to `report` (kind `kind`) while it holds it. */
-function inSlot<T>(slots: Semaphore, report: BuildReport | undefined, kind: 'build' | 'fetch', fn: () => Promise<T>): Promise<T> {
-  if (!report?.slot) return slots.with(fn);
+function inSlot<T>(slots: Semaphore, task: BuildTask, kind: 'build' | 'fetch', fn: () => Promise<T>): Promise<T> {
+  const { report, priority = 0 } = task;
+  if (!report?.slot) return slots.with(fn, priority);
   return slots.with(async () => {
     report.slot!(true, kind);
     try {
@@ -96,7 +99,7 @@ function inSlot<T>(slots: Semaphore, report: BuildReport | undefined, kind: 'bui
     } finally {
       report.slot!(false, kind);
     }
-  });
+  }, priority);
 }
 
 export interface BuiltOutput extends NewPathInfo {
@@ -185,7 +188,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
       fs.writeFileSync(log, '');
       try {
         const urls = drv.env.urls !== undefined ? drv.env.urls.split(' ').filter(Boolean) : drv.env.url;
-        await inSlot(s.fetchSlots, report, 'fetch', () => fetchToFile(urls, target, { log: say, mirrors: s.mirrors, timeouts: s.timeouts, hint: drv.env.hint || undefined, onBytes: report?.download }));
+        await inSlot(s.fetchSlots, task, 'fetch', () => fetchToFile(urls, target, { log: say, mirrors: s.mirrors, timeouts: s.timeouts, hint: drv.env.hint || undefined, onBytes: report?.download }));
         if (drv.env.executable === '1') fs.chmodSync(target, 0o755);
       } catch (e) {
         fs.appendFileSync(log, `${(e as Error).message}\n`);
@@ -196,7 +199,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
       try {
         if (outputs.length !== 1 || !drv.outputs.out) throw new StoreError('BUILD_FAILED', `${UNPACK_DEB.builder} makes exactly one output, 'out'`);
         const debs = visibleStorePaths(drv.env.debs, task.inputClosure, s.storeDir, UNPACK_DEB.builder);
-        await inSlot(s.slots, report, 'build', () => unpackDebs(debs, written(drv.outputs.out.path), { log: say }));
+        await inSlot(s.slots, task, 'build', () => unpackDebs(debs, written(drv.outputs.out.path), { log: say }));
       } catch (e) {
         fs.appendFileSync(log, `${(e as Error).message}\n${(e as StoreError).hint ? `hint: ${(e as StoreError).hint}\n` : ''}`);
         throw failure(node, 'could not unpack its packages', log);
@@ -210,7 +213,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
         try {
           if (outputs.length !== 1 || !drv.outputs.out) throw new StoreError('BUILD_FAILED', `${BUILDENV.builder} makes exactly one output, 'out'`);
           const spec = parseEnvSpec(drv.env.__buildEnv);
-          await inSlot(s.slots, report, 'build', async () => linkEnvironment(spec, written(drv.outputs.out.path), { storeDir: s.storeDir, visible: task.inputClosure, log: say }));
+          await inSlot(s.slots, task, 'build', async () => linkEnvironment(spec, written(drv.outputs.out.path), { storeDir: s.storeDir, visible: task.inputClosure, log: say }));
         } catch (e) {
           fs.appendFileSync(log, `${(e as Error).message}\n${(e as StoreError).hint ? `hint: ${(e as StoreError).hint}\n` : ''}`);
           throw failure(node, 'could not link the environment', log, { space });
@@ -236,7 +239,7 @@ export async function runBuild(task: BuildTask, s: BuilderSettings): Promise<Bui
       const r: RunResult =
         command.length === 0
           ? { code: 0, signal: null }
-          : await inSlot(s.slots, report, 'build', async () => {
+          : await inSlot(s.slots, task, 'build', async () => {
               // Emptied first (the launcher truncates it too): no line of an earlier attempt is shown.
               if (report?.log) fs.writeFileSync(runLog, '');
               const stop = report?.log ? followLog(runLog, report.log) : undefined;

@@ -49,7 +49,8 @@ export async function schedule(
     waitingOn.set(n.drvPath, deps.length);
     for (const d of deps) (users.get(d) ?? users.set(d, []).get(d)!).push(n.drvPath);
   }
-  const ready: BuildNode[] = nodes.filter((n) => waitingOn.get(n.drvPath) === 0);
+  const ready = new ReadyQueue(nodes, users);
+  for (const n of nodes) if (waitingOn.get(n.drvPath) === 0) ready.push(n);
   const lockWait = new Map<string, { until: number; tries: number; announced: boolean }>();
   const running = new Map<string, Promise<void>>();
   const failures: StoreError[] = [];
@@ -100,24 +101,25 @@ export async function schedule(
     const inputs = [...n.drv.inputSrcs];
     for (const [d, os_] of Object.entries(n.drv.inputDrvs)) for (const o of os_) inputs.push(graph.nodes.get(d)!.drv.outputs[o].path);
     const inputClosure = store.queryClosure(inputs);
+    const priority = ready.priorityOf(n);
     if (check) {
       const expected: Record<string, string> = {};
       for (const o of outs) expected[o] = store.pathInfo(o).narHash;
-      await runBuild({ node: n, inputClosure, check: { expected }, report }, settings);
+      await runBuild({ node: n, inputClosure, check: { expected }, report, priority }, settings);
       result.checked.push(n.drvPath);
     } else if (repair.length) {
       const expected: Record<string, string> = {};
       for (const o of outs) if (validNow.has(o)) expected[o] = store.pathInfo(o).narHash;
       const keep = Object.fromEntries(repair.map((o) => [o, store.tempPath('repair')]));
       try {
-        await runBuild({ node: n, inputClosure, check: { expected, keep }, report }, settings);
+        await runBuild({ node: n, inputClosure, check: { expected, keep }, report, priority }, settings);
         for (const o of repair) store.replaceValidPath(keep[o], o, expected[o]);
       } finally {
         for (const t of Object.values(keep)) if (pathExists(t)) removeTree(t);
       }
       result.repaired.push(...repair);
     } else {
-      const built = await runBuild({ node: n, inputClosure, report }, settings);
+      const built = await runBuild({ node: n, inputClosure, report, priority }, settings);
       try {
         store.registerValidPaths(built.map(({ location: _l, ...info }) => (opts.sign ? { ...info, sigs: opts.sign(info) } : info)));
       } catch (e) {
@@ -169,18 +171,20 @@ export async function schedule(
       const stop = failures.length > 0 && !opts.keepGoing;
       if (!stop) {
         while (running.size < inFlight && ready.length) {
-          const n = ready.shift()!;
+          const n = ready.pop()!;
           const w = lockWait.get(n.drvPath);
           const kind = kindOf(n);
-          if (waitingForSlot[kind].size >= MAY_WAIT[kind] || (w && w.until > Date.now())) deferred.push(n);
+          // A build on a longer chain than every waiting one may wait too: it gets the next slot.
+          const full = waitingForSlot[kind].size >= MAY_WAIT[kind] && !ready.outranks(n, waitingForSlot[kind]);
+          if (full || (w && w.until > Date.now())) deferred.push(n);
           else if (!start(n)) deferred.push(n);
         }
-        ready.push(...deferred.splice(0));
+        for (const n of deferred.splice(0)) ready.push(n);
       }
       if (running.size === 0 && (stop || ready.length === 0)) break;
       // Polls for locks held by other processes only: a build waiting for a slot here is woken
       // when a slot is taken or a build ends.
-      const polled = ready.filter((n) => waitingForSlot[kindOf(n)].size < MAY_WAIT[kindOf(n)]);
+      const polled = ready.items().filter((n) => waitingForSlot[kindOf(n)].size < MAY_WAIT[kindOf(n)]);
       const nextPoll = polled.length ? Math.max(1, Math.min(...polled.map((n) => (lockWait.get(n.drvPath)?.until ?? Date.now()) - Date.now()))) : undefined;
       const timers: Array<Promise<void>> = [...running.values(), new Promise<void>((r) => (wake = r))];
       if (nextPoll !== undefined && running.size < inFlight) timers.push(new Promise((r) => setTimeout(r, nextPoll)));
@@ -197,5 +201,83 @@ export async function schedule(
     const codes = new Set(failures.map((f) => f.exitCode));
     const exitCode = codes.size === 1 ? first.exitCode : 1;
     throw new StoreError(first.code, `${first.message}\n(and ${failures.length - 1} more build${failures.length > 2 ? 's' : ''} failed)`, { hint: first.hint, exitCode });
+  }
+}
+
+/**
+ * The builds whose inputs are all there, taken longest remaining chain first: a build that many
+ * others wait on, through many steps (the C library under every Debian package, a compiler under
+ * every source build), starts before a leaf, so that -j slots do not idle at the end waiting for
+ * one long chain. Ties go in dependency order, so the order is deterministic.
+ */
+class ReadyQueue {
+  private readonly heap: BuildNode[] = [];
+  /** Per derivation: the number of builds on its longest chain to a root of the plan (itself included), and its place in dependency order. */
+  private readonly rank = new Map<string, { height: number; index: number }>();
+
+  constructor(nodes: readonly BuildNode[], users: ReadonlyMap<string, readonly string[]>) {
+    // `nodes` is in dependency order, so every user of a node comes after it.
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      let height = 0;
+      for (const u of users.get(nodes[i].drvPath) ?? []) height = Math.max(height, this.rank.get(u)?.height ?? 0);
+      this.rank.set(nodes[i].drvPath, { height: height + 1, index: i });
+    }
+  }
+
+  get length(): number {
+    return this.heap.length;
+  }
+
+  /** How soon `n` should build: the length of its longest chain to a root of the plan. */
+  priorityOf(n: BuildNode): number {
+    return this.rank.get(n.drvPath)?.height ?? 0;
+  }
+
+  /** Whether `n` is on a longer chain than every build of `drvPaths`. */
+  outranks(n: BuildNode, drvPaths: Iterable<string>): boolean {
+    const mine = this.priorityOf(n);
+    for (const p of drvPaths) if ((this.rank.get(p)?.height ?? 0) >= mine) return false;
+    return true;
+  }
+
+  items(): readonly BuildNode[] {
+    return this.heap;
+  }
+
+  /** Whether a goes before b. */
+  private before(a: BuildNode, b: BuildNode): boolean {
+    const ra = this.rank.get(a.drvPath)!;
+    const rb = this.rank.get(b.drvPath)!;
+    return ra.height !== rb.height ? ra.height > rb.height : ra.index < rb.index;
+  }
+
+  push(n: BuildNode): void {
+    const h = this.heap;
+    h.push(n);
+    for (let i = h.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (!this.before(h[i], h[parent])) break;
+      [h[i], h[parent]] = [h[parent], h[i]];
+      i = parent;
+    }
+  }
+
+  pop(): BuildNode | undefined {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length === 0 || last === undefined) return top;
+    h[0] = last;
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && this.before(h[l], h[m])) m = l;
+      if (r < h.length && this.before(h[r], h[m])) m = r;
+      if (m === i) break;
+      [h[i], h[m]] = [h[m], h[i]];
+      i = m;
+    }
+    return top;
   }
 }

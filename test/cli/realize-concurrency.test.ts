@@ -160,4 +160,33 @@ test('a build waiting for a slot holds no lock: a second process builds it meanw
   assert.is(builtBy(ra.stderr).length, 2, ra.stderr);
 });
 
+
+/**
+ * Five independent leaves and a chain of four, the leaves first in the file. With -j1 the
+ * chain's first build goes first (in the file's order it would be sixth): the longest chain is
+ * started first, so the slots do not idle at the end behind it.
+ */
+const CHAIN_AND_LEAVES = (counter: string) => `import { derivation } from 'hepstore';
+const mk = (name: string, deps: unknown[]) => derivation({
+  name,
+  builder: '/bin/sh',
+  args: ['-c', \`echo \${name} >> ${counter}; echo "\${name} \${deps.join(' ')}" > $out\`],
+});
+const leaves = Array.from({ length: 5 }, (_, i) => mk(\`leaf\${i}\`, []));
+let c: unknown = mk('chain0', []);
+for (let i = 1; i < 4; i++) c = mk(\`chain\${i}\`, [c]);
+export default [...leaves, c];
+`;
+
+test('the longest chain starts first: -j1 builds its first link before the leaves listed before it', async () => {
+  const counter = path.join(tmpDir('chain-order'), 'order');
+  const dir = writeTree(tmpDir('chain'), { 'default.ts': CHAIN_AND_LEAVES(counter) });
+  const root = path.join(tmpDir('chain-store'), 'root');
+  const r = await runCliAsync(['realize', 'default.ts', '--no-sandbox', '--no-out-link', '-j', '1'], { storeRoot: root, cwd: dir });
+  assert.is(r.status, 0, r.stderr);
+  const order = fs.readFileSync(counter, 'utf8').trim().split('\n');
+  assert.is(order.length, 9, order.join(' '));
+  assert.is(order[0], 'chain0', order.join(' '));
+});
+
 test.run();
