@@ -4,7 +4,7 @@
  * view, no bytecode written next to the sources (the store's), and an imports check run as part of building it — each package lists the modules it
  * must provide, and the build fails naming the first one that does not import.
  */
-import { buildEnv, type Drv } from 'hepstore';
+import { buildEnv, shellOnlyStdenv, type Drv } from 'hepstore';
 import { debianPackages, type PinnedSet } from './lib.ts';
 
 export interface PythonEnvArgs {
@@ -54,5 +54,7 @@ export function pythonEnv(a: PythonEnvArgs): Drv {
     postBuild: `echo 'import sys; sys.dont_write_bytecode = True' > "$out/lib/python3/dist-packages/00-no-bytecode-in-the-store.pth"`,
     doCheck: true,
     checkPhase: importsCheck(a.imports, `"$out/bin/${interpreter}"`),
+    // Both run the shell's builtins and the environment's python only.
+    stdenv: shellOnlyStdenv,
   });
 }

@@ -21,7 +21,7 @@ export { sourcePath as path, writeText, SourcePath } from './path.js';
 export { type FetchurlArgs } from './fetchurl.js';
 export { host, tool as hostTool, HostTool, type HostToolOptions } from './host.js';
 export { type MkDerivationArgs } from './mkderivation.js';
-export { stdenv, stdenvNoCC, makeStdenv, hostStdenv, STDENV_PACKAGES, DEFAULT_HOST_TOOLS, type Stdenv, type MakeStdenvOptions } from './stdenv.js';
+export { stdenv, stdenvNoCC, shellOnlyStdenv, makeStdenv, hostStdenv, STDENV_PACKAGES, DEFAULT_HOST_TOOLS, type Stdenv, type MakeStdenvOptions } from './stdenv.js';
 export { ccWrapper, TOOLCHAIN_SET, CC_RUNTIME_PACKAGES, type CcWrapperOptions } from './cc.js';
 export { buildTools, BUILD_TOOLS_SET, type BuildTools } from './build-tools.js';
 export { packageSet, type PackageDefs } from './package-set.js';

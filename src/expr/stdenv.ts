@@ -117,6 +117,18 @@ export const stdenv: Stdenv = lazy(() => makeStdenv());
 /** The store's stdenv without the C/C++ toolchain: for packages that compile nothing. */
 export const stdenvNoCC: Stdenv = lazy(() => makeStdenv({ cc: false }));
 
+/**
+ * Only the store's shell (bash, with the libraries it needs) and nothing on PATH: for scripts
+ * that use no utilities, e.g. an environment's postBuild and checks that run its own programs.
+ * It needs 3 store paths where stdenvNoCC needs 25.
+ */
+export const shellOnlyStdenv: Stdenv = lazy(() =>
+  once('stdenv-shell-only', () => {
+    const bash = baseStdenv().packages.bash;
+    return { name: 'stdenv-shell-only', shell: `${bash}/bin/bash`, path: '', packages: { bash }, hostTools: [], cc: null };
+  }),
+);
+
 /** A stdenv of host programs: /bin/sh and `tools` (default DEFAULT_HOST_TOOLS) from the host's PATH. */
 export function hostStdenv(tools: ReadonlyArray<string | HostTool> = DEFAULT_HOST_TOOLS): Stdenv {
   return {

@@ -173,4 +173,25 @@ test('zxDerivation: a JavaScript build script using zx $ commands; a failing com
   assert.match(r2.stderr, /exit code: 1/);
 });
 
+
+test('shellOnlyStdenv: a buildEnv postBuild runs the store bash with nothing on PATH, and its closure has no coreutils', () => {
+  const dir = writeTree(tmpDir('shell-only'), {
+    'default.ts': `import { buildEnv, shellOnlyStdenv } from 'hepstore';
+export default buildEnv({ name: 'shell-only', paths: [], postBuild: 'echo "$BASH_VERSION" > "$out/made"', stdenv: shellOnlyStdenv });
+export const needsMkdir = buildEnv({ name: 'needs-mkdir', paths: [], postBuild: 'mkdir "$out/d"', stdenv: shellOnlyStdenv });
+`,
+  });
+  const r = realize(dir);
+  assert.is(r.status, 0, r.stderr);
+  const out = r.stdout.trim();
+  assert.match(fs.readFileSync(path.join(out, 'made'), 'utf8'), /^5\.2\./);
+  const drv = JSON.parse(runCli(['show-derivation', out], { storeRoot: root, cwd: dir }).stdout) as Record<string, { inputDrvs: Record<string, unknown> }>;
+  const inputs = Object.keys(Object.values(drv)[0].inputDrvs).join(' ');
+  assert.match(inputs, /-bash-/);
+  assert.not.match(inputs, /coreutils|gawk|stdenv-links/);
+  const bad = realize(dir, ['-A', 'needsMkdir']);
+  assert.is.not(bad.status, 0);
+  assert.match(bad.stderr, /mkdir: command not found/);
+});
+
 test.run();
