@@ -26,8 +26,11 @@ const byName = new Map(roots.map((r) => [r.attr, r.drv]));
  */
 const fromSource = new Map([...byName].filter(([, d]) => d.drv.env.src));
 const PYTHON = /^(python3|py3-.*)$/;
-/** The requirements externals.ts leaves out, as it says (FastJet's python3 is for its bindings). */
-const UNUSED: Record<string, string[]> = { fastjet: ['python3'] };
+/**
+ * The requirements externals.ts leaves out, as it says (FastJet's python3 is for its bindings;
+ * hwloc's XML support is its own, not libxml2).
+ */
+const UNUSED: Record<string, string[]> = { fastjet: ['python3'], hwloc: ['libxml2'] };
 
 /** Every derivation in the build closure of `d` (itself included). */
 function closure(d: Drv): Drv[] {
