@@ -1,6 +1,6 @@
 /**
- * Walks over directed graphs given as a successor function: dependency order, reachability and
- * shortest chains. All are iterative, so a graph's depth is bounded by memory, not by the call
+ * Walks over directed graphs given as a successor function: dependency order, chain lengths,
+ * reachability and shortest chains. All are iterative, so a graph's depth is bounded by memory, not by the call
  * stack (a chain of 100,000 derivations or references is an ordinary input).
  */
 
@@ -44,6 +44,21 @@ export function dependencyOrder<T>(starts: Iterable<T>, successors: (n: T) => It
       path.push(m);
       pending.push(successors(m)[Symbol.iterator]());
     }
+  }
+  return out;
+}
+
+/**
+ * For each node of `order` (in dependency order: each node after its successors), the number of
+ * nodes on its longest chain of predecessors, itself included: 1 for a node nothing in `order`
+ * depends on. `predecessors` gives the nodes that depend on a node.
+ */
+export function chainLengths<T>(order: readonly T[], predecessors: (n: T) => Iterable<T>): Map<T, number> {
+  const out = new Map<T, number>();
+  for (let i = order.length - 1; i >= 0; i--) {
+    let longest = 0;
+    for (const p of predecessors(order[i])) longest = Math.max(longest, out.get(p) ?? 0);
+    out.set(order[i], longest + 1);
   }
   return out;
 }

@@ -11,6 +11,7 @@ import type { Store } from '../store/store.js';
 import { runBuild, type BuilderSettings, type BuildReport } from './builder.js';
 import { lockPollDelay } from '../limit.js';
 import { FETCHURL } from '../derivation/builtins.js';
+import { chainLengths } from '../graph.js';
 import { FETCHES, type RealizeOptions, type RealizeResult } from './realize-options.js';
 
 /** The derivations that `check` rebuilds and compares when their outputs are valid. */
@@ -212,16 +213,14 @@ export async function schedule(
  */
 class ReadyQueue {
   private readonly heap: BuildNode[] = [];
-  /** Per derivation: the number of builds on its longest chain to a root of the plan (itself included), and its place in dependency order. */
-  private readonly rank = new Map<string, { height: number; index: number }>();
+  /** Per derivation: the number of builds on its longest chain to a root of the plan (itself included). */
+  private readonly height: Map<string, number>;
+  /** Per derivation: its place in dependency order. */
+  private readonly index = new Map<string, number>();
 
   constructor(nodes: readonly BuildNode[], users: ReadonlyMap<string, readonly string[]>) {
-    // `nodes` is in dependency order, so every user of a node comes after it.
-    for (let i = nodes.length - 1; i >= 0; i--) {
-      let height = 0;
-      for (const u of users.get(nodes[i].drvPath) ?? []) height = Math.max(height, this.rank.get(u)?.height ?? 0);
-      this.rank.set(nodes[i].drvPath, { height: height + 1, index: i });
-    }
+    this.height = chainLengths(nodes.map((n) => n.drvPath), (p) => users.get(p) ?? []);
+    nodes.forEach((n, i) => this.index.set(n.drvPath, i));
   }
 
   get length(): number {
@@ -230,13 +229,13 @@ class ReadyQueue {
 
   /** How soon `n` should build: the length of its longest chain to a root of the plan. */
   priorityOf(n: BuildNode): number {
-    return this.rank.get(n.drvPath)?.height ?? 0;
+    return this.height.get(n.drvPath) ?? 0;
   }
 
   /** Whether `n` is on a longer chain than every build of `drvPaths`. */
   outranks(n: BuildNode, drvPaths: Iterable<string>): boolean {
     const mine = this.priorityOf(n);
-    for (const p of drvPaths) if ((this.rank.get(p)?.height ?? 0) >= mine) return false;
+    for (const p of drvPaths) if ((this.height.get(p) ?? 0) >= mine) return false;
     return true;
   }
 
@@ -246,9 +245,9 @@ class ReadyQueue {
 
   /** Whether a goes before b. */
   private before(a: BuildNode, b: BuildNode): boolean {
-    const ra = this.rank.get(a.drvPath)!;
-    const rb = this.rank.get(b.drvPath)!;
-    return ra.height !== rb.height ? ra.height > rb.height : ra.index < rb.index;
+    const ha = this.priorityOf(a);
+    const hb = this.priorityOf(b);
+    return ha !== hb ? ha > hb : this.index.get(a.drvPath)! < this.index.get(b.drvPath)!;
   }
 
   push(n: BuildNode): void {

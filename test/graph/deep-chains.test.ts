@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { dependencyOrder, GraphCycle, reachable, shortestChain } from '../../src/graph.js';
+import { chainLengths, dependencyOrder, GraphCycle, reachable, shortestChain } from '../../src/graph.js';
 import { canonicaliseTree } from '../../src/archive/index.js';
 import { hashPathSync } from '../../src/archive/hash-sync.js';
 import { makeStorePath, typeWithReferences } from '../../src/store/path.js';
@@ -28,6 +28,16 @@ test('dependencyOrder puts every node after its successors, in a deterministic o
   for (const [n, succ] of Object.entries(g)) for (const m of succ) assert.ok(order.indexOf(m) < order.indexOf(n), `${m} before ${n}`);
   // Starting points already reached are not repeated.
   assert.equal(dependencyOrder(['d', 'a', 'e'], (n) => g[n]), ['e', 'd', 'b', 'c', 'a']);
+});
+
+test(`chainLengths counts the longest chain of dependents, also ${DEPTH} deep`, () => {
+  // a <- b <- c, a <- d: a is under the chain c -> b -> a.
+  const deps: Record<string, string[]> = { a: [], b: ['a'], c: ['b'], d: ['a'] };
+  const users = (n: string) => Object.keys(deps).filter((u) => deps[u].includes(n));
+  const lengths = chainLengths(dependencyOrder(['c', 'd'], (n) => deps[n]), users);
+  assert.equal(Object.fromEntries(lengths), { a: 3, b: 2, c: 1, d: 1 });
+  const chain = Array.from({ length: DEPTH }, (_, i) => i);
+  assert.is(chainLengths(chain, (i) => (i + 1 < DEPTH ? [i + 1] : [])).get(0), DEPTH);
 });
 
 test('dependencyOrder names the members of a cycle', () => {
