@@ -210,7 +210,9 @@ function patchElves() {
   const index = libraryIndex();
   const loaderDir = index.get(LOADER);
   const loader = loaderDir && path.join(loaderDir, LOADER);
-  let patched = 0;
+  // Files that need the same change are patched by one patchelf run (it takes many files): a
+  // package's gconv modules, or a Python extension's dozens of libraries, cost one process.
+  const batches = new Map();
   for (const [p, e] of walk(out)) {
     if (!e.isFile()) continue;
     const info = elfInfo(p);
@@ -234,8 +236,14 @@ function patchElves() {
     if (!args.length) continue;
     const mode = fs.statSync(p).mode;
     fs.chmodSync(p, mode | 0o200);
-    run(patchelf[0], [...patchelf.slice(1), ...args, p]);
-    patched++;
+    const key = args.join('\0');
+    if (!batches.has(key)) batches.set(key, { args, files: [] });
+    batches.get(key).files.push(p);
+  }
+  let patched = 0;
+  for (const { args, files } of batches.values()) {
+    for (let i = 0; i < files.length; i += 256) run(patchelf[0], [...patchelf.slice(1), ...args, ...files.slice(i, i + 256)]);
+    patched += files.length;
   }
   console.log(`patched ${patched} ELF files`);
 }

@@ -2,7 +2,8 @@
  * `builtin:unpack-deb`: the data archives of Debian packages extracted into one tree, in-process,
  * exactly as dpkg lays them out below `/` (no /usr merge, no relocation), with no host program:
  * the `ar` container is read here, the data archive decompressed by libraries (xz: xz-embedded
- * compiled to WebAssembly; zstd: fzstd; gzip: node:zlib) and extracted with tar-stream. The
+ * compiled to WebAssembly; zstd: fzstd; gzip: node:zlib — see ./decompress.ts; xz and zstd on
+ * other threads while this one extracts) and extracted with tar-stream. The
  * output depends only on the bytes of the packages and their order.
  *
  * Refused: names that are absolute (after a leading `./`) or contain `..`, entries written
@@ -12,18 +13,29 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import os from 'node:os';
+import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { StoreError } from '../errors.js';
 import { UNPACK_DEB } from '../derivation/builtins.js';
+import { COMPRESSIONS, DecompressError, decompressedRange, type Compression } from './decompress.js';
+import { DecompressThreads } from './decompress-threads.js';
 
 const UNPACK_DEB_BUILDER = UNPACK_DEB.builder;
 
 export interface UnpackOptions {
   log?: (line: string) => void;
+  /**
+   * Threads that decompress xz and zstd archives while this one extracts (default: two, where
+   * there are two cores and the packages hold at least 4 MiB; 0: all on this thread).
+   */
+  threads?: number;
 }
+
+/** Below this many compressed bytes, starting threads costs more than it saves. */
+const PARALLEL_BYTES = 4 << 20;
+/** Archives decompressed ahead of the one being extracted, at most. */
+const AHEAD = 4;
 
 export interface UnpackStats {
   debs: number;
@@ -34,13 +46,8 @@ export interface UnpackStats {
   skipped: number;
 }
 
-/** The compressions of `data.tar*` read here, by suffix. */
-const COMPRESSIONS = ['', '.xz', '.gz', '.zst'] as const;
-type Compression = (typeof COMPRESSIONS)[number];
-
 const AR_MAGIC = '!<arch>\n';
 const AR_HEADER = 60;
-const READ_CHUNK = 1 << 20;
 
 interface Member {
   name: string;
@@ -94,6 +101,12 @@ async function arMembers(deb: string): Promise<Member[]> {
   }
 }
 
+interface DataArchive {
+  deb: string;
+  member: Member;
+  compression: Compression;
+}
+
 /** The data archive of a package and its compression. */
 function dataMember(deb: string, members: Member[]): { member: Member; compression: Compression } {
   const data = members.filter((m) => m.name === 'data.tar' || m.name.startsWith('data.tar.'));
@@ -116,66 +129,6 @@ const XZ_ERRORS: Record<string, string> = {
   '7': 'corrupt xz data',
   '8': 'truncated xz data',
 };
-
-class DecompressError extends Error {}
-
-// The decoders are loaded when a package needs them, not with the builder.
-async function xzStream(source: Readable): Promise<Readable> {
-  const { XzReadableStream } = (await import('xz-decompress')).default;
-  const web = new XzReadableStream(Readable.toWeb(source) as unknown as ReadableStream<Uint8Array>);
-  const out = Readable.fromWeb(web as unknown as WebReadableStream<Uint8Array>);
-  return out;
-}
-
-async function zstdStream(): Promise<Transform> {
-  const { Decompress: ZstdDecompress } = await import('fzstd');
-  let push: ((chunk: Uint8Array) => void) | undefined;
-  const z = new ZstdDecompress((chunk) => push?.(chunk));
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb: TransformCallback) {
-      push = (c) => this.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
-      try {
-        z.push(chunk);
-        cb();
-      } catch (e) {
-        cb(new DecompressError(`corrupt zstd data: ${(e as Error).message}`));
-      }
-    },
-    flush(cb: TransformCallback) {
-      push = (c) => this.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
-      try {
-        z.push(new Uint8Array(0), true);
-        cb();
-      } catch (e) {
-        cb(new DecompressError(`truncated or corrupt zstd data: ${(e as Error).message}`));
-      }
-    },
-  });
-}
-
-/** `from` piped into `to`, with the errors of `from` passed on. */
-function chain(from: Readable, to: Transform): Readable {
-  from.on('error', (e) => to.destroy(e));
-  return from.pipe(to);
-}
-
-/** The decompressed bytes of the data archive, as a stream. */
-async function dataStream(deb: string, member: Member, compression: Compression): Promise<Readable> {
-  const raw =
-    member.size === 0
-      ? Readable.from([])
-      : fs.createReadStream(deb, { start: member.offset, end: member.offset + member.size - 1, highWaterMark: READ_CHUNK });
-  switch (compression) {
-    case '':
-      return raw;
-    case '.gz':
-      return chain(raw, zlib.createGunzip({ chunkSize: 1 << 16 }));
-    case '.zst':
-      return chain(raw, await zstdStream());
-    case '.xz':
-      return xzStream(raw);
-  }
-}
 
 function describeFailure(e: unknown, compression: Compression): string {
   const msg = e instanceof Error ? e.message : String(e);
@@ -244,11 +197,8 @@ class Unpacker {
     fs.mkdirSync(out, { mode: 0o755 });
   }
 
-  async unpack(deb: string): Promise<void> {
-    const members = await arMembers(deb);
-    const { member, compression } = dataMember(deb, members);
+  async unpack({ deb, member, compression }: DataArchive, source: Readable): Promise<void> {
     this.log(`unpacking '${deb}' (${member.name}, ${member.size} bytes)`);
-    const source = await dataStream(deb, member, compression);
     const extract = tar.extract();
     // The parser's own error (e.g. the archive ends inside an entry) says more than what
     // reading the entry then reports (a premature close), whichever comes first.
@@ -410,8 +360,31 @@ class Unpacker {
 
 /** Extract the data archives of `debs` (paths of .deb files), in order, into `out` (which must not exist). */
 export async function unpackDebs(debs: readonly string[], out: string, opts: UnpackOptions = {}): Promise<UnpackStats> {
+  const archives: DataArchive[] = [];
+  for (const deb of debs) archives.push({ deb, ...dataMember(deb, await arMembers(deb)) });
+  const threaded = (a: DataArchive) => a.compression === '.xz' || a.compression === '.zst';
+  const bytes = archives.reduce((n, a) => n + (threaded(a) ? a.member.size : 0), 0);
+  const threads = Math.min(opts.threads ?? (bytes >= PARALLEL_BYTES ? Math.min(2, os.availableParallelism()) : 0), archives.filter(threaded).length);
+  const pool = threads > 0 ? new DecompressThreads(threads) : undefined;
   const u = new Unpacker(out, opts);
-  for (const deb of debs) await u.unpack(deb);
+  // The archive being extracted and the next few are being decompressed (each at most
+  // WINDOW bytes ahead of the extraction).
+  const ahead = new Map<number, Readable>();
+  try {
+    for (let i = 0; i < archives.length; i++) {
+      for (let j = i; pool && j < Math.min(archives.length, i + AHEAD); j++) {
+        const a = archives[j];
+        if (!ahead.has(j) && threaded(a)) ahead.set(j, pool.stream(a.deb, a.member.offset, a.member.size, a.compression));
+      }
+      const a = archives[i];
+      const source = ahead.get(i) ?? (await decompressedRange(a.deb, a.member.offset, a.member.size, a.compression));
+      ahead.delete(i);
+      await u.unpack(a, source);
+    }
+  } finally {
+    for (const s of ahead.values()) s.destroy();
+    await pool?.close();
+  }
   const s = u.stats;
   opts.log?.(`hepstore: unpacked ${s.debs} packages: ${s.files} files, ${s.directories} directories, ${s.symlinks} symlinks, ${s.hardLinks} hard links${s.skipped ? `, ${s.skipped} devices or FIFOs skipped` : ''}`);
   return s;

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { runCliAsync, tmpDir, exists } from '../helpers.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { removeTree } from '../../src/archive/canonical.js';
+import { unpackDebs } from '../../src/realize/unpack-deb.js';
 
 // Real packages are made with the host's dpkg-deb; hostile ones byte by byte below.
 const hasDpkgDeb = spawnSync('dpkg-deb', ['--version']).status === 0;
@@ -369,6 +370,62 @@ test('clear errors for a file that is not a .deb, a truncated one, an unknown co
   await fails(p, 'truncatedZst', new RegExp(`${deb('truncated-zst.deb')} has a corrupt data archive \\(data.tar.zst\\): truncated or corrupt zstd data`));
   await fails(p, 'badTar', new RegExp(`${deb('badtar.deb')} has a corrupt data archive \\(data.tar\\): Invalid tar header`));
   await fails(p, 'shortTar', new RegExp(`${deb('shorttar.deb')} has a corrupt data archive \\(data.tar\\): the tar archive ends in the middle of an entry`));
+});
+
+test('decompressing on other threads gives the same tree and the same errors as on one', async () => {
+  if (!hasDpkgDeb) return console.log('  (skipped: no dpkg-deb)');
+  const dir = tmpDir('debs');
+  const debs = [
+    dpkgBuild(packageTree(dir, 'alpha'), path.join(dir, 'alpha.deb'), 'xz'),
+    dpkgBuild(packageTree(dir, 'beta'), path.join(dir, 'beta.deb'), 'zstd'),
+    dpkgBuild(packageTree(dir, 'gamma'), path.join(dir, 'gamma.deb'), 'gzip'),
+    dpkgBuild(
+      packageTree(dir, 'delta', (root) => {
+        // Larger than a thread may send ahead (32 MiB), so that its flow control is used.
+        const big = Buffer.alloc(40 << 20);
+        for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i * 2654435761 % 2 ** 32, i);
+        fs.writeFileSync(path.join(root, 'usr/share/delta/big.bin'), big);
+      }),
+      path.join(dir, 'delta.deb'),
+      'xz',
+    ),
+    dpkgBuild(packageTree(dir, 'epsilon'), path.join(dir, 'epsilon.deb'), 'none'),
+  ];
+  const one = path.join(tmpDir('one'), 'out');
+  const many = path.join(tmpDir('many'), 'out');
+  await unpackDebs(debs, one, { threads: 0 });
+  const stats = await unpackDebs(debs, many, { threads: 2 });
+  assert.is(stats.debs, 5);
+  assert.equal(listing(many), listing(one));
+
+  const good = fs.readFileSync(debs[0]);
+  const at = good.indexOf(Buffer.from('data.tar.xz'.padEnd(16))) + 60;
+  const corrupt = Buffer.from(good);
+  corrupt[at + 200] ^= 0x55;
+  const corruptXz = path.join(dir, 'corrupt-xz.deb');
+  fs.writeFileSync(corruptXz, corrupt);
+  const zst = fs.readFileSync(debs[1]);
+  const zAt = zst.indexOf(Buffer.from('data.tar.zst'.padEnd(16))) + 60;
+  const truncatedZst = path.join(dir, 'truncated-zst.deb');
+  fs.writeFileSync(truncatedZst, handmadeDeb('data.tar.zst', zst.subarray(zAt, zAt + 60)));
+  const evil = path.join(dir, 'evil.deb');
+  fs.writeFileSync(evil, handmadeDeb('data.tar', tarball([{ name: '/etc/passwd', data: 'x' }])));
+  const failure = async (list: string[], message: RegExp) => {
+    for (const threads of [0, 2]) {
+      const out = path.join(tmpDir('fail'), 'out');
+      const e = await unpackDebs(list, out, { threads }).then(
+        () => undefined,
+        (err: unknown) => err as Error,
+      );
+      assert.ok(e, `threads ${threads}: expected a failure`);
+      assert.match(e!.message, message, `threads ${threads}`);
+    }
+  };
+  // The failing archive first, in the middle, and with archives being decompressed behind it.
+  await failure([corruptXz, debs[3], debs[1]], /corrupt-xz\.deb' has a corrupt data archive \(data\.tar\.xz\): corrupt xz data/);
+  await failure([debs[0], debs[1], corruptXz, debs[3]], /corrupt-xz\.deb' has a corrupt data archive \(data\.tar\.xz\): corrupt xz data/);
+  await failure([debs[0], truncatedZst, debs[3]], /truncated-zst\.deb' has a corrupt data archive \(data\.tar\.zst\): truncated or corrupt zstd data/);
+  await failure([evil, debs[3], debs[0], debs[1]], /evil\.deb': an entry has an absolute name: '\/etc\/passwd'/);
 });
 
 test('a derivation made for another version of builtin:unpack-deb is refused before anything is unpacked', async () => {
