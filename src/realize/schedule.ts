@@ -145,7 +145,9 @@ export async function schedule(
       const w = lockWait.get(n.drvPath) ?? { until: 0, tries: 0, announced: false };
       w.until = Date.now() + lockPollDelay(w.tries);
       w.tries++;
-      if (!w.announced) emit({ type: 'waiting', drvPath: n.drvPath, name: n.drv.name, holder: got.holder });
+      // A lock of this process is another part of this realize (a batch download fetching
+      // the output): nothing to tell.
+      if (!w.announced && got.holder !== process.pid) emit({ type: 'waiting', drvPath: n.drvPath, name: n.drv.name, holder: got.holder });
       w.announced = true;
       lockWait.set(n.drvPath, w);
       return false;

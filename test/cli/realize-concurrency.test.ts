@@ -189,4 +189,33 @@ test('the longest chain starts first: -j1 builds its first link before the leave
   assert.is(order[0], 'chain0', order.join(' '));
 });
 
+
+test('two derivations of one output in one realize: the second waits for the first without a message about another process', async () => {
+  // Two fetches of one file, pinned by one hash, that differ only in their hint: two
+  // derivations, one output path (as a .deb that two pinned sets name).
+  const src = tmpDir('same-output-src');
+  const file = path.join(src, 'data.bin');
+  fs.writeFileSync(file, Buffer.alloc(1 << 20, 7));
+  const { createHash } = await import('node:crypto');
+  const integrity = `sha256-${createHash('sha256').update(fs.readFileSync(file)).digest('base64')}`;
+  const dir = writeTree(tmpDir('same-output'), {
+    'default.ts': `import { fetchurl } from 'hepstore';
+export default [
+  fetchurl({ name: 'data.bin', url: 'file://${file}', integrity: '${integrity}', hint: 'from the first set' }),
+  fetchurl({ name: 'data.bin', url: 'file://${file}', integrity: '${integrity}', hint: 'from the second set' }),
+];
+`,
+  });
+  const root = path.join(tmpDir('same-output-store'), 'root');
+  const r = await runCliAsync(['realize', 'default.ts', '--no-out-link', '-j2'], { storeRoot: root, cwd: dir });
+  assert.is(r.status, 0, r.stderr);
+  const outs = r.stdout.trim().split('\n');
+  assert.is(outs.length, 2);
+  assert.is(outs[0], outs[1]);
+  assert.not.match(r.stderr, /another process/);
+  const json = await runCliAsync(['realize', 'default.ts', '--no-out-link', '-j2', '--json'], { storeRoot: path.join(tmpDir('same-output-store2'), 'root'), cwd: dir });
+  assert.is(json.status, 0, json.stderr);
+  assert.not.match(json.stderr, /"event":"waiting"/);
+});
+
 test.run();
