@@ -94,6 +94,7 @@ export class DecompressThreads {
 
   /** Free threads take the streams asked for first. */
   private dispatch(): void {
+    if (this.failure) return;
     for (const w of this.workers) {
       if (this.busy.has(w) || this.pending.length === 0) continue;
       const job = this.pending.shift()!;
@@ -123,22 +124,13 @@ export class DecompressThreads {
     }
   }
 
-  private lost(worker: Worker, err: Error): void {
+  /** A thread failed or stopped: every stream, started or not, fails with its error (no thread takes work any more). */
+  private lost(_worker: Worker, err: Error): void {
     this.failure ??= err;
-    const id = this.busy.get(worker);
-    this.busy.delete(worker);
-    const s = id === undefined ? undefined : this.open.get(id);
-    if (s) {
-      this.open.delete(id!);
-      s.stream.destroy(err);
-    }
-    // What no thread can take any more fails too.
-    if (this.busy.size === 0) {
-      for (const p of this.pending.splice(0)) {
-        this.open.get(p.id)?.stream.destroy(err);
-        this.open.delete(p.id);
-      }
-    }
+    this.pending.length = 0;
+    this.busy.clear();
+    for (const s of this.open.values()) s.stream.destroy(this.failure);
+    this.open.clear();
   }
 
   async close(): Promise<void> {
