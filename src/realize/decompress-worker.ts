@@ -1,4 +1,4 @@
-/** A thread of DecompressThreads (./decompress-threads.ts): decompresses the ranges it is sent, one at a time, and answers each (data, then an end or an error). */
+/** A thread of DecompressThreads (./decompress-threads.ts): decompresses the range it is sent, and answers it (data, then an end or an error). */
 import { parentPort } from 'node:worker_threads';
 import { decompressedRange, DecompressError } from './decompress.js';
 import { WINDOW, type FromThread, type ToThread } from './decompress-threads.js';
@@ -15,8 +15,6 @@ interface Job {
 }
 
 const jobs = new Map<number, Job>();
-const queue: Job[] = [];
-let running = false;
 
 async function run(job: Job): Promise<void> {
   const { id, file, offset, size, compression } = job.start;
@@ -41,27 +39,19 @@ async function run(job: Job): Promise<void> {
   }
 }
 
-async function drain(): Promise<void> {
-  if (running) return;
-  running = true;
-  try {
-    for (let job = queue.shift(); job; job = queue.shift()) {
-      await run(job);
-      jobs.delete(job.start.id);
-      // A cancelled job is answered too, so that the thread is known to be free.
-      if (job.cancelled) port.postMessage({ type: 'end', id: job.start.id } satisfies FromThread);
-    }
-  } finally {
-    running = false;
-  }
+/** Run a job; the thread gets one at a time (DecompressThreads gives work only to a free thread). */
+async function take(job: Job): Promise<void> {
+  await run(job);
+  jobs.delete(job.start.id);
+  // A cancelled job is answered too, so that the thread is known to be free.
+  if (job.cancelled) port.postMessage({ type: 'end', id: job.start.id } satisfies FromThread);
 }
 
 port.on('message', (m: ToThread) => {
   if (m.type === 'start') {
     const job: Job = { start: m, unacked: 0, cancelled: false };
     jobs.set(m.id, job);
-    queue.push(job);
-    void drain();
+    void take(job);
     return;
   }
   const job = jobs.get(m.id);

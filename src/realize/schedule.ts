@@ -145,8 +145,8 @@ export async function schedule(
       const w = lockWait.get(n.drvPath) ?? { until: 0, tries: 0, announced: false };
       w.until = Date.now() + lockPollDelay(w.tries);
       w.tries++;
-      // A lock of this process is another part of this realize (a batch download fetching
-      // the output): nothing to tell.
+      // A lock of this process is another derivation of this realize with the same output
+      // (one .deb named by two pinned sets): it is being made here, nothing to tell.
       if (!w.announced && got.holder !== process.pid) emit({ type: 'waiting', drvPath: n.drvPath, name: n.drv.name, holder: got.holder });
       w.announced = true;
       lockWait.set(n.drvPath, w);

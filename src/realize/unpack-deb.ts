@@ -363,10 +363,12 @@ export async function unpackDebs(debs: readonly string[], out: string, opts: Unp
   const archives: DataArchive[] = [];
   for (const deb of debs) archives.push({ deb, ...dataMember(deb, await arMembers(deb)) });
   const threaded = (a: DataArchive) => a.compression === '.xz' || a.compression === '.zst';
-  const bytes = archives.reduce((n, a) => n + (threaded(a) ? a.member.size : 0), 0);
-  const threads = Math.min(opts.threads ?? (bytes >= PARALLEL_BYTES ? Math.min(2, os.availableParallelism()) : 0), archives.filter(threaded).length);
-  const pool = threads > 0 ? new DecompressThreads(threads) : undefined;
+  const onThreads = archives.filter(threaded);
+  const bytes = onThreads.reduce((n, a) => n + a.member.size, 0);
+  const threads = Math.min(opts.threads ?? (bytes >= PARALLEL_BYTES ? Math.min(2, os.availableParallelism()) : 0), onThreads.length);
+  // The output is made first: a failure there leaves no thread running.
   const u = new Unpacker(out, opts);
+  const pool = threads > 0 ? new DecompressThreads(threads) : undefined;
   // The archive being extracted and the next few are being decompressed (each at most
   // WINDOW bytes ahead of the extraction).
   const ahead = new Map<number, Readable>();

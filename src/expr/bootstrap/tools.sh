@@ -13,8 +13,8 @@ set -e
 bb="$busybox"
 lib="$out/lib/x86_64-linux-gnu"
 seedlib="$seed/lib/x86_64-linux-gnu:$seed/usr/lib/x86_64-linux-gnu"
-seedrun() { "$seed/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" --library-path "$seedlib" "$@"; }
-patchelf() { seedrun "$seed/usr/bin/patchelf" "$@"; }
+seedld="$seed/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
+seedrun() { "$seedld" --library-path "$seedlib" "$@"; }
 
 # /usr merged into the top: usr/bin and bin are both $out/bin (each file copied once; /usr's
 # copy wins where both have one).
@@ -96,10 +96,10 @@ fi
   "$bb" od -A n -v -t u1 -j "$off" -N "$size" "$f"
 done | "$bb" awk "$needed_awk" > "$TMPDIR/libraries"
 if [ -s "$TMPDIR/programs" ]; then
-  "$bb" xargs -r "$seed/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" --library-path "$seedlib" "$seed/usr/bin/patchelf" --set-interpreter "$lib/ld-linux-x86-64.so.2" --set-rpath "$lib" < "$TMPDIR/programs"
+  "$bb" xargs -r "$seedld" --library-path "$seedlib" "$seed/usr/bin/patchelf" --set-interpreter "$lib/ld-linux-x86-64.so.2" --set-rpath "$lib" < "$TMPDIR/programs"
 fi
 if [ -s "$TMPDIR/libraries" ]; then
-  "$bb" xargs -r "$seed/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" --library-path "$seedlib" "$seed/usr/bin/patchelf" --set-rpath "$lib" < "$TMPDIR/libraries"
+  "$bb" xargs -r "$seedld" --library-path "$seedlib" "$seed/usr/bin/patchelf" --set-rpath "$lib" < "$TMPDIR/libraries"
 fi
 "$bb" sort "$TMPDIR/programs" "$TMPDIR/libraries" | while read -r f; do echo "relocated ${f#$out/}"; done
 
