@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { sharedLibraries } from '../src/host/libraries.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = path.join(REPO, 'bin', 'store.js');
@@ -35,10 +36,15 @@ export function rm(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-/** Environment for a private Nix store under `dir`: no sandbox, no substituters, no build users. */
-export function nixEnv(dir: string, extraConf = ''): NodeJS.ProcessEnv {
+/**
+ * Environment for a private Nix store under `dir`: no substituters, no build users, and no
+ * sandbox unless `sandbox` (then Nix's sandbox with `sandbox-paths` holding /bin/sh and its
+ * shared libraries, as hepstore's default `sandboxPaths`).
+ */
+export function nixEnv(dir: string, extraConf = '', sandbox = false): NodeJS.ProcessEnv {
   fs.mkdirSync(path.join(dir, 'conf'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'conf', 'nix.conf'), `sandbox = false\nsubstituters =\nbuild-users-group =\n${extraConf}`);
+  const sandboxConf = sandbox ? `sandbox = true\nsandbox-paths = ${['/bin/sh', ...sharedLibraries('/bin/sh')].join(' ')}\n` : 'sandbox = false\n';
+  fs.writeFileSync(path.join(dir, 'conf', 'nix.conf'), `${sandboxConf}substituters =\nbuild-users-group =\n${extraConf}`);
   return {
     ...process.env,
     NIX_STORE_DIR: path.join(dir, 'nix', 'store'),

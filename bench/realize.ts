@@ -1,17 +1,19 @@
 /**
  * bench/realize: DAGs of trivial derivations (each depends on up to 3 earlier ones and writes
  * a small file). Times a cold realize at -j N and a no-op realize — with the evaluation cache
- * and without it (--no-eval-cache), interleaved — and, where nix-build is installed, the same
- * graph through Nix (sandbox off, no substituters) with the ratio.
+ * and without it (--no-eval-cache) — and, where nix-build is installed, the same graph through
+ * Nix (no substituters), each with its sandbox on and off (Nix's with `sandbox-paths` holding
+ * /bin/sh and its libraries, as hepstore's default), all four interleaved round by round;
+ * prints the medians and Nix's time over hepstore's for each.
  *
- *   node bench/run.mjs realize [--nodes 1000,10000] [--runs 3] [--nix-runs N] [-j 2] [--sandbox] [--no-nix] [--json]
+ *   node bench/run.mjs realize [--nodes 1000,10000] [--runs 3] [--nix-runs N] [-j 2] [--sandbox on|off|both] [--no-nix] [--json]
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-import { CLI, REPO, has, median, nixEnv, prng, rm } from './lib.js';
+import { CLI, has, median, nixEnv, prng, rm } from './lib.js';
 
 
 interface Options {
@@ -19,13 +21,13 @@ interface Options {
   runs: number;
   nixRuns?: number;
   jobs: number;
-  sandbox: boolean;
+  sandbox: boolean[];
   nix: boolean;
   json: boolean;
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { nodes: [1000, 10000], runs: 3, jobs: 2, sandbox: false, nix: true, json: false };
+  const o: Options = { nodes: [1000, 10000], runs: 3, jobs: 2, sandbox: [true, false], nix: true, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => argv[++i] ?? '';
@@ -33,7 +35,10 @@ function parse(argv: string[]): Options {
     else if (a === '--runs') o.runs = Number(val());
     else if (a === '--nix-runs') o.nixRuns = Number(val());
     else if (a === '-j' || a === '--jobs') o.jobs = Number(val());
-    else if (a === '--sandbox') o.sandbox = true;
+    else if (a === '--sandbox') {
+      const v = argv[i + 1] === 'on' || argv[i + 1] === 'off' || argv[i + 1] === 'both' ? val() : 'on';
+      o.sandbox = v === 'both' ? [true, false] : [v === 'on'];
+    }
     else if (a === '--no-nix') o.nix = false;
     else if (a === '--json') o.json = true;
     else {
@@ -101,7 +106,8 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string)
 
 interface Row {
   nodes: number;
-  tool: string;
+  tool: 'hepstore' | 'nix-build';
+  sandbox: boolean;
   cold: number[];
   noop: number[];
   /** hepstore's no-op with --no-eval-cache (evaluating the file). */
@@ -114,40 +120,45 @@ function main(): void {
   const rows: Row[] = [];
   const log = (s: string) => process.stderr.write(s);
   if (o.nix && !nix) log('nix-build not found: Nix columns skipped (Debian package nix-bin)\n');
+  const label = (r: { tool: string; sandbox: boolean }) => `${r.tool} (sandbox ${r.sandbox ? 'on' : 'off'})`;
   for (const n of o.nodes) {
     const deps = graph(n);
     const work = fs.mkdtempSync(path.join(os.tmpdir(), `bench-realize-${n}-`));
     try {
       const expr = writeExpression(work, deps);
-      const ours: Row = { nodes: n, tool: `hepstore${o.sandbox ? ' (sandbox)' : ''}`, cold: [], noop: [], noopEval: [] };
+      const nixExpr = writeNixExpression(work, deps);
+      const mine: Row[] = [];
+      for (const sandbox of o.sandbox) {
+        mine.push({ nodes: n, tool: 'hepstore', sandbox, cold: [], noop: [], noopEval: [] });
+        if (nix) mine.push({ nodes: n, tool: 'nix-build', sandbox, cold: [], noop: [] });
+      }
+      const nixRuns = o.nixRuns ?? (n >= 10000 ? 1 : o.runs);
+      // Round by round, every configuration once, so that the machine's load falls on all alike.
       for (let r = 0; r < o.runs; r++) {
-        const root = path.join(work, `store-${r}`);
-        const env = { ...process.env, STORE_ROOT: root };
-        const args = [CLI, 'realize', expr, '--no-out-link', '-j', String(o.jobs), ...(o.sandbox ? [] : ['--no-sandbox'])];
-        ours.cold.push(timed(process.execPath, args, env, work));
-        for (let k = 0; k < 3; k++) {
-          ours.noop.push(timed(process.execPath, args, env, work));
-          ours.noopEval!.push(timed(process.execPath, [...args, '--no-eval-cache'], env, work));
+        for (const row of mine) {
+          if (row.tool === 'hepstore') {
+            const root = path.join(work, `store-${r}`);
+            const env = { ...process.env, STORE_ROOT: root };
+            const args = [CLI, 'realize', expr, '--no-out-link', '-j', String(o.jobs), ...(row.sandbox ? [] : ['--no-sandbox'])];
+            row.cold.push(timed(process.execPath, args, env, work));
+            for (let k = 0; k < 3; k++) {
+              row.noop.push(timed(process.execPath, args, env, work));
+              row.noopEval!.push(timed(process.execPath, [...args, '--no-eval-cache'], env, work));
+            }
+            rm(root);
+          } else {
+            if (r >= nixRuns) continue;
+            const dir = path.join(work, `nix-${r}`);
+            const env = nixEnv(dir, '', row.sandbox);
+            const args = [nixExpr, '--no-out-link', '-j', String(o.jobs), '--quiet'];
+            row.cold.push(timed('nix-build', args, env, work));
+            for (let k = 0; k < 3; k++) row.noop.push(timed('nix-build', args, env, work));
+            rm(dir);
+          }
+          log(`${n} nodes, round ${r + 1}/${o.runs}: ${label(row)} cold ${row.cold.at(-1)!.toFixed(2)} s\n`);
         }
-        log(`hepstore ${n}: run ${r + 1}/${o.runs} cold ${ours.cold.at(-1)!.toFixed(2)} s\n`);
-        rm(root);
       }
-      rows.push(ours);
-      if (nix) {
-        const nixExpr = writeNixExpression(work, deps);
-        const row: Row = { nodes: n, tool: 'nix-build', cold: [], noop: [] };
-        const runs = o.nixRuns ?? (n >= 10000 ? 1 : o.runs);
-        for (let r = 0; r < runs; r++) {
-          const dir = path.join(work, `nix-${r}`);
-          const env = nixEnv(dir);
-          const args = [nixExpr, '--no-out-link', '-j', String(o.jobs), '--quiet'];
-          row.cold.push(timed('nix-build', args, env, work));
-          for (let k = 0; k < 3; k++) row.noop.push(timed('nix-build', args, env, work));
-          log(`nix-build ${n}: run ${r + 1}/${runs} cold ${row.cold.at(-1)!.toFixed(2)} s\n`);
-          rm(dir);
-        }
-        rows.push(row);
-      }
+      rows.push(...mine);
     } finally {
       rm(work);
     }
@@ -155,24 +166,28 @@ function main(): void {
   const fmt = (x: number) => x.toFixed(3).padStart(9);
   const out = [
     `realize: DAG of trivial derivations, -j ${o.jobs}; medians (min-max) in seconds; no-op: with the evaluation cache, and evaluating (--no-eval-cache)`,
-    `${'nodes'.padStart(6)}  ${'tool'.padEnd(20)} ${'cold'.padStart(9)} ${'no-op'.padStart(9)} ${'no-op eval'.padStart(10)}   runs`,
+    `${'nodes'.padStart(6)}  ${'tool'.padEnd(26)} ${'cold'.padStart(9)} ${'no-op'.padStart(9)} ${'no-op eval'.padStart(10)}   runs`,
   ];
   for (const r of rows) {
     const noopEval = r.noopEval?.length ? fmt(median(r.noopEval)).padStart(10) : '-'.padStart(10);
-    out.push(`${String(r.nodes).padStart(6)}  ${r.tool.padEnd(20)} ${fmt(median(r.cold))} ${fmt(median(r.noop))} ${noopEval}   ${r.cold.length} cold, ${r.noop.length} no-op  (cold ${Math.min(...r.cold).toFixed(2)}-${Math.max(...r.cold).toFixed(2)})`);
+    out.push(`${String(r.nodes).padStart(6)}  ${label(r).padEnd(26)} ${fmt(median(r.cold))} ${fmt(median(r.noop))} ${noopEval}   ${r.cold.length} cold, ${r.noop.length} no-op  (cold ${Math.min(...r.cold).toFixed(2)}-${Math.max(...r.cold).toFixed(2)})`);
   }
   for (const n of o.nodes) {
-    const a = rows.find((r) => r.nodes === n && r.tool.startsWith('hepstore'));
-    const b = rows.find((r) => r.nodes === n && r.tool === 'nix-build');
-    if (a && b) out.push(`${String(n).padStart(6)}  nix/hepstore ratio: cold ${(median(b.cold) / median(a.cold)).toFixed(2)}x, no-op ${(median(b.noop) / median(a.noop)).toFixed(2)}x`);
+    for (const sandbox of o.sandbox) {
+      const a = rows.find((r) => r.nodes === n && r.tool === 'hepstore' && r.sandbox === sandbox);
+      const b = rows.find((r) => r.nodes === n && r.tool === 'nix-build' && r.sandbox === sandbox);
+      if (a && b) out.push(`${String(n).padStart(6)}  sandbox ${sandbox ? 'on ' : 'off'}: hepstore/nix time ${(median(a.cold) / median(b.cold)).toFixed(2)} cold (nix ${(median(b.cold) / median(a.cold)).toFixed(2)}x slower), no-op ${(median(a.noop) / median(b.noop)).toFixed(2)} (nix ${(median(b.noop) / median(a.noop)).toFixed(2)}x slower)`);
+    }
   }
-  const ours = rows.filter((r) => r.tool.startsWith('hepstore'));
-  if (ours.length >= 2) {
-    const [s, l] = [ours[0], ours[ours.length - 1]];
-    out.push(`scaling: ${l.nodes / s.nodes}x the nodes took ${(median(l.cold) / median(s.cold)).toFixed(2)}x the cold time`);
+  for (const sandbox of o.sandbox) {
+    const ours = rows.filter((r) => r.tool === 'hepstore' && r.sandbox === sandbox);
+    if (ours.length >= 2) {
+      const [s, l] = [ours[0], ours[ours.length - 1]];
+      out.push(`scaling (sandbox ${sandbox ? 'on' : 'off'}): ${l.nodes / s.nodes}x the nodes took ${(median(l.cold) / median(s.cold)).toFixed(2)}x the cold time`);
+    }
   }
   process.stdout.write(out.join('\n') + '\n');
-  if (o.json) process.stdout.write(JSON.stringify(rows.map((r) => ({ nodes: r.nodes, tool: r.tool, cold: median(r.cold), noop: median(r.noop), ...(r.noopEval?.length ? { noopEval: median(r.noopEval) } : {}), runs: r.cold.length }))) + '\n');
+  if (o.json) process.stdout.write(JSON.stringify(rows.map((r) => ({ nodes: r.nodes, tool: r.tool, sandbox: r.sandbox, cold: median(r.cold), noop: median(r.noop), ...(r.noopEval?.length ? { noopEval: median(r.noopEval) } : {}), runs: r.cold.length }))) + '\n');
 }
 
 main();

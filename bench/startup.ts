@@ -4,7 +4,10 @@
  * realizes: the same small file, and exprs/examples/laptop-analysis.ts with the evaluation
  * cache and without it (--no-eval-cache). The laptop environment's outputs are not built:
  * stand-ins are registered at its output paths in a scratch store, which is all a no-op
- * realize looks at. Runs are interleaved; medians (and minima) of wall time.
+ * realize looks at. The commands are run as an installed `store` runs, through bin/store.js's
+ * `#!` line (which starts Node.js without NODE_EXTRA_CA_CERTS); where the environment sets
+ * that variable, Node.js alone is timed with it too. Runs are interleaved; medians (and
+ * minima) of wall time.
  *
  *   node bench/run.mjs startup [--runs 11] [--json]
  */
@@ -35,9 +38,11 @@ function parse(argv: string[]): Options {
   return o;
 }
 
+/** Node.js with `args`; a command line starting with the CLI runs the CLI itself, through its `#!` line. */
 function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): { s: number; stdout: string } {
+  const [cmd, argv] = args[0] === CLI ? [CLI, args.slice(1)] : [process.execPath, args];
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { env, cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(cmd, argv, { env, cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed (${r.status}):\n${(r.stderr ?? '').slice(-2000)}`);
   return { s, stdout: r.stdout };
@@ -73,7 +78,10 @@ async function main(): Promise<void> {
   const log = (s: string) => process.stderr.write(s);
   try {
     const root = path.join(work, 'store');
-    const env = { ...process.env, STORE_ROOT: root };
+    // `env node` in the launcher finds this Node.js first.
+    const env: NodeJS.ProcessEnv = { ...process.env, STORE_ROOT: root, PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+    const withoutCa = { ...env };
+    delete withoutCa.NODE_EXTRA_CA_CERTS;
     fs.writeFileSync(
       path.join(work, 'small.ts'),
       `import { derivation } from 'hepstore';\nexport default derivation({ name: 'small', builder: '/bin/sh', args: ['-c', 'echo small > $out'] });\n`,
@@ -85,8 +93,9 @@ async function main(): Promise<void> {
     // The first realizes evaluate and keep their evaluations.
     run([CLI, 'realize', 'small.ts', '--no-out-link'], env, work);
     run([CLI, 'realize', laptop, '--no-out-link'], env, work);
-    const cases: Array<[string, string[]]> = [
-      ['node -e 0', ['-e', '0']],
+    const cases: Array<[string, string[], NodeJS.ProcessEnv?]> = [
+      ...(env.NODE_EXTRA_CA_CERTS ? [['node -e 0 (NODE_EXTRA_CA_CERTS)', ['-e', '0']] as [string, string[]]] : []),
+      ['node -e 0', ['-e', '0'], withoutCa],
       ['store --version', [CLI, '--version']],
       ['store path-info', [CLI, 'path-info', small]],
       ['store eval (1 drv)', [CLI, 'eval', 'small.ts']],
@@ -96,14 +105,14 @@ async function main(): Promise<void> {
     ];
     const times = new Map<string, number[]>(cases.map(([n]) => [n, []]));
     for (let r = 0; r < o.runs; r++) {
-      for (const [name, args] of cases) times.get(name)!.push(run(args, env, work).s);
+      for (const [name, args, e] of cases) times.get(name)!.push(run(args, e ?? env, work).s);
       log(`run ${r + 1}/${o.runs}\n`);
     }
     const ms = (x: number) => (x * 1000).toFixed(1).padStart(8);
     const out = [`startup: medians (min) of ${o.runs} interleaved runs, wall ms`];
     for (const [name] of cases) {
       const t = times.get(name)!;
-      out.push(`${name.padEnd(24)} ${ms(median(t))}  (${ms(Math.min(...t)).trim()})`);
+      out.push(`${name.padEnd(32)} ${ms(median(t))}  (${ms(Math.min(...t)).trim()})`);
     }
     process.stdout.write(out.join('\n') + '\n');
     if (o.json) process.stdout.write(JSON.stringify(Object.fromEntries([...times].map(([k, v]) => [k.trim(), median(v)]))) + '\n');

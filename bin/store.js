@@ -1,4 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S HEPSTORE_NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} NODE_EXTRA_CA_CERTS= node
+// Node.js would parse NODE_EXTRA_CA_CERTS (a whole system bundle, often) before this file runs,
+// ~40 ms on every command: the line above starts it without, and src/net/http.ts reads the file
+// only for the first HTTPS request.
 import { writeSync } from 'node:fs';
 
 if (process.argv.length === 3 && process.argv[2] === '--version') {

@@ -3,9 +3,17 @@
  * request has a connect timeout and a stall timeout (no byte in either direction for that
  * long), bodies are read with a size limit, and streams can be cut at a byte count. Errors
  * are plain one-line messages; callers add the URL and what they were doing.
+ *
+ * Extra certificate authorities: Node.js reads NODE_EXTRA_CA_CERTS while it starts, before
+ * any command runs, and parsing a system bundle there costs ~40 ms on every command. The
+ * `store` launcher (bin/store.js) therefore starts Node.js with it empty and hands the file on
+ * as HEPSTORE_NODE_EXTRA_CA_CERTS; HTTPS requests here trust it as Node.js would have, read
+ * only when the first one is made.
  */
+import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { Transform, type Readable } from 'node:stream';
 
 export interface Timeouts {
@@ -27,9 +35,34 @@ export interface RequestOptions {
 
 const seconds = (ms: number) => `${+(ms / 1000).toFixed(3)} s`;
 
+let extraCa: { ca?: string[] } | undefined;
+
+/**
+ * `{ ca }` with Node.js's own authorities and those of the file the launcher handed on (see
+ * above), or `{}` when there is none or Node.js has read NODE_EXTRA_CA_CERTS itself. A file
+ * that cannot be read is ignored with a warning, as Node.js does.
+ */
+export function extraCertificates(): { ca?: string[] } {
+  if (extraCa) return extraCa;
+  const file = process.env.NODE_EXTRA_CA_CERTS ? undefined : process.env.HEPSTORE_NODE_EXTRA_CA_CERTS;
+  extraCa = {};
+  if (file) {
+    try {
+      const pem = fs.readFileSync(file, 'utf8');
+      const certs = pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+      if (certs.length === 0) throw new Error('no certificate in it');
+      extraCa = { ca: [...tls.rootCertificates, ...certs] };
+    } catch (e) {
+      process.emitWarning(`Ignoring extra certs from \`${file}\` (NODE_EXTRA_CA_CERTS), load failed: ${(e as Error).message}`);
+    }
+  }
+  return extraCa;
+}
+
 /** An agent for `url`'s scheme that keeps connections open between requests. */
 export function keepAliveAgent(url: string, maxSockets = 16): http.Agent {
-  return new (url.startsWith('https:') ? https : http).Agent({ keepAlive: true, maxSockets });
+  if (url.startsWith('https:')) return new https.Agent({ keepAlive: true, maxSockets, ...extraCertificates() });
+  return new http.Agent({ keepAlive: true, maxSockets });
 }
 
 /**
@@ -48,7 +81,8 @@ export function request(url: URL, o: RequestOptions = {}): Promise<http.Incoming
       if (res && !res.complete) res.destroy(err);
       req.destroy(err);
     };
-    const req = mod.request(url, { method: o.method ?? 'GET', agent: o.agent, headers: o.headers }, (r) => {
+    const tlsOptions = mod === https && !o.agent ? extraCertificates() : {};
+    const req = mod.request(url, { method: o.method ?? 'GET', agent: o.agent, headers: o.headers, ...tlsOptions }, (r) => {
       res = r;
       // Readers see errors through their iterator or pipeline; one that stopped reading must
       // not crash the process when the connection fails afterwards.
