@@ -8,6 +8,14 @@ import { sharedLibraries } from '../src/host/libraries.js';
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = path.join(REPO, 'bin', 'store.js');
 
+/**
+ * The environment in which bin/store.js runs as an installed `store` does, through its `#!`
+ * line (Node.js started without NODE_EXTRA_CA_CERTS): `env node` finds this Node.js first.
+ */
+export function launcherEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...env, PATH: `${path.dirname(process.execPath)}:${env.PATH ?? '/usr/bin:/bin'}` };
+}
+
 /** A small deterministic PRNG (mulberry32): every run sees the same data. */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;

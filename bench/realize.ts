@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-import { CLI, has, median, nixEnv, prng, rm } from './lib.js';
+import { CLI, has, launcherEnv, median, nixEnv, prng, rm } from './lib.js';
 
 
 interface Options {
@@ -138,12 +138,13 @@ function main(): void {
         for (const row of mine) {
           if (row.tool === 'hepstore') {
             const root = path.join(work, `store-${r}`);
-            const env = { ...process.env, STORE_ROOT: root };
-            const args = [CLI, 'realize', expr, '--no-out-link', '-j', String(o.jobs), ...(row.sandbox ? [] : ['--no-sandbox'])];
-            row.cold.push(timed(process.execPath, args, env, work));
+            // The CLI as an installed `store` runs, through its #! line.
+            const env = launcherEnv({ ...process.env, STORE_ROOT: root });
+            const args = ['realize', expr, '--no-out-link', '-j', String(o.jobs), ...(row.sandbox ? [] : ['--no-sandbox'])];
+            row.cold.push(timed(CLI, args, env, work));
             for (let k = 0; k < 3; k++) {
-              row.noop.push(timed(process.execPath, args, env, work));
-              row.noopEval!.push(timed(process.execPath, [...args, '--no-eval-cache'], env, work));
+              row.noop.push(timed(CLI, args, env, work));
+              row.noopEval!.push(timed(CLI, [...args, '--no-eval-cache'], env, work));
             }
             rm(root);
           } else {

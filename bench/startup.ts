@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { CLI, REPO, median, rm } from './lib.js';
+import { CLI, REPO, launcherEnv, median, rm } from './lib.js';
 import { LocalStore } from '../src/store/local-store.js';
 import { hashPath } from '../src/archive/dump.js';
 
@@ -78,8 +78,7 @@ async function main(): Promise<void> {
   const log = (s: string) => process.stderr.write(s);
   try {
     const root = path.join(work, 'store');
-    // `env node` in the launcher finds this Node.js first.
-    const env: NodeJS.ProcessEnv = { ...process.env, STORE_ROOT: root, PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+    const env = launcherEnv({ ...process.env, STORE_ROOT: root });
     const withoutCa = { ...env };
     delete withoutCa.NODE_EXTRA_CA_CERTS;
     fs.writeFileSync(
