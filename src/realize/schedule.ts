@@ -50,9 +50,15 @@ export async function schedule(
     waitingOn.set(n.drvPath, deps.length);
     for (const d of deps) (users.get(d) ?? users.set(d, []).get(d)!).push(n.drvPath);
   }
-  const ready = new ReadyQueue(nodes, users);
-  for (const n of nodes) if (waitingOn.get(n.drvPath) === 0) ready.push(n);
-  const lockWait = new Map<string, { until: number; tries: number; announced: boolean }>();
+  const rank = new Ranking(nodes, users);
+  // One queue per kind of slot: when one kind's slots are taken, the rest of its queue waits
+  // without being looked at (each build that ends wakes this loop; looking at every ready build
+  // each time made a large plan quadratic).
+  const ready = { build: new ReadyQueue(rank), fetch: new ReadyQueue(rank) };
+  const push = (n: BuildNode) => ready[kindOf(n)].push(n);
+  const readyCount = () => ready.build.length + ready.fetch.length;
+  for (const n of nodes) if (waitingOn.get(n.drvPath) === 0) push(n);
+  const lockWait = new Map<string, { until: number; tries: number; announced: boolean; kind: 'build' | 'fetch' }>();
   const running = new Map<string, Promise<void>>();
   const failures: StoreError[] = [];
   const failed = new Set<string>();
@@ -63,7 +69,7 @@ export async function schedule(
     for (const u of users.get(n.drvPath) ?? []) {
       const left = waitingOn.get(u)! - 1;
       waitingOn.set(u, left);
-      if (left === 0 && !failed.has(u)) ready.push(graph.nodes.get(u)!);
+      if (left === 0 && !failed.has(u)) push(graph.nodes.get(u)!);
     }
   };
   const fail = (n: BuildNode, e: StoreError) => {
@@ -102,7 +108,7 @@ export async function schedule(
     const inputs = [...n.drv.inputSrcs];
     for (const [d, os_] of Object.entries(n.drv.inputDrvs)) for (const o of os_) inputs.push(graph.nodes.get(d)!.drv.outputs[o].path);
     const inputClosure = store.queryClosure(inputs);
-    const priority = ready.priorityOf(n);
+    const priority = rank.priorityOf(n);
     if (check) {
       const expected: Record<string, string> = {};
       for (const o of outs) expected[o] = store.pathInfo(o).narHash;
@@ -142,7 +148,7 @@ export async function schedule(
     const outs = outputsOf(n);
     const got = locks.tryLock(outs);
     if (!got.ok) {
-      const w = lockWait.get(n.drvPath) ?? { until: 0, tries: 0, announced: false };
+      const w = lockWait.get(n.drvPath) ?? { until: 0, tries: 0, announced: false, kind: kindOf(n) };
       w.until = Date.now() + lockPollDelay(w.tries);
       w.tries++;
       // A lock of this process is another derivation of this realize with the same output
@@ -173,24 +179,36 @@ export async function schedule(
     for (;;) {
       const stop = failures.length > 0 && !opts.keepGoing;
       if (!stop) {
-        while (running.size < inFlight && ready.length) {
-          const n = ready.pop()!;
+        // Highest priority first across both queues; a kind whose slots are all waited for is
+        // done for this round once its best build does not outrank the waiting ones (the rest
+        // of its queue ranks no higher).
+        const blocked = { build: false, fetch: false };
+        while (running.size < inFlight) {
+          const b = blocked.build ? undefined : ready.build.peek();
+          const f = blocked.fetch ? undefined : ready.fetch.peek();
+          if (!b && !f) break;
+          const kind = b && (!f || rank.before(b, f)) ? 'build' : 'fetch';
+          const n = ready[kind].pop()!;
           const w = lockWait.get(n.drvPath);
-          const kind = kindOf(n);
-          // A build on a longer chain than every waiting one may wait too: it gets the next slot.
-          const full = waitingForSlot[kind].size >= MAY_WAIT[kind] && !ready.outranks(n, waitingForSlot[kind]);
-          if (full || (w && w.until > Date.now())) deferred.push(n);
-          else if (!start(n)) deferred.push(n);
+          if (waitingForSlot[kind].size >= MAY_WAIT[kind] && !rank.outranks(n, waitingForSlot[kind])) {
+            blocked[kind] = true;
+            deferred.push(n);
+          } else if ((w && w.until > Date.now()) || !start(n)) {
+            deferred.push(n);
+          }
         }
-        for (const n of deferred.splice(0)) ready.push(n);
+        for (const n of deferred.splice(0)) push(n);
       }
-      if (running.size === 0 && (stop || ready.length === 0)) break;
+      if (running.size === 0 && (stop || readyCount() === 0)) break;
       // Polls for locks held by other processes only: a build waiting for a slot here is woken
       // when a slot is taken or a build ends.
-      const polled = ready.items().filter((n) => waitingForSlot[kindOf(n)].size < MAY_WAIT[kindOf(n)]);
-      const nextPoll = polled.length ? Math.max(1, Math.min(...polled.map((n) => (lockWait.get(n.drvPath)?.until ?? Date.now()) - Date.now()))) : undefined;
+      let nextPoll: number | undefined;
+      if (!stop && running.size < inFlight) {
+        const now = Date.now();
+        for (const w of lockWait.values()) if (waitingForSlot[w.kind].size < MAY_WAIT[w.kind]) nextPoll = Math.min(nextPoll ?? Infinity, Math.max(1, w.until - now));
+      }
       const timers: Array<Promise<void>> = [...running.values(), new Promise<void>((r) => (wake = r))];
-      if (nextPoll !== undefined && running.size < inFlight) timers.push(new Promise((r) => setTimeout(r, nextPoll)));
+      if (nextPoll !== undefined) timers.push(new Promise((r) => setTimeout(r, nextPoll)));
       if (timers.length === 0) break;
       await Promise.race(timers);
     }
@@ -213,8 +231,7 @@ export async function schedule(
  * every source build), starts before a leaf, so that -j slots do not idle at the end waiting for
  * one long chain. Ties go in dependency order, so the order is deterministic.
  */
-class ReadyQueue {
-  private readonly heap: BuildNode[] = [];
+class Ranking {
   /** Per derivation: the number of builds on its longest chain to a root of the plan (itself included). */
   private readonly height: Map<string, number>;
   /** Per derivation: its place in dependency order. */
@@ -223,10 +240,6 @@ class ReadyQueue {
   constructor(nodes: readonly BuildNode[], users: ReadonlyMap<string, readonly string[]>) {
     this.height = chainLengths(nodes.map((n) => n.drvPath), (p) => users.get(p) ?? []);
     nodes.forEach((n, i) => this.index.set(n.drvPath, i));
-  }
-
-  get length(): number {
-    return this.heap.length;
   }
 
   /** How soon `n` should build: the length of its longest chain to a root of the plan. */
@@ -241,15 +254,26 @@ class ReadyQueue {
     return true;
   }
 
-  items(): readonly BuildNode[] {
-    return this.heap;
-  }
-
   /** Whether a goes before b. */
-  private before(a: BuildNode, b: BuildNode): boolean {
+  before(a: BuildNode, b: BuildNode): boolean {
     const ha = this.priorityOf(a);
     const hb = this.priorityOf(b);
     return ha !== hb ? ha > hb : this.index.get(a.drvPath)! < this.index.get(b.drvPath)!;
+  }
+}
+
+/** Ready builds in a binary heap, the first by `Ranking.before` on top. */
+class ReadyQueue {
+  private readonly heap: BuildNode[] = [];
+
+  constructor(private readonly rank: Ranking) {}
+
+  get length(): number {
+    return this.heap.length;
+  }
+
+  peek(): BuildNode | undefined {
+    return this.heap[0];
   }
 
   push(n: BuildNode): void {
@@ -257,7 +281,7 @@ class ReadyQueue {
     h.push(n);
     for (let i = h.length - 1; i > 0; ) {
       const parent = (i - 1) >> 1;
-      if (!this.before(h[i], h[parent])) break;
+      if (!this.rank.before(h[i], h[parent])) break;
       [h[i], h[parent]] = [h[parent], h[i]];
       i = parent;
     }
@@ -273,8 +297,8 @@ class ReadyQueue {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;
-      if (l < h.length && this.before(h[l], h[m])) m = l;
-      if (r < h.length && this.before(h[r], h[m])) m = r;
+      if (l < h.length && this.rank.before(h[l], h[m])) m = l;
+      if (r < h.length && this.rank.before(h[r], h[m])) m = r;
       if (m === i) break;
       [h[i], h[m]] = [h[m], h[i]];
       i = m;
