@@ -39,6 +39,12 @@ const THREAD_AFTER_BYTES = 16 << 20;
 export interface DumpOptions {
   /** Also copy the tree here (the directory must not exist); it is canonicalised at the end. */
   copyTo?: string;
+  /**
+   * Whether a reader thread may take over reading a big tree (default true). A caller that is
+   * itself one of several threads packing at once does better without: the cores are busy,
+   * and each reader thread costs tens of ms of CPU to start.
+   */
+  readerThread?: boolean;
 }
 
 /** An entry to archive. Files get their size and exec bit from fstat when they are opened. */
@@ -78,6 +84,7 @@ class Filler {
     private readonly pack: tar.Pack,
     private readonly copyTo: string | undefined,
     private readonly recycle: boolean,
+    private readonly threads: boolean,
   ) {
     this.pool = recycle ? new ArenaPool() : undefined;
   }
@@ -104,6 +111,7 @@ class Filler {
 
   /** Start the reader thread now (it is handed work once it is ready). */
   startThread(): void {
+    if (!this.threads) return;
     this.thread ??= new ReaderThread(this.root, this.copyTo);
   }
 
@@ -259,7 +267,7 @@ function outOfStep(e: DumpEntry): never {
 
 function startPack(root: string, opts: DumpOptions, recycle: boolean): { pack: tar.Pack; filler: Filler } {
   const pack = tar.pack();
-  const filler = new Filler(root, pack, opts.copyTo, recycle);
+  const filler = new Filler(root, pack, opts.copyTo, recycle, opts.readerThread ?? true);
   let entries: DumpEntry[];
   try {
     entries = walkTree(root, { at: THREAD_FOR_FILES, call: () => filler.startThread() });
@@ -274,6 +282,16 @@ function startPack(root: string, opts: DumpOptions, recycle: boolean): { pack: t
 /** The canonical archive of `root` as a readable stream. */
 export function packPath(root: string, opts: DumpOptions = {}): tar.Pack {
   return startPack(root, opts, false).pack;
+}
+
+/**
+ * The canonical archive of `root` with its bodies read into reused buffers: the consumer calls
+ * `release` with every chunk once it is done with it (a chunk never released only costs a
+ * fresh buffer).
+ */
+export function packPathReusing(root: string, opts: DumpOptions = {}): { pack: tar.Pack; release(chunk: Uint8Array): void } {
+  const { pack, filler } = startPack(root, opts, true);
+  return { pack, release: (chunk) => filler.release(chunk) };
 }
 
 export interface NarInfo {

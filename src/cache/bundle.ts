@@ -24,6 +24,7 @@ import { parseSRI, toSRI } from '../hash/sri.js';
 import type { Store, NewPathInfo, PathInfo } from '../store/store.js';
 import { acceptable, addSignatures, untrustedReason, vouchedFor, type SecretKey, type TrustedKeys } from './trust/signing.js';
 import { checkContentAddress } from './trust/content-address.js';
+import { exportThreads, packArchives, type ArchiveJob } from './export-threads.js';
 import type { TransferProgress } from './binary/transfer.js';
 
 export const BUNDLE_MAGIC = Buffer.from('HEPSTORE-BUNDLE\n');
@@ -94,10 +95,29 @@ export interface ExportOptions {
   keys?: readonly SecretKey[];
   /** Paths written, and archive bytes (narSize) of the paths to write. */
   onProgress?: (p: TransferProgress) => void;
+  /**
+   * Threads that pack and hash archives when the bundle is a file (`{ fd }`); default: by
+   * the size of the export (export-threads.ts), 0 for none.
+   */
+  threads?: number;
 }
 
-/** Write `paths` (and, by default, their closure) to `out` as a bundle; returns the paths written. */
-export async function exportBundle(store: Store, paths: readonly string[], out: Writable, opts: ExportOptions = {}): Promise<{ paths: string[]; bytes: number }> {
+/** A bundle written to a regular file, open for writing at any offset, empty. */
+export interface BundleFile {
+  fd: number;
+}
+
+function mismatch(p: string, info: PathInfo, narHash: string, size: number): StoreError {
+  return new StoreError('HASH_MISMATCH', `path '${p}' was modified: its archive has ${narHash === info.narHash ? `${size} bytes` : `hash ${narHash}`}, the database says ${info.narHash} (${info.narSize} bytes)`, {
+    hint: 'run `store verify --check-contents --repair`; the bundle is incomplete',
+  });
+}
+
+/**
+ * Write `paths` (and, by default, their closure) to `out` as a bundle; returns the paths
+ * written. Every archive is checked against the database's narHash as it is written.
+ */
+export async function exportBundle(store: Store, paths: readonly string[], out: Writable | BundleFile, opts: ExportOptions = {}): Promise<{ paths: string[]; bytes: number }> {
   store.addTempRoots(paths);
   for (const p of paths) store.pathInfo(p);
   let order: string[];
@@ -108,10 +128,15 @@ export async function exportBundle(store: Store, paths: readonly string[], out: 
     const set = new Set(paths);
     order = store.topoSortClosure(paths).filter((p) => set.has(p));
   }
-  const sink = new Sink(out);
   const progress: TransferProgress = { donePaths: 0, totalPaths: order.length, doneBytes: 0, totalBytes: 0 };
-  if (opts.onProgress) for (const p of order) progress.totalBytes += store.pathInfo(p).narSize;
+  for (const p of order) progress.totalBytes += store.pathInfo(p).narSize;
   opts.onProgress?.(progress);
+  if (!('write' in out)) {
+    const threads = opts.threads ?? exportThreads(order.length, progress.totalBytes);
+    if (threads > 0) return exportToFile(store, order, out.fd, threads, progress, opts);
+    out = fs.createWriteStream('', { fd: out.fd, autoClose: false, highWaterMark: 1 << 20 });
+  }
+  const sink = new Sink(out);
   let bytes = 0;
   const put = async (b: Buffer) => {
     bytes += b.length;
@@ -143,11 +168,7 @@ export async function exportBundle(store: Store, paths: readonly string[], out: 
       }
     }
     const narHash = toSRI(hash.digest());
-    if (hash.size !== info.narSize || narHash !== info.narHash) {
-      throw new StoreError('HASH_MISMATCH', `path '${p}' was modified: its archive has ${narHash === info.narHash ? `${hash.size} bytes` : `hash ${narHash}`}, the database says ${info.narHash} (${info.narSize} bytes)`, {
-        hint: 'run `store verify --check-contents --repair`; the bundle is incomplete',
-      });
-    }
+    if (hash.size !== info.narSize || narHash !== info.narHash) throw mismatch(p, info, narHash, hash.size);
     if (pendingBytes) await put(Buffer.concat(pending));
     progress.donePaths++;
     opts.onProgress?.(progress);
@@ -155,6 +176,63 @@ export async function exportBundle(store: Store, paths: readonly string[], out: 
   await put(Buffer.from([0]));
   await sink.end();
   return { paths: order, bytes };
+}
+
+/** The bundle's records before each archive, and the archives' places. */
+function layout(store: Store, order: readonly string[], keys: readonly SecretKey[] | undefined): { records: Array<{ offset: number; bytes: Buffer }>; jobs: ArchiveJob[]; size: number } {
+  const records: Array<{ offset: number; bytes: Buffer }> = [];
+  const jobs: ArchiveJob[] = [];
+  const header = Buffer.from(JSON.stringify({ format: FORMAT, version: VERSION, storeDir: store.storeDir }));
+  let offset = 0;
+  const add = (bytes: Buffer) => {
+    records.push({ offset, bytes });
+    offset += bytes.length;
+  };
+  add(Buffer.concat([BUNDLE_MAGIC, u32(header.length), header]));
+  for (const p of order) {
+    const info = store.pathInfo(p);
+    const meta = metaOf(info);
+    if (keys?.length) meta.sigs = addSignatures(meta, meta.sigs, keys);
+    const m = Buffer.from(JSON.stringify(meta));
+    add(Buffer.concat([Buffer.from([1]), u32(m.length), m, u64(info.narSize)]));
+    jobs.push({ path: p, offset, narSize: info.narSize });
+    offset += info.narSize;
+  }
+  add(Buffer.from([0]));
+  return { records, jobs, size: offset };
+}
+
+function writeAllAt(fd: number, b: Buffer, pos: number): void {
+  for (let done = 0; done < b.length; ) done += fs.writeSync(fd, b, done, b.length - done, pos + done);
+}
+
+/** The bundle written to a file: the records by this thread, the archives on `threads` threads at their own offsets (export-threads.ts). */
+async function exportToFile(store: Store, order: string[], fd: number, threads: number, progress: TransferProgress, opts: ExportOptions): Promise<{ paths: string[]; bytes: number }> {
+  const { records, jobs, size } = layout(store, order, opts.keys);
+  for (const r of records) writeAllAt(fd, r.bytes, r.offset);
+  let shown = 0;
+  const packed = await packArchives(
+    fd,
+    jobs,
+    threads,
+    (bytes) => {
+      progress.doneBytes += bytes;
+      // An update a MiB or so: the display redraws on its own clock.
+      if (progress.doneBytes - shown >= 1 << 20) {
+        shown = progress.doneBytes;
+        opts.onProgress?.(progress);
+      }
+    },
+    () => {
+      progress.donePaths++;
+      opts.onProgress?.(progress);
+    },
+  );
+  for (let i = 0; i < jobs.length; i++) {
+    const info = store.pathInfo(jobs[i].path);
+    if (packed[i].size !== info.narSize || packed[i].narHash !== info.narHash) throw mismatch(jobs[i].path, info, packed[i].narHash, packed[i].size);
+  }
+  return { paths: order, bytes: size };
 }
 
 // ---- reading ---------------------------------------------------------------------------------

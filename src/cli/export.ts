@@ -34,14 +34,21 @@ const exportCmd: Command = {
     const toStdout = out === '-';
     const file = toStdout ? '' : path.resolve(ctx.cwd, out);
     const temp = toStdout ? '' : `${file}.tmp-${process.pid}`;
-    const stream = toStdout ? ctx.stdout : fs.createWriteStream(temp, { highWaterMark: 1 << 20 });
     let result;
     const progress = await openProgress(ctx, args.flags);
     const shown = transferProgress(progress, 'export', 'exporting');
+    // A file is written at known offsets, its archives on several threads (cache/bundle.ts).
+    let fd: number | undefined;
     try {
-      result = await exportBundle(store, paths, stream, { closure: !args.flags['no-closure'], keys, onProgress: shown.onProgress });
-      if (!toStdout) fs.renameSync(temp, file);
+      if (!toStdout) fd = fs.openSync(temp, 'w');
+      result = await exportBundle(store, paths, fd === undefined ? ctx.stdout : { fd }, { closure: !args.flags['no-closure'], keys, onProgress: shown.onProgress });
+      if (fd !== undefined) {
+        fs.closeSync(fd);
+        fd = undefined;
+        fs.renameSync(temp, file);
+      }
     } catch (err) {
+      if (fd !== undefined) fs.closeSync(fd);
       if (!toStdout) fs.rmSync(temp, { force: true });
       if (err instanceof StoreError) throw err;
       throw new StoreError('IO', `cannot write the bundle ${toStdout ? 'to stdout' : file}: ${(err as Error).message}`, { cause: err });

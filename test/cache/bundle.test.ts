@@ -11,7 +11,7 @@ import { sha256 } from '../../src/hash/sha256.js';
 import { toSRI } from '../../src/hash/sri.js';
 import { makeStorePath } from '../../src/store/path.js';
 import { packPath } from '../../src/archive/dump.js';
-import { collect, pseudoRandomBytes, rejectsStoreError, runCli, tmpDir, writeTree } from '../helpers.js';
+import { collect, pseudoRandomBytes, rejectsStoreError, runCli, tmpDir, writeTree, type TreeSpec } from '../helpers.js';
 import { makeClosure, makeKeys, sharedRoot, snapshot, writeConfig } from './helpers.js';
 
 async function exportTo(store: LocalStore, paths: string[], file: string, closure = true): Promise<string[]> {
@@ -166,6 +166,96 @@ test('a bundle big enough to be restored on several threads imports; a flipped b
   s.close();
   const v = runCli(['verify', '--check-contents'], { storeRoot: root });
   assert.is(v.status, 0, v.stderr);
+});
+
+/** Export to a file at known offsets, archives on `threads` threads (0: one stream in order). */
+async function exportToFile(store: LocalStore, paths: string[], file: string, threads: number): Promise<string[]> {
+  const fd = fs.openSync(file, 'w');
+  try {
+    return (await exportBundle(store, paths, { fd }, { threads })).paths;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+test('a bundle file written on several threads is byte for byte the one written in order, and imports', async () => {
+  const root = sharedRoot();
+  const a = new LocalStore(root);
+  const keys = makeKeys();
+  const c = await makeClosure(a, keys);
+  const paths = [c.top];
+  for (let i = 0; i < 5; i++) {
+    // Sizes that differ, so the threads finish out of order; many small files in one.
+    const files: TreeSpec = { big: pseudoRandomBytes((i + 1) * (700 << 10), `t-${i}`), 'link': { link: 'big' } };
+    // Over 1,024 buffers (headers, bodies, padding) in one write: more than one writev takes.
+    if (i === 2) for (let k = 0; k < 600; k++) files[`small-${k}.txt`] = `small ${k}\n`;
+    paths.push(await a.addToStore(writeTree(path.join(tmpDir('threads'), `pkg-${i}`), files)));
+  }
+  const dir = tmpDir('bundles');
+  const inOrder = path.join(dir, 'stream.bundle');
+  const order = await exportTo(a, paths, inOrder);
+  for (const threads of [1, 2, 3]) {
+    const f = path.join(dir, `threads-${threads}.bundle`);
+    assert.equal(await exportToFile(a, paths, f, threads), order);
+    assert.ok(fs.readFileSync(f).equals(fs.readFileSync(inOrder)), `${threads} threads: the same bytes`);
+  }
+  const none = path.join(dir, 'file-no-threads.bundle');
+  await exportToFile(a, paths, none, 0);
+  assert.ok(fs.readFileSync(none).equals(fs.readFileSync(inOrder)), 'a file without threads: the same bytes');
+  a.close();
+  removeTree(root);
+  writeConfig(root, { trustedPublicKeys: [keys.publicKey] });
+  const b = new LocalStore(root);
+  const r = await importBundle(b, path.join(dir, 'threads-2.bundle'), { trusted: trustedKeys([keys.publicKey]), requireSigs: false });
+  assert.equal([...r.imported].sort(), [...order].sort());
+  const report = await b.verify({ checkContents: true });
+  assert.equal([report.missing, report.modified], [[], []]);
+  b.close();
+});
+
+test('a path modified in the store fails a threaded export with its name, whether it grew, shrank or changed in place', async () => {
+  const root = sharedRoot();
+  const a = new LocalStore(root);
+  const paths: string[] = [];
+  for (let i = 0; i < 3; i++) paths.push(await a.addToStore(writeTree(path.join(tmpDir('mod'), `pkg-${i}`), { data: pseudoRandomBytes(256 << 10, `m-${i}`) })));
+  const victim = paths[1];
+  const file = path.join(victim, 'data');
+  const original = fs.readFileSync(file);
+  const edits: Array<[string, Buffer]> = [
+    ['grew', Buffer.concat([original, Buffer.alloc(4096, 1)])],
+    ['shrank', original.subarray(0, original.length - 4096)],
+    ['changed in place', Buffer.from(original).fill(7, 1000, 1010)],
+  ];
+  for (const [how, bytes] of edits) {
+    fs.chmodSync(victim, 0o755);
+    fs.chmodSync(file, 0o644);
+    fs.writeFileSync(file, bytes);
+    const out = path.join(tmpDir('mod-out'), 'x.bundle');
+    const err = await rejectsStoreError(exportToFile(a, paths, out, 2), 'HASH_MISMATCH');
+    assert.ok(err.message.includes(victim), `${how}: ${err.message}`);
+  }
+  fs.writeFileSync(file, original);
+  await exportToFile(a, paths, path.join(tmpDir('mod-out'), 'ok.bundle'), 2);
+  a.close();
+});
+
+test('a write that fails fails the threaded export with the error, and nothing waits', async () => {
+  const root = sharedRoot();
+  const a = new LocalStore(root);
+  const paths: string[] = [];
+  for (let i = 0; i < 2; i++) paths.push(await a.addToStore(writeTree(path.join(tmpDir('wfail'), `pkg-${i}`), { data: pseudoRandomBytes(3 << 20, `w-${i}`) })));
+  const file = path.join(tmpDir('wfail-out'), 'x.bundle');
+  fs.writeFileSync(file, '');
+  const fd = fs.openSync(file, 'r');
+  try {
+    await exportBundle(a, paths, { fd }, { threads: 2 }).then(
+      () => assert.unreachable('a read-only descriptor cannot take the bundle'),
+      (e: NodeJS.ErrnoException) => assert.is(e.code, 'EBADF', e.message),
+    );
+  } finally {
+    fs.closeSync(fd);
+    a.close();
+  }
 });
 
 test('a bundle without a dependency is refused; with the dependency valid it imports', async () => {
