@@ -82,7 +82,12 @@ function makeTrees(dir: string, o: Options): string[] {
   return trees;
 }
 
+/**
+ * Run and time a command. The file system's dirty pages are written out first (`sync`,
+ * untimed), so that one operation's writes do not land on the next one's time.
+ */
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, opts: { input?: string; output?: string } = {}): number {
+  spawnSync('sync');
   const t0 = process.hrtime.bigint();
   const stdin = opts.input ? fs.openSync(opts.input, 'r') : 'ignore';
   const stdout = opts.output ? fs.openSync(opts.output, 'w') : 'ignore';
@@ -172,9 +177,14 @@ async function main(): Promise<void> {
   const mb = bytes / 1e6;
   const out = [`share: ${o.paths} paths, ${(bytes / 1048576).toFixed(0)} MiB of archives; medians of ${o.runs} runs`, `${'operation'.padEnd(28)} ${'seconds'.padStart(8)} ${'MB/s'.padStart(8)}`];
   for (const [k, v] of rows) out.push(`${k.padEnd(28)} ${median(v).toFixed(2).padStart(8)} ${(mb / median(v)).toFixed(0).padStart(8)}`);
-  const ourImport = rows.get('hepstore import');
-  const nixImport = rows.get('nix-store --import');
-  if (ourImport && nixImport) out.push(`import: hepstore is ${(median(nixImport) / median(ourImport)).toFixed(2)}x the speed of nix-store --import`);
+  for (const op of ['export', 'import']) {
+    const ours = rows.get(`hepstore ${op}`);
+    const nix = rows.get(`nix-store --${op}`);
+    if (!ours || !nix) continue;
+    // Also the median of each round's ratio: the two ran back to back, under the same load.
+    const perRound = ours.map((t, i) => nix[i] / t);
+    out.push(`${op}: hepstore is ${(median(nix) / median(ours)).toFixed(2)}x the speed of nix-store --${op} (median of the rounds' ratios ${median(perRound).toFixed(2)}x)`);
+  }
   out.push(`load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   process.stdout.write(out.join('\n') + '\n');
 }
