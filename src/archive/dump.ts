@@ -186,6 +186,9 @@ class Filler {
     let done!: () => void;
     let failed!: (err: Error) => void;
     const finished = new Promise<void>((res, rej) => ((done = res), (failed = rej)));
+    // A pack destroyed by its consumer mid-entry fails this while nothing may be awaiting it
+    // yet (the filler waiting for a read or a drain): not an unhandled rejection.
+    finished.catch(ignore);
     const stream = quiet(this.pack.entry(h, (err) => (err ? failed(err) : done())));
     return { stream, finished };
   }

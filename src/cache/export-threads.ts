@@ -16,7 +16,7 @@ export interface ArchiveJob {
   narSize: number;
 }
 
-export type ToThread = { type: 'pack'; id: number; fd: number; job: ArchiveJob };
+export type ToThread = { type: 'pack'; id: number; fd: number; job: ArchiveJob } | { type: 'stop' };
 
 export type FromThread =
   | { type: 'progress'; id: number; bytes: number }
@@ -44,41 +44,55 @@ export async function packArchives(fd: number, jobs: readonly ArchiveJob[], thre
   const results: Packed[] = new Array(jobs.length);
   const queue = jobs.map((_, i) => i).sort((a, b) => jobs[b].narSize - jobs[a].narSize || a - b);
   const workers: Worker[] = [];
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let left = jobs.length;
-      let failed = false;
-      const fail = (e: Error) => {
-        if (failed) return;
-        failed = true;
-        reject(e);
-      };
-      const next = (w: Worker) => {
-        const id = queue.shift();
-        if (id !== undefined) w.postMessage({ type: 'pack', id, fd, job: jobs[id] } satisfies ToThread);
-      };
-      if (left === 0) return resolve();
-      for (let i = 0; i < Math.min(threads, jobs.length); i++) {
-        const w = new Worker(new URL('./export-worker.js', import.meta.url));
-        workers.push(w);
-        w.on('message', (m: FromThread) => {
-          if (failed) return;
-          if (m.type === 'progress') onBytes?.(m.bytes);
-          else if (m.type === 'error') fail(Object.assign(new Error(m.message), m.code ? { code: m.code } : {}));
-          else {
-            results[m.id] = { narHash: m.narHash, size: m.size };
-            onPath?.();
-            if (--left === 0) resolve();
-            else next(w);
-          }
-        });
-        w.on('error', fail);
-        w.on('exit', (code) => fail(new Error(`an export thread stopped (exit code ${code})`)));
-        next(w);
+  let failure: Error | undefined;
+  await new Promise<void>((resolve) => {
+    /** Threads still working on a path (a thread answers once its writes have all ended). */
+    const busy = new Set<Worker>();
+    const settle = () => {
+      if (busy.size === 0 && (failure || queue.length === 0)) resolve();
+    };
+    const fail = (e: Error) => {
+      if (!failure) {
+        failure = e;
+        // The others stop at their next chunk; they answer once their writes are over.
+        for (const w of busy) w.postMessage({ type: 'stop' } satisfies ToThread);
       }
-    });
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
+      settle();
+    };
+    const next = (w: Worker) => {
+      const id = failure ? undefined : queue.shift();
+      if (id === undefined) return;
+      busy.add(w);
+      w.postMessage({ type: 'pack', id, fd, job: jobs[id] } satisfies ToThread);
+    };
+    for (let i = 0; i < Math.min(threads, jobs.length); i++) {
+      const w = new Worker(new URL('./export-worker.js', import.meta.url));
+      workers.push(w);
+      w.on('message', (m: FromThread) => {
+        if (m.type === 'progress') {
+          if (!failure) onBytes?.(m.bytes);
+          return;
+        }
+        busy.delete(w);
+        if (m.type === 'error') return fail(Object.assign(new Error(m.message), m.code ? { code: m.code } : {}));
+        results[m.id] = { narHash: m.narHash, size: m.size };
+        if (!failure) onPath?.();
+        next(w);
+        settle();
+      });
+      // A thread that dies has no writes of its own left to wait for (its descriptor stays
+      // open, so none can land elsewhere).
+      const lost = (e: Error) => {
+        busy.delete(w);
+        fail(e);
+      };
+      w.on('error', lost);
+      w.on('exit', (code) => lost(new Error(`an export thread stopped (exit code ${code})`)));
+      next(w);
+    }
+    settle();
+  });
+  await Promise.all(workers.map((w) => w.removeAllListeners('exit').terminate()));
+  if (failure) throw failure;
   return results;
 }

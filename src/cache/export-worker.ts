@@ -1,7 +1,10 @@
 /**
  * A thread of packArchives (./export-threads.ts): packs the store path it is sent, hashes the
  * archive, and writes it at its offset of the bundle, never past narSize bytes (a path that
- * grew is reported by its hash and size, and the bundle is not used).
+ * grew is reported by its hash and size, and the bundle is not used). It writes through a
+ * descriptor of its own (the bundle opened again), closed only once no write of it is left
+ * running, and answers only then: nothing it started can land in another file later, whatever
+ * the other side does with its descriptor.
  */
 import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
@@ -36,7 +39,10 @@ function writeAt(fd: number, bufs: Buffer[], pos: number): Promise<void> {
   });
 }
 
-async function pack(id: number, fd: number, path: string, offset: number, narSize: number): Promise<void> {
+/** Set when the other side asks every thread to stop (another one failed). */
+let stopping = false;
+
+async function pack(id: number, bundleFd: number, path: string, offset: number, narSize: number): Promise<void> {
   const hash = new HashSink();
   let pos = offset;
   let batch: Buffer[] = [];
@@ -45,50 +51,64 @@ async function pack(id: number, fd: number, path: string, offset: number, narSiz
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
   const writes = new Set<Promise<void>>();
-  const flush = async () => {
-    if (batchBytes === 0) return;
-    const bufs = batch;
-    const bytes = batchBytes;
-    const at = pos;
-    pos += bytes;
-    inFlight += bytes;
-    batch = [];
-    batchBytes = 0;
-    const w = writeAt(fd, bufs, at).then(
-      () => {
-        for (const b of bufs) release(b);
-        inFlight -= bytes;
-        port.postMessage({ type: 'progress', id, bytes } satisfies FromThread);
-      },
-      (e: Error) => {
-        failure ??= e;
-      },
-    );
-    const tracked = w.finally(() => {
-      writes.delete(tracked);
-      wake?.();
-    });
-    writes.add(tracked);
-    while (inFlight >= IN_FLIGHT && !failure) await new Promise<void>((r) => (wake = r));
-    if (failure) throw failure;
-  };
-  // Read into reused buffers, each handed back once written; no reader thread (this is one).
-  const { pack: archive, release } = packPathReusing(path, { readerThread: false });
-  for await (const chunk of archive) {
-    const c = chunk as Buffer;
-    hash.update(c);
-    if (hash.size > narSize) break;
-    batch.push(c);
-    batchBytes += c.length;
-    if (batchBytes >= BATCH) await flush();
+  const fd = fs.openSync(`/proc/self/fd/${bundleFd}`, 'r+');
+  try {
+    // Read into reused buffers, each handed back once written; no reader thread (this is one).
+    const { pack: archive, release } = packPathReusing(path, { readerThread: false });
+    const flush = async () => {
+      if (batchBytes === 0) return;
+      const bufs = batch;
+      const bytes = batchBytes;
+      const at = pos;
+      pos += bytes;
+      inFlight += bytes;
+      batch = [];
+      batchBytes = 0;
+      const w = writeAt(fd, bufs, at).then(
+        () => {
+          for (const b of bufs) release(b);
+          inFlight -= bytes;
+          port.postMessage({ type: 'progress', id, bytes } satisfies FromThread);
+        },
+        (e: Error) => {
+          failure ??= e;
+        },
+      );
+      const tracked = w.finally(() => {
+        writes.delete(tracked);
+        wake?.();
+      });
+      writes.add(tracked);
+      while (inFlight >= IN_FLIGHT && !failure) await new Promise<void>((r) => (wake = r));
+      if (failure) throw failure;
+    };
+    try {
+      for await (const chunk of archive) {
+        if (stopping) throw new Error('stopped');
+        const c = chunk as Buffer;
+        hash.update(c);
+        if (hash.size > narSize) break;
+        batch.push(c);
+        batchBytes += c.length;
+        if (batchBytes >= BATCH) await flush();
+      }
+      if (hash.size <= narSize) await flush();
+    } finally {
+      archive.destroy();
+    }
+  } finally {
+    await Promise.allSettled([...writes]);
+    fs.closeSync(fd);
   }
-  if (hash.size <= narSize) await flush();
-  await Promise.all(writes);
   if (failure) throw failure;
   port.postMessage({ type: 'done', id, narHash: toSRI(hash.digest()), size: hash.size } satisfies FromThread);
 }
 
 port.on('message', (m: ToThread) => {
+  if (m.type === 'stop') {
+    stopping = true;
+    return;
+  }
   pack(m.id, m.fd, m.job.path, m.job.offset, m.job.narSize).catch((e: NodeJS.ErrnoException) => {
     port.postMessage({ type: 'error', id: m.id, message: e.message, ...(e.code ? { code: e.code } : {}) } satisfies FromThread);
   });

@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import tar from 'tar-stream';
 import { LocalStore } from '../../src/store/local-store.js';
 import { exportBundle, importBundle, BUNDLE_MAGIC, readBundleIndex } from '../../src/cache/bundle.js';
@@ -239,22 +240,50 @@ test('a path modified in the store fails a threaded export with its name, whethe
   a.close();
 });
 
-test('a write that fails fails the threaded export with the error, and nothing waits', async () => {
+test('a path that cannot be read fails a threaded export; the other threads stop, and nothing is written once it has returned', async () => {
   const root = sharedRoot();
   const a = new LocalStore(root);
   const paths: string[] = [];
-  for (let i = 0; i < 2; i++) paths.push(await a.addToStore(writeTree(path.join(tmpDir('wfail'), `pkg-${i}`), { data: pseudoRandomBytes(3 << 20, `w-${i}`) })));
-  const file = path.join(tmpDir('wfail-out'), 'x.bundle');
-  fs.writeFileSync(file, '');
-  const fd = fs.openSync(file, 'r');
+  for (let i = 0; i < 3; i++) paths.push(await a.addToStore(writeTree(path.join(tmpDir('gone'), `pkg-${i}`), { data: pseudoRandomBytes((i === 0 ? 1 : 12) << 20, `g-${i}`) })));
+  // The smallest is packed last (largest first): the others are writing when it fails.
+  removeTree(paths[0]);
+  const file = path.join(tmpDir('gone-out'), 'x.bundle');
+  const fd = fs.openSync(file, 'w');
   try {
-    await exportBundle(a, paths, { fd }, { threads: 2 }).then(
-      () => assert.unreachable('a read-only descriptor cannot take the bundle'),
-      (e: NodeJS.ErrnoException) => assert.is(e.code, 'EBADF', e.message),
+    await exportBundle(a, paths, { fd }, { threads: 3 }).then(
+      () => assert.unreachable('a missing path cannot be exported'),
+      (e: Error) => assert.match(e.message, /ENOENT|no such file/i),
     );
+    const after = fs.readFileSync(file);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(fs.readFileSync(file).equals(after), 'no write lands after the export has failed');
   } finally {
     fs.closeSync(fd);
     a.close();
+  }
+});
+
+test('a full disk fails store export with a clear message and leaves no bundle or temporary file (a 16 MiB tmpfs)', async () => {
+  const mnt = tmpDir('export-full');
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mnt], { encoding: 'utf8' });
+  if (m.status !== 0) {
+    console.log(`cannot mount a tmpfs here (${(m.stderr || m.error?.message || '').trim()}): skipping the full-disk export test`);
+    return;
+  }
+  try {
+    const root = sharedRoot();
+    const a = new LocalStore(root);
+    const paths: string[] = [];
+    // 72 MiB in three paths: written on threads (export-threads.ts), more than fits.
+    for (let i = 0; i < 3; i++) paths.push(await a.addToStore(writeTree(path.join(tmpDir('full'), `pkg-${i}`), { data: pseudoRandomBytes(24 << 20, `f-${i}`) })));
+    a.close();
+    const r = runCli(['export', ...paths, '-o', path.join(mnt, 'env.bundle')], { storeRoot: root });
+    assert.is.not(r.status, 0);
+    assert.match(r.stderr, /ENOSPC|no space left/i);
+    assert.not.match(r.stderr, /^\s+at /m, 'no stack trace');
+    assert.equal(fs.readdirSync(mnt), [], 'neither the bundle nor its temporary file is left');
+  } finally {
+    spawnSync('umount', [mnt]);
   }
 });
 
