@@ -18,6 +18,8 @@ const port = parentPort!;
 /** Bytes gathered into one write (of several buffers), and the most that may be in writes not yet finished. */
 const BATCH = 1 << 20;
 const IN_FLIGHT = 8 << 20;
+/** Written bytes are reported in steps of this many (a message costs more than a write). */
+const REPORT = 8 << 20;
 
 /** Write `bufs` at `pos`, all of them, with as few calls as the kernel allows. */
 function writeAt(fd: number, bufs: Buffer[], pos: number): Promise<void> {
@@ -51,6 +53,14 @@ async function pack(id: number, bundleFd: number, path: string, offset: number, 
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
   const writes = new Set<Promise<void>>();
+  let unreported = 0;
+  const report = (bytes: number, all = false) => {
+    unreported += bytes;
+    if (unreported > 0 && (all || unreported >= REPORT)) {
+      port.postMessage({ type: 'progress', id, bytes: unreported } satisfies FromThread);
+      unreported = 0;
+    }
+  };
   const fd = fs.openSync(`/proc/self/fd/${bundleFd}`, 'r+');
   try {
     // Read into reused buffers, each handed back once written; no reader thread (this is one).
@@ -68,7 +78,7 @@ async function pack(id: number, bundleFd: number, path: string, offset: number, 
         () => {
           for (const b of bufs) release(b);
           inFlight -= bytes;
-          port.postMessage({ type: 'progress', id, bytes } satisfies FromThread);
+          report(bytes);
         },
         (e: Error) => {
           failure ??= e;
@@ -101,6 +111,7 @@ async function pack(id: number, bundleFd: number, path: string, offset: number, 
     fs.closeSync(fd);
   }
   if (failure) throw failure;
+  report(0, true);
   port.postMessage({ type: 'done', id, narHash: toSRI(hash.digest()), size: hash.size } satisfies FromThread);
 }
 
