@@ -5,16 +5,18 @@
  * the sandbox, batches interleaved; prints the median time per build for each size, the part
  * the sandbox adds (the difference), and bwrap's own cost (`bwrap … /bin/true` with nothing
  * bound) for comparison. HEPSTORE_SANDBOX_INIT=0 measures the sandbox that binds each input
- * through bwrap.
+ * through bwrap. Where nix-build is installed, the same batches through Nix with its sandbox
+ * (`sandbox-paths` holding /bin/sh and its libraries): the inputs are built once, each batch's
+ * .drv files are written by nix-instantiate untimed, and `nix-store --realise -j1` is timed.
  *
- *   node bench/run.mjs sandbox [--closures 5,2000] [--builds 20] [--runs 5] [--json]
+ *   node bench/run.mjs sandbox [--closures 5,2000] [--builds 20] [--runs 5] [--no-nix] [--json]
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-import { median, rm } from './lib.js';
+import { has, median, nixEnv, rm } from './lib.js';
 import { LocalStore } from '../src/store/local-store.js';
 import { realize } from '../src/realize/realize.js';
 import { findBwrap } from '../src/realize/sandbox.js';
@@ -26,17 +28,19 @@ interface Options {
   closures: number[];
   builds: number;
   runs: number;
+  nix: boolean;
   json: boolean;
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { closures: [5, 2000], builds: 20, runs: 5, json: false };
+  const o: Options = { closures: [5, 2000], builds: 20, runs: 5, nix: true, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => argv[++i] ?? '';
     if (a === '--closures') o.closures = val().split(',').map(Number);
     else if (a === '--builds') o.builds = Number(val());
     else if (a === '--runs') o.runs = Number(val());
+    else if (a === '--no-nix') o.nix = false;
     else if (a === '--json') o.json = true;
     else {
       process.stderr.write(`bench sandbox: unknown option ${a}\n`);
@@ -86,6 +90,18 @@ function graphOf(store: LocalStore, inputs: readonly string[], builds: number, s
   return graph;
 }
 
+/** The Nix expression of a batch: `k` trivial builds, each with the first `n` of the inputs in its closure. */
+const NIX_BATCH = `{ n, k, salt }:
+let
+  inputs = builtins.genList (i: derivation { name = "input-\${toString i}"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo \${toString i} > $out" ]; }) n;
+  # In a file, not the environment: 2,000 store paths are more than one variable may hold.
+  deps = builtins.concatStringsSep " " (map toString inputs);
+in {
+  inherit inputs;
+  batch = builtins.genList (j: derivation { name = "trivial-\${toString j}"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo \${toString j} > $out" ]; inherit salt deps; passAsFile = [ "deps" ]; }) k;
+}
+`;
+
 /** bwrap alone: new namespaces, /bin/sh's directories, nothing else, /bin/true. */
 function bwrapAlone(bwrap: string): number {
   const args = ['--unshare-all', '--die-with-parent', '--proc', '/proc', '--dev', '/dev'];
@@ -108,6 +124,28 @@ async function main(): Promise<void> {
   const store = new LocalStore(path.join(work, 'root'));
   try {
     const all = await makeInputs(store, work, Math.max(...o.closures));
+    const nix = o.nix && has('nix-build');
+    if (o.nix && !nix) log('nix-build not found: Nix rows skipped (Debian package nix-bin)\n');
+    const nixFile = path.join(work, 'batch.nix');
+    const nixState = nixEnv(path.join(work, 'nix'), '', true);
+    const nixArgs = (attr: string, n: number, salt: string) => [nixFile, '-A', attr, '--arg', 'n', String(n), '--arg', 'k', String(o.builds), '--argstr', 'salt', salt];
+    if (nix) {
+      fs.writeFileSync(nixFile, NIX_BATCH);
+      // The inputs, built once (untimed).
+      const warm = spawnSync('nix-build', [...nixArgs('inputs', Math.max(...o.closures), 'warm'), '-j', '2', '--no-out-link', '--quiet'], { env: nixState, encoding: 'utf8' });
+      if (warm.status !== 0) throw new Error(`nix-build failed: ${warm.stderr.slice(-2000)}`);
+    }
+    const nixBatch = (n: number, salt: string): number => {
+      const inst = spawnSync('nix-instantiate', nixArgs('batch', n, salt), { env: nixState, encoding: 'utf8' });
+      if (inst.status !== 0) throw new Error(`nix-instantiate failed: ${inst.stderr.slice(-2000)}`);
+      const drvs = inst.stdout.trim().split('\n');
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync('nix-store', ['--realise', ...drvs, '-j', '1', '--quiet'], { env: nixState, encoding: 'utf8' });
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (r.status !== 0) throw new Error(`nix-store --realise failed: ${r.stderr.slice(-2000)}`);
+      return s;
+    };
+    const nixPerBuild = new Map<number, number[]>();
     const key = (n: number, sandbox: boolean) => `${n}:${sandbox}`;
     const perBuild = new Map<string, number[]>();
     const alone: number[] = [];
@@ -121,6 +159,13 @@ async function main(): Promise<void> {
           if (res.built.length !== o.builds) throw new Error(`built ${res.built.length} of ${o.builds}`);
           perBuild.set(key(n, sandbox), [...(perBuild.get(key(n, sandbox)) ?? []), s / o.builds]);
           log(`run ${r + 1}/${o.runs}: closure ${n}${sandbox ? '' : ' (no sandbox)'}: ${((s / o.builds) * 1000).toFixed(1)} ms a build\n`);
+        }
+      }
+      if (nix) {
+        for (const n of o.closures) {
+          const s = nixBatch(n, `run-${r}`);
+          nixPerBuild.set(n, [...(nixPerBuild.get(n) ?? []), s / o.builds]);
+          log(`run ${r + 1}/${o.runs}: closure ${n} through Nix's sandbox: ${((s / o.builds) * 1000).toFixed(1)} ms a build\n`);
         }
       }
       for (let k = 0; k < 5; k++) alone.push(bwrapAlone(bwrap));
@@ -142,10 +187,19 @@ async function main(): Promise<void> {
     const [small, large] = [Math.min(...o.closures), Math.max(...o.closures)];
     out.push(`closure ${large} / closure ${small}: ${(median(perBuild.get(key(large, true))!) / median(perBuild.get(key(small, true))!)).toFixed(2)}x the time per sandboxed build; sandbox overhead ${(overhead.get(large)! * 1000).toFixed(1)} vs ${(overhead.get(small)! * 1000).toFixed(1)} ms`);
     out.push(`bwrap alone (nothing bound but /usr, /bin, /lib): ${ms(median(alone)).trim()} ms`);
+    if (nixPerBuild.size) {
+      out.push(`Nix with its sandbox (nix-store --realise -j1 of the same batches), ms per build:`);
+      for (const n of o.closures) {
+        const xs = nixPerBuild.get(n)!;
+        out.push(`${String(n).padStart(8)} ${ms(median(xs))}   (${(Math.min(...xs) * 1000).toFixed(1)}-${(Math.max(...xs) * 1000).toFixed(1)}); hepstore/Nix ${(median(perBuild.get(key(n, true))!) / median(xs)).toFixed(2)}`);
+      }
+      out.push(`Nix: closure ${large} / closure ${small}: ${(median(nixPerBuild.get(large)!) / median(nixPerBuild.get(small)!)).toFixed(2)}x the time per build`);
+    }
     process.stdout.write(out.join('\n') + '\n');
     if (o.json) {
       const perBuildMs = Object.fromEntries([...perBuild].map(([k, xs]) => [k, median(xs) * 1000]));
-      process.stdout.write(JSON.stringify({ mode, builds: o.builds, perBuildMs, bwrapAloneMs: median(alone) * 1000 }) + '\n');
+      const nixMs = Object.fromEntries([...nixPerBuild].map(([n, xs]) => [n, median(xs) * 1000]));
+      process.stdout.write(JSON.stringify({ mode, builds: o.builds, perBuildMs, bwrapAloneMs: median(alone) * 1000, ...(nixPerBuild.size ? { nixPerBuildMs: nixMs } : {}) }) + '\n');
     }
   } finally {
     store.close();
