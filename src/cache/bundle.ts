@@ -136,20 +136,19 @@ export async function exportBundle(store: Store, paths: readonly string[], out: 
     if (threads > 0) return exportToFile(store, order, out.fd, threads, progress, opts);
     out = fs.createWriteStream('', { fd: out.fd, autoClose: false, highWaterMark: 1 << 20 });
   }
+  // One stream in order: each record, then its path's archive.
+  const { records, jobs } = layout(store, order, opts.keys);
   const sink = new Sink(out);
   let bytes = 0;
   const put = async (b: Buffer) => {
     bytes += b.length;
     await sink.write(b);
   };
-  const header = Buffer.from(JSON.stringify({ format: FORMAT, version: VERSION, storeDir: store.storeDir }));
-  await put(Buffer.concat([BUNDLE_MAGIC, u32(header.length), header]));
-  for (const p of order) {
+  await put(records[0].bytes);
+  for (let i = 0; i < jobs.length; i++) {
+    const p = jobs[i].path;
     const info = store.pathInfo(p);
-    const meta = metaOf(info);
-    if (opts.keys?.length) meta.sigs = addSignatures(meta, meta.sigs, opts.keys);
-    const m = Buffer.from(JSON.stringify(meta));
-    await put(Buffer.concat([Buffer.from([1]), u32(m.length), m, u64(info.narSize)]));
+    await put(records[i + 1].bytes);
     const hash = new HashSink();
     let pending: Buffer[] = [];
     let pendingBytes = 0;
@@ -173,12 +172,12 @@ export async function exportBundle(store: Store, paths: readonly string[], out: 
     progress.donePaths++;
     opts.onProgress?.(progress);
   }
-  await put(Buffer.from([0]));
+  await put(records[records.length - 1].bytes);
   await sink.end();
   return { paths: order, bytes };
 }
 
-/** The bundle's records before each archive, and the archives' places. */
+/** The bundle's records (the header, one before each archive, the end) with their offsets, and the archives' places: one layout for the stream and for the threads. */
 function layout(store: Store, order: readonly string[], keys: readonly SecretKey[] | undefined): { records: Array<{ offset: number; bytes: Buffer }>; jobs: ArchiveJob[]; size: number } {
   const records: Array<{ offset: number; bytes: Buffer }> = [];
   const jobs: ArchiveJob[] = [];
