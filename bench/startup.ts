@@ -1,8 +1,8 @@
 /**
  * bench/startup: what a command costs when it has almost nothing to do — Node.js alone,
- * `store --version`, `store path-info PATH`, `store eval` of a one-derivation file, and no-op
- * realizes: the same small file, and exprs/examples/laptop-analysis.ts with the evaluation
- * cache and without it (--no-eval-cache). The laptop environment's outputs are not built:
+ * `store --version`, `store path-info PATH`, `store eval` of a one-derivation file (with the
+ * evaluation cache and without it), and no-op realizes: the same small file, and
+ * exprs/examples/laptop-analysis.ts with the evaluation cache and without it (--no-eval-cache). The laptop environment's outputs are not built:
  * stand-ins are registered at its output paths in a scratch store, which is all a no-op
  * realize looks at. The commands are run as an installed `store` runs, through bin/store.js's
  * `#!` line (which starts Node.js without NODE_EXTRA_CA_CERTS); where the environment sets
@@ -98,9 +98,10 @@ async function main(): Promise<void> {
       ['store --version', [CLI, '--version']],
       ['store path-info', [CLI, 'path-info', small]],
       ['store eval (1 drv)', [CLI, 'eval', 'small.ts']],
+      ['store eval (1 drv) --no-eval-cache', [CLI, 'eval', 'small.ts', '--no-eval-cache']],
       ['no-op realize (1 drv)', [CLI, 'realize', 'small.ts', '--no-out-link']],
       ['no-op realize laptop', [CLI, 'realize', laptop, '--no-out-link']],
-      ['  … --no-eval-cache', [CLI, 'realize', laptop, '--no-out-link', '--no-eval-cache']],
+      ['no-op realize laptop --no-eval-cache', [CLI, 'realize', laptop, '--no-out-link', '--no-eval-cache']],
     ];
     const times = new Map<string, number[]>(cases.map(([n]) => [n, []]));
     for (let r = 0; r < o.runs; r++) {
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
     const out = [`startup: medians (min) of ${o.runs} interleaved runs, wall ms`];
     for (const [name] of cases) {
       const t = times.get(name)!;
-      out.push(`${name.padEnd(32)} ${ms(median(t))}  (${ms(Math.min(...t)).trim()})`);
+      out.push(`${name.padEnd(38)} ${ms(median(t))}  (${ms(Math.min(...t)).trim()})`);
     }
     process.stdout.write(out.join('\n') + '\n');
     if (o.json) process.stdout.write(JSON.stringify(Object.fromEntries([...times].map(([k, v]) => [k.trim(), median(v)]))) + '\n');

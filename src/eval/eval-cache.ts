@@ -11,7 +11,9 @@
  * An entry is three lines' worth: a JSON header (what it was made from; the hash of the rest),
  * the roots as JSON ([attr, .drv path, [output names]] without the store directory), and every
  * output path, one per line, in the order of the roots — so that a no-op reads the header,
- * checks, and takes the paths without building an object per root.
+ * checks, and takes the paths without building an object per root. `store eval` keeps its own
+ * entry (`.eval` beside realize's `.roots`), with the same header and what it prints as JSON:
+ * each root's attribute, name, .drv path, every output, and the host tools of its closure.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -95,8 +97,12 @@ function identityOf(key: EvalCacheKey): Identity | undefined {
   return { file: key.file, attr: key.attr ?? '', args: key.args ?? '', storeDir: key.storeDir, system: key.system, hepstore, node: process.version };
 }
 
-function entryFile(cacheDir: string, id: Identity): string {
-  return path.join(cacheDir, 'eval', `${sha(JSON.stringify([id.file, id.attr, id.args, id.storeDir, id.system])).slice(0, 32)}.roots`);
+/** The two kinds of entry: realize's roots and output paths, and what `store eval` prints. */
+const ROOTS = 'roots';
+const EVAL = 'eval';
+
+function entryFile(cacheDir: string, id: Identity, ext: string): string {
+  return path.join(cacheDir, 'eval', `${sha(JSON.stringify([id.file, id.attr, id.args, id.storeDir, id.system])).slice(0, 32)}.${ext}`);
 }
 
 function sameIdentity(a: Identity, b: Identity): boolean {
@@ -139,15 +145,15 @@ function rootsOf(json: string, outPaths: string[], storeDir: string): CachedRoot
   return roots;
 }
 
-/** The cached result of evaluating `key`, if there is one and every input is as it was. */
-export async function lookupEvaluation(cacheDir: string, key: EvalCacheKey): Promise<CachedEvaluation | undefined> {
+/** The header and body of the entry `ext` of `key`, if there is one and every input is as it was. */
+async function readEntry(cacheDir: string, key: EvalCacheKey, ext: string): Promise<{ header: Header; body: Buffer } | undefined> {
   const id = identityOf(key);
   if (!id) return undefined;
   let data: Buffer;
   let header: unknown;
   let end: number;
   try {
-    data = fs.readFileSync(entryFile(cacheDir, id));
+    data = fs.readFileSync(entryFile(cacheDir, id, ext));
     end = data.indexOf(10);
     if (end < 0) return undefined;
     header = JSON.parse(data.toString('utf8', 0, end));
@@ -158,6 +164,44 @@ export async function lookupEvaluation(cacheDir: string, key: EvalCacheKey): Pro
   if (!modulesUnchanged(header.modules) || !(await inputsUnchanged(header))) return undefined;
   const body = data.subarray(end + 1);
   if (sha(body) !== header.body) return undefined;
+  return { header, body };
+}
+
+/**
+ * Write the entry `ext` of `key`: a header for what it was made from, then `body`. Nothing is
+ * kept for an evaluation with untracked I/O, or without a build stamp; a failure to write is no
+ * error (the next run evaluates again).
+ */
+function writeEntry(cacheDir: string, key: EvalCacheKey, ext: string, modules: Record<string, string>, inputs: EvalInputs, paths: number, body: string, hostDependencies: boolean | undefined): void {
+  if (inputs.untracked || paths === 0) return;
+  const id = identityOf(key);
+  if (!id) return;
+  const file = entryFile(cacheDir, id, ext);
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    const header: Header = {
+      format: FORMAT,
+      identity: id,
+      modules,
+      reads: inputs.reads,
+      env: inputs.env,
+      ...(hostDependencies === undefined ? {} : { hostDependencies }),
+      paths,
+      body: sha(body),
+    };
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(tmp, `${JSON.stringify(header)}\n${body}`);
+    fs.renameSync(tmp, file);
+  } catch {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+/** The cached result of evaluating `key` for realize, if there is one and every input is as it was. */
+export async function lookupEvaluation(cacheDir: string, key: EvalCacheKey): Promise<CachedEvaluation | undefined> {
+  const entry = await readEntry(cacheDir, key, ROOTS);
+  if (!entry) return undefined;
+  const { header, body } = entry;
   const split = body.indexOf(10);
   if (split < 0) return undefined;
   const outPaths = body.toString('utf8', split + 1).split('\n');
@@ -173,44 +217,65 @@ export async function lookupEvaluation(cacheDir: string, key: EvalCacheKey): Pro
   };
 }
 
-/**
- * Keep what evaluating `key` gave. Nothing is kept for an evaluation with untracked I/O, or
- * without a build stamp; a failure to write is no error (the next run evaluates again).
- */
+/** Keep what evaluating `key` gave, for the next realize (see writeEntry). */
 export function saveEvaluation(cacheDir: string, key: EvalCacheKey, modules: Record<string, string>, inputs: EvalInputs, result: { roots: CachedRoot[]; hostDependencies?: boolean }): void {
-  if (inputs.untracked) return;
-  const id = identityOf(key);
-  if (!id) return;
   const prefix = key.storeDir + '/';
-  const file = entryFile(cacheDir, id);
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    const records: RootRecord[] = [];
-    const outPaths: string[] = [];
-    for (const r of result.roots) {
-      if (!r.drvPath.startsWith(prefix)) return;
-      records.push([r.attr, r.drvPath.slice(prefix.length), Object.keys(r.outputs)]);
-      for (const p of Object.values(r.outputs)) {
-        if (!p.startsWith(prefix) || p.includes('\n')) return;
-        outPaths.push(p);
-      }
+  const records: RootRecord[] = [];
+  const outPaths: string[] = [];
+  for (const r of result.roots) {
+    if (!r.drvPath.startsWith(prefix)) return;
+    records.push([r.attr, r.drvPath.slice(prefix.length), Object.keys(r.outputs)]);
+    for (const p of Object.values(r.outputs)) {
+      if (!p.startsWith(prefix) || p.includes('\n')) return;
+      outPaths.push(p);
     }
-    if (outPaths.length === 0) return;
-    const body = `${JSON.stringify(records)}\n${outPaths.join('\n')}`;
-    const header: Header = {
-      format: FORMAT,
-      identity: id,
-      modules,
-      reads: inputs.reads,
-      env: inputs.env,
-      ...(result.hostDependencies === undefined ? {} : { hostDependencies: result.hostDependencies }),
-      paths: outPaths.length,
-      body: sha(body),
-    };
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(tmp, `${JSON.stringify(header)}\n${body}`);
-    fs.renameSync(tmp, file);
-  } catch {
-    fs.rmSync(tmp, { force: true });
   }
+  writeEntry(cacheDir, key, ROOTS, modules, inputs, outPaths.length, `${JSON.stringify(records)}\n${outPaths.join('\n')}`, result.hostDependencies);
+}
+
+/** What `store eval` prints of a root. */
+export interface EvalRecord {
+  attr: string;
+  name: string;
+  drvPath: string;
+  /** Every output of the derivation, by name. */
+  outputs: Record<string, string>;
+  /** The host tools and host-path builders of its closure (host-deps.ts), when they were looked for. */
+  hostTools?: unknown[];
+}
+
+function isEvalRecord(r: unknown, prefix: string): r is EvalRecord {
+  const x = r as EvalRecord;
+  return (
+    typeof x === 'object' && x !== null && typeof x.attr === 'string' && typeof x.name === 'string' && typeof x.drvPath === 'string' && x.drvPath.startsWith(prefix) &&
+    typeof x.outputs === 'object' && x.outputs !== null && Object.values(x.outputs).every((p) => typeof p === 'string' && p.startsWith(prefix)) &&
+    (x.hostTools === undefined || Array.isArray(x.hostTools))
+  );
+}
+
+/**
+ * The cached records of `store eval` for `key`, if every input is as it was. `hostTools`: only
+ * an entry that has each root's host tools; `pure`: only one made when the closure was known to
+ * use nothing of the host.
+ */
+export async function lookupEvalRecords(cacheDir: string, key: EvalCacheKey, want: { hostTools: boolean; pure: boolean }): Promise<EvalRecord[] | undefined> {
+  const entry = await readEntry(cacheDir, key, EVAL);
+  if (!entry || (want.pure && entry.header.hostDependencies !== false)) return undefined;
+  let records: unknown;
+  try {
+    records = JSON.parse(entry.body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const prefix = key.storeDir + '/';
+  if (!Array.isArray(records) || !records.every((r) => isEvalRecord(r, prefix))) return undefined;
+  if (want.hostTools && !records.every((r) => r.hostTools !== undefined)) return undefined;
+  return records;
+}
+
+/** Keep the records `store eval` printed for `key` (see writeEntry); `hostDependencies` as the realize entry's. */
+export function saveEvalRecords(cacheDir: string, key: EvalCacheKey, modules: Record<string, string>, inputs: EvalInputs, records: EvalRecord[], hostDependencies: boolean | undefined): void {
+  const prefix = key.storeDir + '/';
+  if (!records.every((r) => isEvalRecord(r, prefix))) return;
+  writeEntry(cacheDir, key, EVAL, modules, inputs, records.length, JSON.stringify(records), hostDependencies);
 }

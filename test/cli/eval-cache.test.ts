@@ -232,4 +232,94 @@ export default ({ n = 1, label = 'x' }: { n?: number; label?: string }) =>
   assert.is(evaluations(w), 4);
 });
 
+const evalEntries = (w: World) => {
+  const dir = path.join(w.root, 'var', 'cache', 'eval');
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.eval')) : [];
+};
+
+test('store eval: without a store nothing is kept; with one, an unchanged file is not evaluated again and prints the same', () => {
+  const w = world(files());
+  const text = ok(w, ['eval', 'default.ts']);
+  ok(w, ['eval', 'default.ts']);
+  assert.is(evaluations(w), 2, 'no store: evaluated every time');
+  assert.not.ok(fs.existsSync(w.root), 'eval made no store');
+  realize(w); // makes the store (and realize's own entry)
+  assert.is(evaluations(w), 3);
+  assert.is(ok(w, ['eval', 'default.ts']), text);
+  assert.is(evaluations(w), 4);
+  assert.is(evalEntries(w).length, 1);
+  assert.is(ok(w, ['eval', 'default.ts']), text);
+  assert.is(ok(w, ['eval', '.']), text, 'the directory stands for the same file');
+  assert.is(evaluations(w), 4, 'taken from the cache');
+  assert.is(ok(w, ['eval', 'default.ts', '--no-eval-cache']), text);
+  assert.is(evaluations(w), 5);
+  // Every output is printed, not only those realize asks for.
+  assert.match(text, /\tb\.drv|-b\.drv\t\S+ \S+-b-dev\n/);
+});
+
+test('store eval --json: the host tools of each root; a cached answer is the evaluated one', () => {
+  const w = world({
+    ...files(),
+    'host.ts': `${COUNT}import { derivation, host } from 'hepstore';\nexport default derivation({ name: 'h', builder: '/bin/sh', args: ['-c', \`\${host.tool('true')}; echo > $out\`] });\n`,
+  });
+  realize(w);
+  const n = evaluations(w);
+  for (const file of ['default.ts', 'host.ts']) {
+    const evaluated = ok(w, ['eval', file, '--json', '--no-eval-cache']);
+    ok(w, ['eval', file]); // an entry without the host tools
+    assert.is(ok(w, ['eval', file, '--json']), evaluated, `${file}: evaluated again for the host tools`);
+    const m = evaluations(w);
+    assert.is(ok(w, ['eval', file, '--json']), evaluated, file);
+    assert.is(ok(w, ['eval', file]), ok(w, ['eval', file, '--no-eval-cache']), file);
+    assert.is(evaluations(w), m + 1, `${file}: only --no-eval-cache evaluated`);
+  }
+  assert.is(evaluations(w), n + 8);
+  const hostTools = (JSON.parse(ok(w, ['eval', 'host.ts', '--json'])) as Array<{ hostTools: Array<{ kind: string; name: string }> }>)[0].hostTools;
+  assert.equal(hostTools.map((t) => `${t.kind} ${t.name}`), ['tool true', 'builder sh']);
+  // --pure refuses it as an evaluation does, cache or not.
+  for (let i = 0; i < 2; i++) {
+    const r = cli(w, ['eval', 'host.ts', '--pure']);
+    assert.is(r.status, 1);
+    assert.match(r.stderr, 'pure mode');
+  }
+  // A pure closure (a download) is answered from the cache under --pure once an entry says it is pure.
+  const pure = `${COUNT}import { fetchurl } from 'hepstore';\nexport default fetchurl({ url: 'http://127.0.0.1:9/x.tar.gz', integrity: 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=' });\n`;
+  fs.writeFileSync(path.join(w.dir, 'pure.ts'), pure);
+  ok(w, ['eval', 'pure.ts']);
+  const k = evaluations(w);
+  const printed = ok(w, ['eval', 'pure.ts', '--pure']);
+  assert.is(evaluations(w), k + 1, 'an entry made without --pure does not say whether the closure is pure');
+  assert.is(ok(w, ['eval', 'pure.ts', '--pure']), printed);
+  assert.is(evaluations(w), k + 1);
+});
+
+test('store eval: an edited module, a changed variable or another --arg evaluates again; a corrupt entry is a miss', () => {
+  const w = world(files());
+  realize(w);
+  const before = ok(w, ['eval', 'default.ts']);
+  fs.writeFileSync(path.join(w.dir, 'lib.ts'), "export const greeting = 'howdy';\n");
+  const edited = ok(w, ['eval', 'default.ts']);
+  assert.is.not(edited, before);
+  const flavoured = ok(w, ['eval', 'default.ts'], { EVALCACHE_FLAVOUR: 'spicy' });
+  assert.is.not(flavoured, edited);
+  assert.is(ok(w, ['eval', 'default.ts'], { EVALCACHE_FLAVOUR: 'spicy' }), flavoured);
+  const n = evaluations(w);
+  const [entry] = evalEntries(w);
+  const file = path.join(w.root, 'var', 'cache', 'eval', entry);
+  const good = fs.readFileSync(file, 'utf8');
+  for (const junk of ['', good.slice(0, -5), good.replace('"name":"a"', '"name":"z"'), good.replace(/\n.*$/, '\n[{"attr":"0"}]')]) {
+    fs.writeFileSync(file, junk);
+    assert.is(ok(w, ['eval', 'default.ts'], { EVALCACHE_FLAVOUR: 'spicy' }), flavoured);
+  }
+  assert.is(evaluations(w), n + 4);
+  const args = world({
+    'default.ts': `${COUNT}import { derivation } from 'hepstore';\nexport default ({ n = 1 }: { n?: number }) => derivation({ name: \`p\${n}\`, builder: '/bin/sh', args: ['-c', 'echo > $out'] });\n`,
+  });
+  ok(args, ['realize', 'default.ts', '--no-sandbox', '--no-out-link']);
+  assert.match(ok(args, ['eval', 'default.ts', '--arg', 'n', '2']), /-p2\.drv/);
+  assert.match(ok(args, ['eval', 'default.ts', '--arg', 'n', '3']), /-p3\.drv/);
+  assert.match(ok(args, ['eval', 'default.ts', '--arg', 'n', '2']), /-p2\.drv/);
+  assert.is(evaluations(args), 3);
+});
+
 test.run();
