@@ -61,6 +61,8 @@ export interface OpenOptions {
 }
 /** Paths per validity query (one JSON array parameter each). */
 const VALID_CHUNK = 10000;
+/** From how many references to paths valid before (not registered in the same batch) a registration inserts them with one statement. */
+const SET_REFERENCES = 16;
 
 /** The archive writer (and tar-stream) is loaded only by the operations that hash a tree. */
 async function hashPath(...args: Parameters<typeof import('../archive/dump.js').hashPath>) {
@@ -269,6 +271,7 @@ export class LocalStore implements Store {
   }
 
   private closureStmt?: Statement<[string], string>;
+  private refStmts?: { count: Statement<[string], number>; insert: Statement<[number, string]> };
 
   private validQueries() {
     return (this.validStmts ??= {
@@ -371,17 +374,40 @@ export class LocalStore implements Store {
     }
     for (const info of infos) {
       const referrer = ids.get(info.path)!;
+      // References within the batch one by one; those already valid in one statement (a
+      // derivation can have thousands).
+      const outside: string[] = [];
       for (const ref of info.references) {
-        const refId = ids.get(ref) ?? this.stmts.idOf.get(ref)?.id;
-        if (refId === undefined) {
-          throw new StoreError('NOT_VALID', `cannot register '${info.path}': its reference '${ref}' is not valid`, {
-            hint: 'register (or import) the references first',
-          });
+        const refId = ids.get(ref);
+        if (refId === undefined) outside.push(ref);
+        else this.stmts.insertRef.run(referrer, refId);
+      }
+      if (outside.length > SET_REFERENCES) {
+        const distinct = [...new Set(outside)];
+        const refs = (this.refStmts ??= {
+          count: this.db.prepare<[string], number>('SELECT count(*) FROM json_each(?) j JOIN ValidPaths v ON v.path = j.value').pluck(),
+          insert: this.db.prepare<[number, string]>('INSERT OR IGNORE INTO Refs (referrer, reference) SELECT ?, v.id FROM json_each(?) j JOIN ValidPaths v ON v.path = j.value'),
+        });
+        const json = JSON.stringify(distinct);
+        if (refs.count.get(json) !== distinct.length) this.invalidReference(info.path, distinct);
+        refs.insert.run(referrer, json);
+      } else {
+        for (const ref of outside) {
+          const refId = this.stmts.idOf.get(ref)?.id;
+          if (refId === undefined) this.invalidReference(info.path, [ref]);
+          this.stmts.insertRef.run(referrer, refId);
         }
-        this.stmts.insertRef.run(referrer, refId);
       }
       for (const [out, outPath] of Object.entries(info.derivationOutputs ?? {})) this.stmts.insertDrvOutput.run(referrer, out, outPath);
     }
+  }
+
+  /** The error for a path registered with a reference that is not valid: the first of `refs` that is not. */
+  private invalidReference(p: string, refs: readonly string[]): never {
+    const ref = refs.find((r) => this.stmts.idOf.get(r) === undefined) ?? refs[0];
+    throw new StoreError('NOT_VALID', `cannot register '${p}': its reference '${ref}' is not valid`, {
+      hint: 'register (or import) the references first',
+    });
   }
 
   /**

@@ -223,6 +223,34 @@ test('registering a path whose reference is not valid throws NOT_VALID and regis
   }
 });
 
+test('a path with many references to valid paths (one statement for them): all registered; one that is not valid is named', () => {
+  const store = newStore();
+  try {
+    const deps = Array.from({ length: 40 }, (_, i) => info(store, `dep-${i}`));
+    store.registerValidPaths(deps);
+    const inBatch = info(store, 'in-batch');
+    const ghost = info(store, 'ghost');
+    const refs = [...deps.map((d) => d.path), inBatch.path, deps[0].path];
+    const top = info(store, 'top', refs);
+    store.registerValidPaths([top, inBatch]);
+    assert.equal(store.pathInfo(top.path).references, [...new Set(refs)].sort());
+    assert.equal(store.queryClosure([top.path]), [...new Set([...refs, top.path])].sort());
+    assert.equal(store.queryReferrers(deps[7].path), [top.path]);
+    // Registered again (already valid): nothing changes.
+    store.registerValidPaths([top]);
+    assert.is(store.pathInfo(top.path).references.length, 41);
+    const bad = info(store, 'bad', [...deps.slice(0, 20).map((d) => d.path), ghost.path, ...deps.slice(20).map((d) => d.path)]);
+    const before = count(store, 'Refs');
+    const err = expectStoreError(() => store.registerValidPaths([bad]), 'NOT_VALID');
+    assert.ok(err.message.includes(bad.path) && err.message.includes(ghost.path), err.message);
+    assert.not.ok(store.isValid(bad.path));
+    assert.is(count(store, 'Refs'), before);
+    expectStoreError(() => store.queryClosure([deps[0].path, ghost.path]), 'NOT_VALID');
+  } finally {
+    store.close();
+  }
+});
+
 test('references may point to paths later in the same batch', () => {
   const store = newStore();
   try {
