@@ -22,6 +22,9 @@
  * (test/e2e/externals.test.ts builds a slice: zlib, FastJet, HepMC3).
  *
  *   node bench/run.mjs externals [-j 2] [--only NAME,NAME] [--no-host] [--check] [--keep] [--json]
+ *
+ * Progress (each package as it is built, in each store and by hand) goes to stderr, with --json
+ * as well; the table, or with --json the result, to stdout at the end.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -152,8 +155,9 @@ interface Package {
   name: string;
 }
 
-const say = (o: Options, line: string) => {
-  if (!o.json) process.stderr.write(line + '\n');
+/** A line of progress, on stderr: with --json too, where stdout has only the result (a whole run takes hours). */
+const say = (line: string) => {
+  process.stderr.write(line + '\n');
 };
 const tailOf = (r: Run) => r.tail.slice(-15).join('\n');
 
@@ -163,9 +167,9 @@ async function round(label: string, o: Options, env: NodeJS.ProcessEnv, extra: s
   // The tools every package needs, first, so that each package's figure is its own; then the
   // sources (fixed-output, from the mirror).
   const tools = await cli(['realize', j, '--no-out-link', '--quiet', extra, '-A', 'tools'], env);
-  say(o, `${label}: stdenv, toolchain, build tools  ${tools.s.toFixed(1)} s${tools.status === 0 ? '' : ` FAILED\n${tailOf(tools)}`}`);
+  say(`${label}: stdenv, toolchain, build tools  ${tools.s.toFixed(1)} s${tools.status === 0 ? '' : ` FAILED\n${tailOf(tools)}`}`);
   const sources = await cli(['realize', j, '--no-out-link', '--quiet', extra, '-A', 'sources'], env);
-  say(o, `${label}: sources                        ${sources.s.toFixed(1)} s${sources.status === 0 ? '' : ` FAILED\n${tailOf(sources)}`}`);
+  say(`${label}: sources                        ${sources.s.toFixed(1)} s${sources.status === 0 ? '' : ` FAILED\n${tailOf(sources)}`}`);
   const packages: Record<string, Built> = {};
   for (const p of wanted) {
     const r = await cli(['realize', j, '--no-out-link', '--quiet', '-L', EXPR, '-A', p.attr], env);
@@ -179,7 +183,7 @@ async function round(label: string, o: Options, env: NodeJS.ProcessEnv, extra: s
       outputs: ok ? r.stdout.trim().split('\n').filter(Boolean) : [],
       closure: {},
     };
-    say(o, `${label}: ${p.attr.padEnd(30)} ${r.s.toFixed(1).padStart(7)} s${ok ? '' : ` FAILED\n${tailOf(r)}`}`);
+    say(`${label}: ${p.attr.padEnd(30)} ${r.s.toFixed(1).padStart(7)} s${ok ? '' : ` FAILED\n${tailOf(r)}`}`);
   }
   // What the store holds of the outputs that realize printed: the narHashes of their closures.
   const store = new LocalStore(env.STORE_ROOT!);
@@ -198,7 +202,7 @@ async function round(label: string, o: Options, env: NodeJS.ProcessEnv, extra: s
     const r = await cli(['realize', j, '--check', '--no-out-link', '--quiet', extra, '-A', 'wanted'], env);
     const summary = r.tail.filter((l) => /checked \d+ derivations?/.test(l)).pop() ?? tailOf(r);
     checked = { s: r.s, ok: r.status === 0, summary };
-    say(o, `${label}: --check                        ${r.s.toFixed(1)} s ${summary}`);
+    say(`${label}: --check                        ${r.s.toFixed(1)} s ${summary}`);
   }
   return { tools: { s: tools.s, ok: tools.status === 0 }, sources: { s: sources.s, ok: sources.status === 0 }, packages, ...(checked ? { check: checked } : {}) };
 }
@@ -323,7 +327,7 @@ async function main(): Promise<void> {
         '',
       ].join('\n'),
     );
-    say(o, `${wanted.length} packages, -j${o.jobs} (${cores} core${cores > 1 ? 's' : ''} per build), store root ${root}`);
+    say(`${wanted.length} packages, -j${o.jobs} (${cores} core${cores > 1 ? 's' : ''} per build), store root ${root}`);
     const first = await round('store 1', o, env, extra, wanted, o.check);
     rm(root);
     const second = await round('store 2', o, env, extra, wanted, false);
@@ -335,7 +339,7 @@ async function main(): Promise<void> {
         const d = second.packages[p.attr].deriver;
         hand[p.attr] = d ? byHand(d, work, cores) : { none: 'not built in the store' };
         const h = hand[p.attr];
-        say(o, `by hand: ${p.attr.padEnd(32)} ${h.s !== undefined ? `${h.s.toFixed(1).padStart(7)} s` : `no figure: ${h.none}`}`);
+        say(`by hand: ${p.attr.padEnd(32)} ${h.s !== undefined ? `${h.s.toFixed(1).padStart(7)} s` : `no figure: ${h.none}`}`);
       }
     }
 
