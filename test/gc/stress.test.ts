@@ -158,21 +158,40 @@ async function bigStore(root: string, dead: number): Promise<{ rooted: string[] 
   }
 }
 
+/**
+ * Start `store gc` and kill it with SIGKILL: `after` ms after it starts, or once it has deleted
+ * `deleted` entries of the store directory (so that the kill lands mid-way whatever the speed of
+ * the machine). True if it was killed before it finished.
+ */
+async function killGc(env: NodeJS.ProcessEnv, storeDir: string, when: { after: number } | { deleted: number }): Promise<boolean> {
+  const entries = () => fs.readdirSync(storeDir).length;
+  const start = entries();
+  const child = spawn(process.execPath, [CLI, 'gc'], { env, cwd: REPO, stdio: 'ignore' });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
+  const timer =
+    'after' in when
+      ? setTimeout(() => child.kill('SIGKILL'), when.after)
+      : setInterval(() => {
+          if (start - entries() >= when.deleted) child.kill('SIGKILL');
+        }, 2);
+  const { signal } = await exited;
+  clearTimeout(timer);
+  clearInterval(timer);
+  return signal === 'SIGKILL';
+}
+
 test('a collection killed with SIGKILL at any moment leaves a consistent store, and the next one finishes the job', async () => {
   const root = path.join(tmpDir('gc-kill'), 'root');
   const { rooted } = await bigStore(root, 1500);
   const env = { ...process.env, STORE_ROOT: root, HEPSTORE_GC_BATCH: '7' };
-  const delays = [120, 180, 240, 300, 380, 460, 560];
+  const storeDir = path.join(root, 'store');
+  // Early (while it starts, reads the graph, takes its lock), then mid-way through deleting.
+  const moments = [{ after: 60 }, { after: 150 }, { deleted: 1 }, { deleted: 20 }, { deleted: 100 }, { deleted: 250 }, { deleted: 400 }];
   let killed = 0;
-  for (const ms of delays) {
-    const child = spawn(process.execPath, [CLI, 'gc'], { env, cwd: REPO, stdio: 'ignore' });
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-    const { signal } = await exited;
-    clearTimeout(timer);
-    if (signal === 'SIGKILL') killed++;
+  for (const when of moments) {
+    if (await killGc(env, storeDir, when)) killed++;
     const verify = runCli(['verify', '--check-contents', '--json'], { storeRoot: root });
-    assert.is(verify.status, 0, `after a kill at ${ms} ms: ${verify.stdout} ${verify.stderr}`);
+    assert.is(verify.status, 0, `after a kill at ${JSON.stringify(when)}: ${verify.stdout} ${verify.stderr}`);
     const store = new LocalStore(root);
     try {
       for (const p of rooted) assert.ok(store.isValid(p) && fs.existsSync(p), p);
@@ -182,7 +201,7 @@ test('a collection killed with SIGKILL at any moment leaves a consistent store, 
       store.close();
     }
   }
-  assert.ok(killed >= 3, `only ${killed} collections were killed mid-way`);
+  assert.ok(killed >= 5, `only ${killed} collections were killed mid-way`);
   const last = runCli(['gc', '--json'], { storeRoot: root });
   assert.is(last.status, 0, last.stderr);
   const store = new LocalStore(root);
