@@ -4,7 +4,11 @@
 // only for the first HTTPS request.
 import { writeSync } from 'node:fs';
 
-if (process.argv.length === 3 && process.argv[2] === '--version') {
+if (!process.features.require_module) {
+  // The store loads some of its modules on first use with require (src/store/local-store.ts).
+  writeSync(2, `error: hepstore needs a Node.js that can require an ES module, 20.19 or later (this is ${process.version})\n`);
+  process.exit(1);
+} else if (process.argv.length === 3 && process.argv[2] === '--version') {
   // Nothing else to load (nor a stream to set up for one line).
   const { VERSION } = await import('../dist/src/version.js');
   try {

@@ -1,7 +1,7 @@
 /** The canonical form of objects on disk and in archive headers (Invariant 4). */
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../hash/crypto.js';
 import type { TreeEntry, EntryType } from './walk.js';
 import { entryPath, listTree } from './walk.js';
 import { tarHeaders } from './tar-headers.js';
@@ -100,7 +100,7 @@ function unshare(p: string, type: EntryType, inTree: boolean): void {
     fs.symlinkSync(target, p);
     return;
   }
-  const copy = `${p}.unshare-${randomBytes(6).toString('hex')}`;
+  const copy = `${p}.unshare-${nodeCrypto().randomBytes(6).toString('hex')}`;
   try {
     fs.copyFileSync(p, copy);
     fs.renameSync(copy, p);

@@ -1,14 +1,15 @@
-import { createHash, hash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { nodeCrypto } from './crypto.js';
 import { nix32Encode } from './nix32.js';
 
 // One-shot hashing (crypto.hash) avoids a Hash object per call: evaluation hashes a few
 // short strings for every derivation.
 export function sha256(data: string | Uint8Array): Buffer {
-  return hash('sha256', data as string, 'buffer') as unknown as Buffer;
+  return nodeCrypto().hash('sha256', data as string, 'buffer') as unknown as Buffer;
 }
 
 export function sha256Hex(data: string | Uint8Array): string {
-  return hash('sha256', data as string, 'hex');
+  return nodeCrypto().hash('sha256', data as string, 'hex');
 }
 
 /**
@@ -17,7 +18,7 @@ export function sha256Hex(data: string | Uint8Array): string {
  * made this way by the thousand during evaluation.
  */
 export function compressedSha256(data: string, size: number): Uint8Array {
-  const digest = hash('sha256', data, 'binary');
+  const digest = nodeCrypto().hash('sha256', data, 'binary');
   const out = new Uint8Array(size);
   for (let i = 0; i < digest.length; i++) out[i % size] ^= digest.charCodeAt(i);
   return out;
@@ -32,7 +33,7 @@ export function compressHash(digest: Uint8Array, size: number): Buffer {
 
 /** A streaming sha256 that also counts bytes: the sink for archive dumps. */
 export class HashSink {
-  private readonly hash: Hash = createHash('sha256');
+  private readonly hash: Hash = nodeCrypto().createHash('sha256');
   size = 0;
 
   update(chunk: Uint8Array): void {

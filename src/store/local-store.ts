@@ -5,9 +5,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { StoreError } from '../errors.js';
 import { pathExists, removeTree } from '../archive/canonical.js';
+import { nodeCrypto } from '../hash/crypto.js';
 import { sha256, sha256Hex } from '../hash/sha256.js';
 import { toSRI } from '../hash/sri.js';
 import { makeStorePath, parseStorePath, typeWithReferences, validateName } from './path.js';
@@ -18,12 +19,20 @@ import { storeLayout, type StoreLayout } from './root.js';
 import { thisProcess } from './process.js';
 import { ensureGcReserve, releaseGcReserve } from './reserve.js';
 import { dependencyOrder, GraphCycle } from '../graph.js';
-import { PathLocks } from './locks.js';
-import { readSnapshot, type ReferenceSnapshot } from './gc-snapshot.js';
-import { GcRows, type LockRow, type RefRow, type TempRootBatch } from './gc-rows.js';
-import * as releases from './releases-db.js';
+import type { PathLocks } from './locks.js';
+import type { ReferenceSnapshot } from './gc-snapshot.js';
+import type { GcRows, LockRow, RefRow, TempRootBatch } from './gc-rows.js';
 import type { Release, ReleaseOutput, ReleaseRootRow } from './releases-db.js';
 import type { NewPathInfo, PathInfo, Store, VerifyReport } from './store.js';
+
+// The modules of path locks, the collector's rows and releases are loaded when first used
+// (require of an ES module, Node.js 20.19 and later): a query such as `store path-info` needs
+// none of them, and loading them cost it ~4 ms of its start-up.
+const require = createRequire(import.meta.url);
+const locksModule = () => require('./locks.js') as typeof import('./locks.js');
+const snapshotModule = () => require('./gc-snapshot.js') as typeof import('./gc-snapshot.js');
+const gcRowsModule = () => require('./gc-rows.js') as typeof import('./gc-rows.js');
+const releasesModule = () => require('./releases-db.js') as typeof import('./releases-db.js');
 
 export type { PathInfo, NewPathInfo, VerifyReport } from './store.js';
 
@@ -340,7 +349,7 @@ export class LocalStore implements Store {
 
   /** A fresh temporary name in the store directory, on the same file system as the final path. */
   tempPath(label: string): string {
-    return path.join(this.storeDir, `${TEMP_PREFIX}${label}-${process.pid}-${randomBytes(6).toString('hex')}`);
+    return path.join(this.storeDir, `${TEMP_PREFIX}${label}-${process.pid}-${nodeCrypto().randomBytes(6).toString('hex')}`);
   }
 
   /**
@@ -549,8 +558,8 @@ export class LocalStore implements Store {
   // ---- temporary GC roots (see src/gc) -----------------------------------------------------
 
   private tempRooted = new Set<string>();
-  private readonly tempRootSession = randomBytes(4).readUInt32BE(0) >>> 1;
-  private tempRootStmts?: { add: Statement<[number, string, number, string]>; release: Statement<[number, string, number]> };
+  /** Made with the first temporary root: the statements, and this store object's session (a random number). */
+  private tempRootStmts?: { add: Statement<[number, string, number, string]>; release: Statement<[number, string, number]>; session: number };
 
   /**
    * Keep `paths` alive for as long as this process runs (or until close()), whether they are
@@ -572,9 +581,10 @@ export class LocalStore implements Store {
     this.tempRootStmts ??= {
       add: this.db.prepare<[number, string, number, string]>('INSERT INTO TempRoots (pid, procStart, session, paths) VALUES (?, ?, ?, ?)'),
       release: this.db.prepare<[number, string, number]>('DELETE FROM TempRoots WHERE pid = ? AND procStart = ? AND session = ?'),
+      session: nodeCrypto().randomBytes(4).readUInt32BE(0) >>> 1,
     };
     try {
-      this.tempRootStmts.add.run(me.pid, me.start, this.tempRootSession, fresh.join('\n'));
+      this.tempRootStmts.add.run(me.pid, me.start, this.tempRootStmts.session, fresh.join('\n'));
     } catch (err) {
       for (const p of fresh) this.tempRooted.delete(p);
       throw err;
@@ -587,7 +597,7 @@ export class LocalStore implements Store {
     liveStores.delete(this);
     if (this.tempRooted.size === 0 || !this.tempRootStmts) return;
     const me = thisProcess();
-    this.tempRootStmts.release.run(me.pid, me.start, this.tempRootSession);
+    this.tempRootStmts.release.run(me.pid, me.start, this.tempRootStmts.session);
     this.tempRooted.clear();
   }
 
@@ -604,17 +614,17 @@ export class LocalStore implements Store {
 
   /** A new set of path locks held by this process (each set releases only its own). */
   pathLocks(): PathLocks {
-    return new PathLocks(this.db);
+    return new (locksModule().PathLocks)(this.db);
   }
 
   /** Run `fn` on one consistent snapshot of the reference graph (one read transaction). */
   readSnapshot<T>(fn: (snap: ReferenceSnapshot) => T): T {
-    return readSnapshot(this.db, this.storeDir, fn);
+    return snapshotModule().readSnapshot(this.db, this.storeDir, fn);
   }
 
   private gcRowsCache?: GcRows;
   private get gcRows(): GcRows {
-    return (this.gcRowsCache ??= new GcRows(this.db));
+    return (this.gcRowsCache ??= new (gcRowsModule().GcRows)(this.db));
   }
 
   /** Every batch of temporary roots, whether its owner still runs or not. */
@@ -656,26 +666,26 @@ export class LocalStore implements Store {
   // ---- releases (see src/gc/releases.ts) -------------------------------------------------
 
   listReleases(): Release[] {
-    return releases.listReleases(this.db);
+    return releasesModule().listReleases(this.db);
   }
 
   releaseRootRows(): ReleaseRootRow[] {
-    return releases.releaseRootRows(this.db);
+    return releasesModule().releaseRootRows(this.db);
   }
 
   /** Record a release whose outputs are valid (checked in the same transaction). */
   addRelease(name: string, outputs: readonly ReleaseOutput[], source?: string): { created: boolean } {
-    return releases.addRelease(this.db, (p) => this.isValid(p), name, outputs, source);
+    return releasesModule().addRelease(this.db, (p) => this.isValid(p), name, outputs, source);
   }
 
   /** False if there is no release `name`. */
   deprecateRelease(name: string): boolean {
-    return releases.deprecateRelease(this.db, name);
+    return releasesModule().deprecateRelease(this.db, name);
   }
 
   /** False if there is no release `name`. */
   removeRelease(name: string): boolean {
-    return releases.removeRelease(this.db, name);
+    return releasesModule().removeRelease(this.db, name);
   }
 
   // ---- verification --------------------------------------------------------------------

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../hash/crypto.js';
 import { readStoreConfig } from './config.js';
 import type { StoreLayout } from './root.js';
 
@@ -45,7 +45,7 @@ export function ensureGcReserve(layout: StoreLayout, size = reserveSize(layout))
   try {
     fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o600);
     const have = fs.fstatSync(fd).size;
-    const buf = randomBytes(CHUNK);
+    const buf = nodeCrypto().randomBytes(CHUNK);
     for (let at = Math.floor(have / CHUNK) * CHUNK; at < size; at += CHUNK) fs.writeSync(fd, buf, 0, Math.min(CHUNK, size - at), at);
   } catch {
     /* a full disk (or read-only var/): keep what is there */

@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { placeWithReferences, runCli, tmpDir, writeTree } from '../helpers.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, placeWithReferences, runCli, tmpDir, writeTree } from '../helpers.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { hashPath } from '../../src/archive/dump.js';
 
@@ -114,6 +115,43 @@ test('path-info of a path that is not valid fails and names it', async () => {
   const outside = runCli(['path-info', '/etc/passwd'], { storeRoot: c.root });
   assert.is(outside.status, 1);
   assert.match(outside.stderr, /not in the store/);
+});
+
+/**
+ * The modules and Node.js built-ins a command loads: each module the ES loader resolves, and
+ * process.moduleLoadList at exit, written by an --import'ed probe.
+ */
+function loadedBy(args: string[], storeRoot: string): { modules: string[]; builtins: string[]; status: number | null; stderr: string } {
+  const dir = tmpDir('pi-probe');
+  const log = path.join(dir, 'resolved.log');
+  const list = path.join(dir, 'builtins.json');
+  fs.writeFileSync(
+    path.join(dir, 'hooks.mjs'),
+    `import fs from 'node:fs';\nexport async function resolve(s, c, next) { const r = await next(s, c); fs.appendFileSync(${JSON.stringify(log)}, r.url + '\\n'); return r; }\n`,
+  );
+  fs.writeFileSync(
+    path.join(dir, 'probe.mjs'),
+    `import fs from 'node:fs';\nimport { register } from 'node:module';\nregister(${JSON.stringify(path.join(dir, 'hooks.mjs'))}, import.meta.url);\nprocess.on('exit', () => fs.writeFileSync(${JSON.stringify(list)}, JSON.stringify(process.moduleLoadList)));\n`,
+  );
+  const r = spawnSync(process.execPath, ['--import', path.join(dir, 'probe.mjs'), CLI, ...args], { env: { ...process.env, STORE_ROOT: storeRoot }, encoding: 'utf8' });
+  const modules = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
+  const builtins = fs.existsSync(list) ? (JSON.parse(fs.readFileSync(list, 'utf8')) as string[]) : [];
+  return { modules, builtins, status: r.status, stderr: r.stderr };
+}
+
+test('path-info loads neither node:crypto nor the modules of locks, releases and the collector', async () => {
+  const c = await chain();
+  const info = loadedBy(['path-info', c.top], c.root);
+  assert.is(info.status, 0, info.stderr);
+  // The probe sees what it should: the store's module, and Node's built-ins.
+  assert.ok(info.modules.some((u) => u.endsWith('/store/local-store.js')), info.modules.join('\n'));
+  assert.ok(info.builtins.includes('NativeModule fs'));
+  assert.not.ok(info.builtins.includes('NativeModule crypto'), 'node:crypto is loaded');
+  for (const m of ['locks', 'gc-rows', 'gc-snapshot', 'releases-db']) assert.not.ok(info.modules.some((u) => u.endsWith(`/store/${m}.js`)), `${m}.js is loaded`);
+  // A command that hashes does load it.
+  const hashed = loadedBy(['hash-path', c.leaf], c.root);
+  assert.is(hashed.status, 0, hashed.stderr);
+  assert.ok(hashed.builtins.includes('NativeModule crypto'));
 });
 
 test.run();
