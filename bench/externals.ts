@@ -13,6 +13,8 @@
  * tools that the host lacks) have no by-hand figure. Then the time of each phase (unpack,
  * configure, build, check, install) in each store and by hand.
  *
+ * With --keep, the second store and the logs of the builds by hand are kept (to look at).
+ *
  * With --check, `realize --check` of the packages in the first store as well: it rebuilds them
  * (with their inputs as they are) and compares them bit for bit. Exit 1 if a build fails, the two
  * stores disagree or --check finds a difference.
@@ -258,7 +260,7 @@ interface ByHand {
   none?: string;
 }
 
-function byHand(drvPath: string, dir: string, cores: number): ByHand {
+function byHand(drvPath: string, dir: string, cores: number, keepLog: boolean): ByHand {
   const drv = parseDerivation(fs.readFileSync(drvPath, 'utf8'), path.basename(drvPath).slice(33));
   const why = whyNotByHand(drv);
   if (why) return { none: why };
@@ -286,6 +288,8 @@ function byHand(drvPath: string, dir: string, cores: number): ByHand {
     }
     return { s, phases };
   } finally {
+    const log = path.join(work, 'build', 'log');
+    if (keepLog && fs.existsSync(log)) fs.renameSync(log, path.join(dir, `${drv.name}.log`));
     rm(work);
   }
 }
@@ -337,7 +341,7 @@ async function main(): Promise<void> {
       fs.mkdirSync(work);
       for (const p of wanted) {
         const d = second.packages[p.attr].deriver;
-        hand[p.attr] = d ? byHand(d, work, cores) : { none: 'not built in the store' };
+        hand[p.attr] = d ? byHand(d, work, cores, o.keep) : { none: 'not built in the store' };
         const h = hand[p.attr];
         say(`by hand: ${p.attr.padEnd(32)} ${h.s !== undefined ? `${h.s.toFixed(1).padStart(7)} s` : `no figure: ${h.none}`}`);
       }
@@ -432,8 +436,8 @@ async function main(): Promise<void> {
     if (failed.length || disagree.length || (check && !check.ok)) process.exitCode = 1;
   } finally {
     if (o.keep && fs.existsSync(root)) {
-      for (const f of fs.readdirSync(dir)) if (f !== 'root') rm(path.join(dir, f));
-      process.stderr.write(`the second store is kept at ${root}\n`);
+      for (const f of fs.readdirSync(dir)) if (f !== 'root' && f !== 'by-hand') rm(path.join(dir, f));
+      process.stderr.write(`the second store is kept at ${root}${o.host ? `, the logs of the builds by hand in ${path.join(dir, 'by-hand')}` : ''}\n`);
     } else rm(dir);
   }
 }
