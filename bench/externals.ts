@@ -273,9 +273,9 @@ function byHand(drvPath: string, dir: string, cores: number, keepLog: boolean): 
   const t0 = process.hrtime.bigint();
   const r = spawnSync('bash', [BY_HAND, envFile, path.join(work, 'build'), String(cores)], { encoding: 'utf8', maxBuffer: 64 << 20 });
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  const log = path.join(work, 'build', 'log');
   try {
     if (r.status !== 0) {
-      const log = path.join(work, 'build', 'log');
       const tail = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').slice(-15).join('\n') : (r.stderr ?? '');
       return { none: `the build by hand failed (${r.status}):\n${tail}` };
     }
@@ -288,7 +288,6 @@ function byHand(drvPath: string, dir: string, cores: number, keepLog: boolean): 
     }
     return { s, phases };
   } finally {
-    const log = path.join(work, 'build', 'log');
     if (keepLog && fs.existsSync(log)) fs.renameSync(log, path.join(dir, `${drv.name}.log`));
     rm(work);
   }
